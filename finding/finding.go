@@ -1,0 +1,95 @@
+// Package finding defines the Finding record that every source, check and report shares.
+package finding
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// Kinds of finding.
+const (
+	KindSecret  = "secret"  // a credential
+	KindHygiene = "hygiene" // a practice that leaks credentials
+)
+
+// Verification statuses.
+const (
+	StatusNotChecked        = "not_checked"
+	StatusLive              = "live"
+	StatusInvalid           = "invalid"
+	StatusUnknown           = "unknown"
+	StatusRevoked           = "revoked"
+	StatusRevokeUnconfirmed = "revoke_unconfirmed"
+)
+
+// Verification is the outcome of a live check.
+type Verification struct {
+	Status     string `json:"status"`
+	HTTPStatus int    `json:"http_status,omitempty"`
+	CheckedAt  string `json:"checked_at,omitempty"`
+	Detail     string `json:"detail,omitempty"`
+}
+
+// Finding is one secret or hygiene problem at one location. Its JSON form is the
+// schema of every output format.
+type Finding struct {
+	RuleID      string   `json:"rule_id"`
+	Description string   `json:"description"`
+	Severity    string   `json:"severity"`
+	Kind        string   `json:"kind"`
+	File        string   `json:"file"`
+	Line        int      `json:"line"`
+	Column      int      `json:"column"`
+	EndLine     int      `json:"end_line"`
+	EndColumn   int      `json:"end_column"`
+	Secret      string   `json:"secret,omitempty"` // cleared by reports unless --show-secrets
+	Redacted    string   `json:"redacted"`
+	Context     string   `json:"context,omitempty"` // the line, with the secret redacted
+	Fingerprint string   `json:"fingerprint"`
+	Commit      string   `json:"commit,omitempty"`
+	Author      string   `json:"author,omitempty"`
+	Email       string   `json:"email,omitempty"`
+	Date        string   `json:"date,omitempty"`
+	Message     string   `json:"message,omitempty"` // hygiene: what is wrong and what to do
+	Entropy     float64  `json:"entropy,omitempty"`
+	Encoding    string   `json:"encoding,omitempty"` // decoder chain, e.g. "base64" or "percent+base64"
+	Tags        []string `json:"tags,omitempty"`
+	// Match holds named capture groups (for verification templates); never serialised.
+	Groups       map[string]string `json:"-"`
+	Verification *Verification     `json:"verification,omitempty"`
+}
+
+// Fingerprint is the stable identity of a secret under a rule: it survives line
+// moves, renames and rebases.
+func Fingerprint(ruleID, secret string) string {
+	h := sha256.New()
+	h.Write([]byte(ruleID))
+	h.Write([]byte{0})
+	h.Write([]byte(secret))
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Redact keeps a short, identifying prefix and suffix of a secret and hides the rest.
+// Short secrets are hidden entirely.
+func Redact(secret string) string {
+	r := []rune(secret)
+	switch {
+	case len(r) == 0:
+		return ""
+	case len(r) < 12:
+		return strings.Repeat("*", len(r))
+	case len(r) < 24:
+		return string(r[:2]) + "…" + string(r[len(r)-2:])
+	default:
+		return string(r[:4]) + "…" + string(r[len(r)-4:])
+	}
+}
+
+// RedactIn replaces every occurrence of secret in s with its redacted form.
+func RedactIn(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, Redact(secret))
+}
