@@ -1,0 +1,368 @@
+package rules
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed builtin
+var builtinFS embed.FS
+
+// ConfigFileName is the user configuration looked for in the scanned root.
+const ConfigFileName = ".tokenward.toml"
+
+// file is the TOML document: a rule file or a user configuration.
+type file struct {
+	Extend struct {
+		Builtin *bool `toml:"builtin"`
+	} `toml:"extend"`
+	Disabled []string       `toml:"disabled"`
+	Rules    []Rule         `toml:"rule"`
+	Allow    []Allow        `toml:"allow"`
+	Hygiene  map[string]any `toml:"hygiene"`
+}
+
+// Error is a problem in a rule file, located as file:line.
+type Error struct {
+	Pos    Position
+	RuleID string
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Pos.File)
+	if e.Pos.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Pos.Line)
+	}
+	b.WriteString(": ")
+	if e.RuleID != "" {
+		fmt.Fprintf(&b, "rule %q: ", e.RuleID)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// LoadOptions says where the user configuration comes from.
+type LoadOptions struct {
+	// ConfigPath is an explicit configuration file (--config). When empty, Root is
+	// searched for ConfigFileName.
+	ConfigPath string
+	// Root is the scanned root directory; "" skips the search.
+	Root string
+	// Convert, when set, turns a foreign configuration (e.g. .gitleaks.toml) into
+	// tokenward TOML before parsing. It returns ok=false for files it does not own.
+	Convert func(path string, data []byte) (out []byte, ok bool, err error)
+}
+
+var (
+	builtinOnce sync.Once
+	builtinSet  *Set
+	builtinErr  error
+)
+
+// Builtin returns the compiled built-in rule set. It is compiled once per process
+// and shared: callers must not modify it.
+func Builtin() (*Set, error) {
+	builtinOnce.Do(func() {
+		rs, err := builtinRules()
+		if err != nil {
+			builtinErr = err
+			return
+		}
+		builtinSet, builtinErr = assemble(rs, nil, nil, nil)
+	})
+	return builtinSet, builtinErr
+}
+
+func builtinRules() ([]*Rule, error) {
+	names, err := fs.Glob(builtinFS, "builtin/*.toml")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var all []*Rule
+	var errs []error
+	for _, name := range names {
+		data, err := builtinFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		f, err := Parse("rules/"+name, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		all = append(all, f.rules...)
+	}
+	return all, errors.Join(errs...)
+}
+
+// Load returns the rule set for a scan: the user configuration if any (explicit or
+// found in the root), extending the built-in rules unless it says otherwise.
+func Load(opts LoadOptions) (*Set, error) {
+	path := opts.ConfigPath
+	if path == "" && opts.Root != "" {
+		candidate := filepath.Join(opts.Root, ConfigFileName)
+		if st, err := os.Stat(candidate); err == nil && !st.IsDir() {
+			path = candidate
+		}
+	}
+	if path == "" {
+		return Builtin()
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if opts.Convert != nil {
+		out, ok, err := opts.Convert(path, data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if ok {
+			data = out
+		}
+	}
+	f, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	var rs []*Rule
+	if f.extendBuiltin {
+		if rs, err = builtinRules(); err != nil {
+			return nil, err
+		}
+	}
+	// A user rule with a built-in id replaces the built-in one.
+	for _, r := range f.rules {
+		if i := slices.IndexFunc(rs, func(b *Rule) bool { return b.ID == r.ID }); i >= 0 {
+			rs[i] = r
+		} else {
+			rs = append(rs, r)
+		}
+	}
+	for _, id := range f.disabled {
+		if !slices.ContainsFunc(rs, func(r *Rule) bool { return r.ID == id }) {
+			return nil, &Error{Pos: Position{File: path}, Msg: fmt.Sprintf("disabled: no rule has id %q", id)}
+		}
+	}
+	return assemble(rs, f.allow, f.disabled, f.hygiene)
+}
+
+// Parsed is one validated rule file.
+type Parsed struct {
+	rules         []*Rule
+	allow         []Allow
+	disabled      []string
+	hygiene       map[string]any
+	extendBuiltin bool
+}
+
+// Rules returns the file's compiled rules.
+func (p *Parsed) Rules() []*Rule { return p.rules }
+
+// Parse decodes and validates one rule file. Every problem is reported as
+// file:line: rule "id": what is wrong.
+func Parse(name string, data []byte) (*Parsed, error) {
+	var f file
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&f)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, &Error{Pos: Position{File: name, Line: perr.Position.Line},
+				Msg: fmt.Sprintf("column %d: %s", perr.Position.Col, perr.Message)}
+		}
+		return nil, &Error{Pos: Position{File: name}, Msg: err.Error()}
+	}
+	lines := ruleLines(data)
+	var errs []error
+	for _, k := range md.Undecoded() {
+		key := k.String()
+		errs = append(errs, &Error{Pos: Position{File: name, Line: keyLine(data, k[len(k)-1])},
+			Msg: fmt.Sprintf("unknown key %q (check the spelling against the rule schema in DESIGN.md)", key)})
+	}
+	p := &Parsed{disabled: f.Disabled, hygiene: f.Hygiene, extendBuiltin: f.Extend.Builtin == nil || *f.Extend.Builtin}
+	seen := map[string]Position{}
+	for i := range f.Rules {
+		r := &f.Rules[i]
+		r.Origin = Position{File: name}
+		if i < len(lines) {
+			r.Origin.Line = lines[i]
+		}
+		if prev, dup := seen[r.ID]; dup && r.ID != "" {
+			errs = append(errs, &Error{Pos: r.Origin, RuleID: r.ID,
+				Msg: fmt.Sprintf("duplicate id (first defined at line %d); ids must be unique", prev.Line)})
+			continue
+		}
+		seen[r.ID] = r.Origin
+		if err := r.Compile(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.rules = append(p.rules, r)
+	}
+	for i := range f.Allow {
+		if err := f.Allow[i].compile(); err != nil {
+			errs = append(errs, &Error{Pos: Position{File: name, Line: keyLine(data, "allow")}, Msg: err.Error()})
+		}
+	}
+	p.allow = f.Allow
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// Compile validates the rule and derives its regex, anchors and window length.
+func (r *Rule) Compile() error {
+	fail := func(format string, args ...any) error {
+		return &Error{Pos: r.Origin, RuleID: r.ID, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case r.ID == "":
+		return fail("missing id: give the rule a stable kebab-case id")
+	case !idPattern.MatchString(r.ID):
+		return fail("id must be kebab-case (lower-case letters, digits and dashes)")
+	case r.Regex == "":
+		return fail("missing regex")
+	}
+	if r.Severity == "" {
+		r.Severity = "high"
+	}
+	if !slices.Contains(Severities, r.Severity) {
+		return fail("severity %q is not one of %s", r.Severity, strings.Join(Severities, ", "))
+	}
+	if r.Entropy < 0 || r.Entropy > 8 {
+		return fail("entropy %.2f is outside 0..8 bits per byte", r.Entropy)
+	}
+	if r.Validate != "" {
+		if _, ok := Validators[r.Validate]; !ok {
+			return fail("validate: unknown validator %q", r.Validate)
+		}
+	}
+	re, err := regexp.Compile(r.Regex)
+	if err != nil {
+		return fail("regex does not compile: %v", err)
+	}
+	r.Re = re
+	if r.SecretGroup < 0 || r.SecretGroup > re.NumSubexp() {
+		return fail("secret_group %d is out of range: the regex has %d capture groups", r.SecretGroup, re.NumSubexp())
+	}
+	if r.SecretGroup == 0 && re.NumSubexp() > 0 {
+		r.SecretGroup = 1
+	}
+	if r.Path != "" {
+		if r.PathRe, err = regexp.Compile(r.Path); err != nil {
+			return fail("path regex does not compile: %v", err)
+		}
+	}
+	for i := range r.Allow {
+		if err := r.Allow[i].compile(); err != nil {
+			return fail("allow: %v", err)
+		}
+	}
+	tree, err := syntax.Parse(r.Regex, syntax.Perl)
+	if err != nil {
+		return fail("regex does not parse: %v", err)
+	}
+	r.MaxLen = maxMatchLen(tree)
+	if len(r.Keywords) > 0 {
+		r.Anchors = nil
+		for _, k := range r.Keywords {
+			if len(k) < 2 {
+				return fail("keyword %q is too short to anchor on (2 bytes or more)", k)
+			}
+			r.Anchors = append(r.Anchors, strings.ToLower(k))
+		}
+		// A keyword may sit outside the match (e.g. a variable name before it).
+		r.MaxLen = min(r.MaxLen+256, maxWindow)
+	} else if r.Anchors = deriveAnchors(tree); r.Anchors == nil {
+		return fail("no literal of %d+ bytes occurs in every match of the regex; add `keywords` that appear near every match", minAnchorLen)
+	}
+	return nil
+}
+
+func (a *Allow) compile() error {
+	switch a.Target {
+	case "", "secret", "match", "line":
+	default:
+		return fmt.Errorf("target %q must be secret, match or line", a.Target)
+	}
+	a.Res, a.PathRes = nil, nil
+	for _, s := range a.Regexes {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return fmt.Errorf("regex %q does not compile: %v", s, err)
+		}
+		a.Res = append(a.Res, re)
+	}
+	for _, s := range a.Paths {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return fmt.Errorf("path %q does not compile: %v", s, err)
+		}
+		a.PathRes = append(a.PathRes, re)
+	}
+	for i, w := range a.Stopwords {
+		a.Stopwords[i] = strings.ToLower(w)
+	}
+	return nil
+}
+
+// assemble builds a Set and hashes its content.
+func assemble(rs []*Rule, allow []Allow, disabled []string, hygiene map[string]any) (*Set, error) {
+	set := &Set{Allow: allow, Disabled: disabled, Hygiene: hygiene}
+	h := sha256.New()
+	for _, r := range rs {
+		if slices.Contains(disabled, r.ID) {
+			continue
+		}
+		set.Rules = append(set.Rules, r)
+		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%v\x00%g\x00%s\x00%v\x00%s\x00%v\n",
+			r.ID, r.Regex, r.SecretGroup, r.Keywords, r.Entropy, r.Path, r.Allow, r.Validate, r.Severity)
+	}
+	fmt.Fprintf(h, "%v", allow)
+	set.Hash = hex.EncodeToString(h.Sum(nil))[:16]
+	return set, nil
+}
+
+var ruleHeader = regexp.MustCompile(`(?m)^[ \t]*\[\[[ \t]*rule[ \t]*\]\]`)
+
+// ruleLines returns the 1-based line of each [[rule]] header, in order.
+func ruleLines(data []byte) []int {
+	var out []int
+	for _, loc := range ruleHeader.FindAllIndex(data, -1) {
+		out = append(out, 1+bytes.Count(data[:loc[0]], []byte("\n")))
+	}
+	return out
+}
+
+// keyLine returns the first line that assigns or opens key, or 0.
+func keyLine(data []byte, key string) int {
+	re, err := regexp.Compile(`(?m)^[ \t]*(\[+[ \t]*)?([\w.]*\.)?` + regexp.QuoteMeta(key) + `[ \t]*(=|\])`)
+	if err != nil {
+		return 0
+	}
+	if loc := re.FindIndex(data); loc != nil {
+		return 1 + bytes.Count(data[:loc[0]], []byte("\n"))
+	}
+	return 0
+}

@@ -1,0 +1,241 @@
+package scanner
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Encoded text is found in one pass, decoded, and scanned again; findings inside
+// decoded text are located at the encoded text.
+
+const (
+	minBase64  = 24      // shortest base64 run worth decoding
+	minHex     = 32      // shortest hex run worth decoding
+	maxSegment = 1 << 16 // longest encoded run decoded
+)
+
+// Byte classes.
+const (
+	classB64    = 1 << iota // base64 (standard or URL alphabet)
+	classHex                // hexadecimal digit
+	classURLish             // may appear in a percent-encoded or escaped run
+)
+
+var class [256]uint8
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		switch {
+		case b >= 'A' && b <= 'Z', b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '+', b == '/', b == '-', b == '_':
+			class[c] |= classB64
+		}
+		if (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F') {
+			class[c] |= classHex
+		}
+		if b > ' ' && b < 0x7f && !bytes.ContainsRune([]byte("\"'`<>(){}[],;"), rune(b)) {
+			class[c] |= classURLish
+		}
+	}
+}
+
+type segment struct {
+	start, end int
+	decoded    []byte
+	encoding   string
+}
+
+// decodeAndScan scans decoded forms of encoded runs that start in buf[from:to].
+func (e *Engine) decodeAndScan(buf []byte, from, to int, path string, active []bool, depth int) []raw {
+	var out []raw
+	for _, seg := range findEncoded(buf, from, to) {
+		sub := e.scanBuf(seg.decoded, 0, len(seg.decoded), path, active, depth+1)
+		for _, s := range sub {
+			if bytes.Contains(buf[seg.start:seg.end], []byte(s.secret)) {
+				continue // visible without decoding: the plain scan reports it
+			}
+			enc := seg.encoding
+			if s.encoding != "" {
+				enc += "+" + s.encoding
+			}
+			s.start, s.end, s.mstart, s.mend, s.encoding = seg.start, seg.end, seg.start, seg.end, enc
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// findEncoded returns decodable runs starting in buf[from:to] whose decoded form is text.
+func findEncoded(buf []byte, from, to int) []segment {
+	var segs []segment
+	// base64 and hex runs.
+	for i := from; i < to; {
+		if class[buf[i]]&classB64 == 0 {
+			i++
+			continue
+		}
+		j := i
+		allHex := true
+		for j < len(buf) && j-i < maxSegment && class[buf[j]]&classB64 != 0 {
+			allHex = allHex && class[buf[j]]&classHex != 0
+			j++
+		}
+		end := j
+		for end < len(buf) && end-j < 2 && buf[end] == '=' {
+			end++
+		}
+		if allHex && j-i >= minHex && (j-i)%2 == 0 {
+			if d, err := hex.DecodeString(string(buf[i:j])); err == nil && isText(d) {
+				segs = append(segs, segment{i, j, d, "hex"})
+			}
+		} else if j-i >= minBase64 {
+			if d := decodeBase64(buf[i:j]); d != nil && isText(d) {
+				segs = append(segs, segment{i, end, d, "base64"})
+			}
+		}
+		i = end
+	}
+	// percent-encoding and \u escapes, found by their marker bytes.
+	segs = appendEscaped(segs, buf, from, to, '%', "percent", percentDecode)
+	segs = appendEscaped(segs, buf, from, to, '\\', "unicode-escape", unicodeUnescape)
+	return segs
+}
+
+func appendEscaped(segs []segment, buf []byte, from, to int, mark byte, name string, decode func([]byte) ([]byte, bool)) []segment {
+	for i := from; i < to; {
+		k := bytes.IndexByte(buf[i:to], mark)
+		if k < 0 {
+			break
+		}
+		p := i + k
+		s := p
+		for s > 0 && p-s < maxSegment && class[buf[s-1]]&classURLish != 0 {
+			s--
+		}
+		e := p + 1
+		for e < len(buf) && e-s < maxSegment && class[buf[e]]&classURLish != 0 {
+			e++
+		}
+		if s < from && from > 0 {
+			i = e // begins in an earlier chunk, which owns it
+			continue
+		}
+		if d, ok := decode(buf[s:e]); ok && isText(d) {
+			segs = append(segs, segment{s, e, d, name})
+		}
+		i = e
+	}
+	return segs
+}
+
+func decodeBase64(b []byte) []byte {
+	std := bytes.ContainsAny(b, "+/")
+	url := bytes.ContainsAny(b, "-_")
+	if std && url {
+		return nil
+	}
+	if !bytes.ContainsAny(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") || !bytes.ContainsAny(b, "abcdefghijklmnopqrstuvwxyz") {
+		return nil
+	}
+	if len(b)%4 == 1 {
+		b = b[:len(b)-1]
+	}
+	enc := base64.RawStdEncoding
+	if url {
+		enc = base64.RawURLEncoding
+	}
+	d := make([]byte, enc.DecodedLen(len(b)))
+	n, err := enc.Decode(d, b)
+	if err != nil {
+		return nil
+	}
+	return d[:n]
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// percentDecode decodes %XX sequences, leaving malformed ones as they are.
+func percentDecode(b []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(b))
+	n := 0
+	for i := 0; i < len(b); i++ {
+		if b[i] == '%' && i+2 < len(b) {
+			h, ok1 := unhex(b[i+1])
+			l, ok2 := unhex(b[i+2])
+			if ok1 && ok2 {
+				out = append(out, h<<4|l)
+				i += 2
+				n++
+				continue
+			}
+		}
+		out = append(out, b[i])
+	}
+	return out, n > 0
+}
+
+// unicodeUnescape decodes \uXXXX escapes (with surrogate pairs).
+func unicodeUnescape(b []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(b))
+	n := 0
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' && i+5 < len(b) && b[i+1] == 'u' {
+			if r, ok := hex4(b[i+2 : i+6]); ok {
+				if utf16Surrogate(r) && i+11 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+					if r2, ok := hex4(b[i+8 : i+12]); ok {
+						r = (r-0xD800)<<10 + (r2 - 0xDC00) + 0x10000
+						i += 6
+					}
+				}
+				out = utf8.AppendRune(out, r)
+				i += 5
+				n++
+				continue
+			}
+		}
+		out = append(out, b[i])
+	}
+	return out, n > 0
+}
+
+func utf16Surrogate(r rune) bool { return r >= 0xD800 && r < 0xDC00 }
+
+func hex4(b []byte) (rune, bool) {
+	var r rune
+	for _, c := range b {
+		v, ok := unhex(c)
+		if !ok {
+			return 0, false
+		}
+		r = r<<4 | rune(v)
+	}
+	return r, true
+}
+
+// isText reports whether decoded bytes are printable UTF-8 text.
+func isText(b []byte) bool {
+	if len(b) < 8 || !utf8.Valid(b) {
+		return false
+	}
+	bad, total := 0, 0
+	for _, r := range string(b) {
+		total++
+		if !unicode.IsPrint(r) && r != '\n' && r != '\r' && r != '\t' {
+			bad++
+		}
+	}
+	return bad*20 <= total
+}

@@ -1,0 +1,486 @@
+package scanner
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	ac "github.com/petar-dambovaliev/aho-corasick"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/rules"
+)
+
+// Options tune the engine. The zero value is usable.
+type Options struct {
+	// ChunkSize is how many bytes of a streamed blob are held at once (default 4 MiB).
+	ChunkSize int
+	// DecodeDepth is how many layers of base64/percent/hex/\u encoding are peeled
+	// (default 2; negative disables decoding).
+	DecodeDepth int
+	// GitleaksAllow also honours inline `gitleaks:allow` comments.
+	GitleaksAllow bool
+}
+
+// Engine matches a compiled rule set against blobs. It is safe for concurrent use.
+type Engine struct {
+	rules    []*rules.Rule
+	global   []rules.Allow
+	matcher  ac.AhoCorasick
+	anchorTo [][]int32 // anchor index -> rule indexes
+	overlap  int       // bytes kept between chunks
+	opts     Options
+}
+
+const lineSlack = 256 // how far a window is stretched to reach a line boundary
+
+// New compiles the anchors of every rule into one automaton.
+func New(set *rules.Set, opts Options) (*Engine, error) {
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = 4 << 20
+	}
+	if opts.DecodeDepth == 0 {
+		opts.DecodeDepth = 2
+	}
+	e := &Engine{rules: set.Rules, global: set.Allow, opts: opts}
+	index := map[string]int{}
+	var patterns []string
+	maxWin := 0
+	for ri, r := range set.Rules {
+		if r.Re == nil {
+			return nil, fmt.Errorf("rule %q is not compiled", r.ID)
+		}
+		if len(r.Anchors) == 0 {
+			return nil, fmt.Errorf("rule %q has no anchor", r.ID)
+		}
+		maxWin = max(maxWin, r.MaxLen)
+		for _, a := range r.Anchors {
+			i, ok := index[a]
+			if !ok {
+				i = len(patterns)
+				index[a] = i
+				patterns = append(patterns, a)
+				e.anchorTo = append(e.anchorTo, nil)
+			}
+			if !slices.Contains(e.anchorTo[i], int32(ri)) {
+				e.anchorTo[i] = append(e.anchorTo[i], int32(ri))
+			}
+		}
+	}
+	b := ac.NewAhoCorasickBuilder(ac.Opts{AsciiCaseInsensitive: true, MatchKind: ac.StandardMatch, DFA: true})
+	e.matcher = b.Build(patterns)
+	e.overlap = 2*(maxWin+lineSlack) + 1024
+	if e.opts.ChunkSize < 4*e.overlap {
+		e.opts.ChunkSize = 4 * e.overlap
+	}
+	return e, nil
+}
+
+// Rules returns the engine's rules.
+func (e *Engine) Rules() []*rules.Rule { return e.rules }
+
+// raw is a match before it is located in lines and columns. Offsets are relative to
+// the buffer being scanned.
+type raw struct {
+	rule               *rules.Rule
+	start, end         int // the reported span: the secret, or the encoded text holding it
+	mstart, mend       int // the whole match (equal to start/end for decoded findings)
+	secret             string
+	encoding           string
+	groups             map[string]string
+	generic            bool
+	decodedFromSegment bool
+}
+
+// Scan finds every secret in a blob. Findings are sorted by position. On a read
+// error it returns what it found before the error together with the error.
+func (e *Engine) Scan(b Blob) ([]finding.Finding, error) {
+	if b.Data != nil || b.Open == nil {
+		return e.scanReader(bytes.NewReader(b.Data), b, len(b.Data))
+	}
+	rc, err := b.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return e.scanReader(rc, b, e.opts.ChunkSize)
+}
+
+// ScanBytes scans data held in memory under the given path.
+func (e *Engine) ScanBytes(path string, data []byte) []finding.Finding {
+	fs, _ := e.Scan(Blob{ID: path, Path: path, Data: data})
+	return fs
+}
+
+// scanReader reads r in chunks that overlap by e.overlap bytes. Each chunk owns the
+// matches that start in it; the overlap gives every match its full context.
+func (e *Engine) scanReader(r io.Reader, b Blob, size int) ([]finding.Finding, error) {
+	active := e.activeRules(b.Path)
+	if active == nil {
+		return nil, nil
+	}
+	bufSize := min(size, e.opts.ChunkSize) + e.overlap
+	buf := make([]byte, 0, bufSize)
+	var (
+		base    int // absolute offset of buf[0]
+		ownFrom int // absolute offset where this chunk's ownership starts
+		pos     = position{line: 1, col: 1}
+		out     []finding.Finding
+	)
+	for {
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
+			return out, err
+		}
+		ownTo := base + len(buf)
+		if !eof {
+			ownTo -= e.overlap
+		}
+		raws := e.scanBuf(buf, ownFrom-base, ownTo-base, b.Path, active, 0)
+		out = append(out, e.locate(buf, raws, pos, b.Path)...)
+		if eof {
+			return out, nil
+		}
+		keep := ownTo - e.overlap - base
+		pos = pos.advance(buf[:keep])
+		copy(buf, buf[keep:])
+		buf = buf[:len(buf)-keep]
+		base += keep
+		ownFrom = ownTo
+	}
+}
+
+// activeRules marks the rules that apply to path; nil when a global allow list
+// excludes the path entirely.
+func (e *Engine) activeRules(path string) []bool {
+	for i := range e.global {
+		if matchAny(e.global[i].PathRes, path) {
+			return nil
+		}
+	}
+	active := make([]bool, len(e.rules))
+	for i, r := range e.rules {
+		active[i] = true
+		if r.PathRe != nil && !r.PathRe.MatchString(path) {
+			active[i] = false
+			continue
+		}
+		for j := range r.Allow {
+			a := &r.Allow[j]
+			if len(a.PathRes) > 0 && len(a.Res) == 0 && len(a.Stopwords) == 0 && matchAny(a.PathRes, path) {
+				active[i] = false
+			}
+		}
+	}
+	return active
+}
+
+type window struct{ lo, hi int }
+
+// scanBuf finds matches starting in buf[ownFrom:ownTo].
+func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []bool, depth int) []raw {
+	wins := make(map[int32][]window)
+	it := e.matcher.IterOverlappingByte(buf)
+	for m := it.Next(); m != nil; m = it.Next() {
+		for _, ri := range e.anchorTo[m.Pattern()] {
+			if !active[ri] {
+				continue
+			}
+			r := e.rules[ri]
+			lo, hi := max(m.Start()-r.MaxLen, 0), min(m.End()+r.MaxLen, len(buf))
+			if hi <= ownFrom-lineSlack || lo >= ownTo+r.MaxLen {
+				continue
+			}
+			ws := wins[ri]
+			if n := len(ws); n > 0 && lo <= ws[n-1].hi {
+				ws[n-1].hi = max(ws[n-1].hi, hi)
+			} else {
+				ws = append(ws, window{lo, hi})
+			}
+			wins[ri] = ws
+		}
+	}
+	var out []raw
+	seen := map[[3]int]bool{}
+	for ri, ws := range wins {
+		r := e.rules[ri]
+		for _, w := range ws {
+			lo, cutLo := snapBack(buf, w.lo)
+			hi, cutHi := snapForward(buf, w.hi)
+			for _, m := range r.Re.FindAllSubmatchIndex(buf[lo:hi], -1) {
+				ms, me := lo+m[0], lo+m[1]
+				if ms < ownFrom || ms >= ownTo || ms == me {
+					continue
+				}
+				if (cutLo && m[0] == 0) || (cutHi && me == hi) {
+					continue
+				}
+				key := [3]int{int(ri), ms, me}
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				if x, ok := e.accept(r, buf, m, lo, path); ok {
+					out = append(out, x)
+				}
+			}
+		}
+	}
+	if depth < e.opts.DecodeDepth {
+		out = append(out, e.decodeAndScan(buf, ownFrom, ownTo, path, active, depth)...)
+	}
+	return suppressGeneric(out)
+}
+
+// accept applies a rule's filters to one regex match (m is relative to buf[lo:]).
+func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string) (raw, bool) {
+	ss, se := m[0], m[1]
+	if g := r.SecretGroup; g > 0 && m[2*g] >= 0 {
+		ss, se = m[2*g], m[2*g+1]
+	}
+	x := raw{rule: r, start: lo + ss, end: lo + se, mstart: lo + m[0], mend: lo + m[1]}
+	x.secret = string(buf[x.start:x.end])
+	if x.secret == "" {
+		return x, false
+	}
+	if r.Entropy > 0 && Entropy(x.secret) < r.Entropy {
+		return x, false
+	}
+	if IsPlaceholder(x.secret) || !r.Valid(x.secret) {
+		return x, false
+	}
+	line := lineAround(buf, x.mstart, x.mend)
+	if bytes.Contains(line, []byte("tokenward:allow")) ||
+		(e.opts.GitleaksAllow && bytes.Contains(line, []byte("gitleaks:allow"))) {
+		return x, false
+	}
+	match := buf[x.mstart:x.mend]
+	for i := range r.Allow {
+		if allowed(&r.Allow[i], x.secret, match, line, path) {
+			return x, false
+		}
+	}
+	for i := range e.global {
+		if allowed(&e.global[i], x.secret, match, line, path) {
+			return x, false
+		}
+	}
+	for i, name := range r.Re.SubexpNames() {
+		if name != "" && m[2*i] >= 0 {
+			if x.groups == nil {
+				x.groups = map[string]string{}
+			}
+			x.groups[name] = string(buf[lo+m[2*i] : lo+m[2*i+1]])
+		}
+	}
+	x.generic = slices.Contains(r.Tags, "generic")
+	return x, true
+}
+
+// allowed reports whether an allow entry suppresses a match. Within one entry all
+// given conditions must hold (paths AND regexes AND stopwords), as in gitleaks.
+func allowed(a *rules.Allow, secret string, match, line []byte, path string) bool {
+	conds := 0
+	if len(a.PathRes) > 0 {
+		if !matchAny(a.PathRes, path) {
+			return false
+		}
+		conds++
+	}
+	if len(a.Res) > 0 {
+		target := []byte(secret)
+		switch a.Target {
+		case "match":
+			target = match
+		case "line":
+			target = line
+		}
+		hit := false
+		for _, re := range a.Res {
+			if re.Match(target) {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			return false
+		}
+		conds++
+	}
+	if len(a.Stopwords) > 0 {
+		lower := strings.ToLower(secret)
+		hit := false
+		for _, w := range a.Stopwords {
+			if strings.Contains(lower, w) {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			return false
+		}
+		conds++
+	}
+	return conds > 0
+}
+
+// suppressGeneric drops generic findings whose secret overlaps a specific finding.
+func suppressGeneric(rs []raw) []raw {
+	hasGeneric := false
+	for _, r := range rs {
+		hasGeneric = hasGeneric || r.generic
+	}
+	if !hasGeneric {
+		return rs
+	}
+	out := rs[:0]
+	for i, r := range rs {
+		drop := false
+		if r.generic {
+			for j, s := range rs {
+				if j != i && !s.generic && s.start < r.end && r.start < s.end {
+					drop = true
+					break
+				}
+			}
+		}
+		if !drop {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// position is a line and rune column.
+type position struct{ line, col int }
+
+// advance moves p over b.
+func (p position) advance(b []byte) position {
+	if nl := bytes.LastIndexByte(b, '\n'); nl >= 0 {
+		return position{line: p.line + bytes.Count(b, []byte{'\n'}), col: 1 + utf8.RuneCount(b[nl+1:])}
+	}
+	return position{line: p.line, col: p.col + utf8.RuneCount(b)}
+}
+
+// locate turns raw matches into findings with exact line and column.
+func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []finding.Finding {
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].start != rs[j].start {
+			return rs[i].start < rs[j].start
+		}
+		if rs[i].end != rs[j].end {
+			return rs[i].end < rs[j].end
+		}
+		return rs[i].rule.ID < rs[j].rule.ID
+	})
+	out := make([]finding.Finding, 0, len(rs))
+	cur, at := start, 0
+	for _, x := range rs {
+		cur = cur.advance(buf[at:x.start])
+		at = x.start
+		end := cur.advance(buf[x.start:x.end])
+		line := lineAround(buf, x.start, x.end)
+		f := finding.Finding{
+			RuleID:      x.rule.ID,
+			Description: x.rule.Description,
+			Severity:    x.rule.Severity,
+			Kind:        finding.KindSecret,
+			File:        path,
+			Line:        cur.line,
+			Column:      cur.col,
+			EndLine:     end.line,
+			EndColumn:   end.col,
+			Secret:      x.secret,
+			Redacted:    finding.Redact(x.secret),
+			Context:     finding.RedactIn(clip(line, 240), x.secret),
+			Fingerprint: finding.Fingerprint(x.rule.ID, x.secret),
+			Entropy:     math.Round(Entropy(x.secret)*100) / 100,
+			Encoding:    x.encoding,
+			Tags:        slices.Clone(x.rule.Tags),
+			Groups:      x.groups,
+		}
+		if x.encoding != "" {
+			f.Tags = append(f.Tags, "decoded")
+			f.Context = finding.RedactIn(f.Context, string(buf[x.start:x.end]))
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// lineAround returns the line(s) holding buf[s:e], bounded to lineSlack bytes on
+// either side.
+func lineAround(buf []byte, s, e int) []byte {
+	lo, _ := snapBack(buf, s)
+	hi, _ := snapForward(buf, e)
+	return bytes.TrimRight(buf[lo:hi], "\r\n")
+}
+
+// snapBack moves i back to the start of its line, at most lineSlack bytes. cut
+// reports that the line goes on before the returned offset.
+func snapBack(buf []byte, i int) (int, bool) {
+	from := max(i-lineSlack, 0)
+	if nl := bytes.LastIndexByte(buf[from:i], '\n'); nl >= 0 {
+		return from + nl + 1, false
+	}
+	return from, from > 0
+}
+
+// snapForward moves i forward to the end of its line, at most lineSlack bytes.
+func snapForward(buf []byte, i int) (int, bool) {
+	to := min(i+lineSlack, len(buf))
+	if nl := bytes.IndexByte(buf[i:to], '\n'); nl >= 0 {
+		return i + nl, false
+	}
+	return to, to < len(buf)
+}
+
+// clip shortens a long line to n bytes, keeping valid UTF-8.
+func clip(line []byte, n int) string {
+	if len(line) <= n {
+		return strings.ToValidUTF8(string(line), "\uFFFD")
+	}
+	return strings.ToValidUTF8(string(line[:n]), "\uFFFD") + "…"
+}
+
+func matchAny(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Entropy is the Shannon entropy of s in bits per byte.
+func Entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	h, n := 0.0, float64(len(s))
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// IsBinary reports whether content looks binary: a NUL byte in its first 8000
+// bytes, as git decides.
+func IsBinary(head []byte) bool {
+	return bytes.IndexByte(head[:min(len(head), 8000)], 0) >= 0
+}

@@ -1,0 +1,181 @@
+package git
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// repo is an opened repository: go-git's object and reference storage plus the
+// paths that go-git does not expose (reflogs, shallow file).
+type repo struct {
+	r         *gogit.Repository
+	st        storer.Storer
+	gitDir    string // the repository's own git dir (a worktree's private dir for worktrees)
+	commonDir string // where objects, shared refs and logs/refs/stash live
+	workTree  string // "" for bare repositories
+}
+
+// locate finds the git directory for path: path itself when it is a git dir
+// (bare repository or a .git directory), else path/.git (a directory, or a
+// "gitdir:" file as used by submodules and worktrees), searching parent
+// directories like git does.
+func locate(path string) (gitDir, workTree string, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", "", err
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return "", "", fmt.Errorf("%s: %w", path, err)
+	} else if !fi.IsDir() {
+		abs = filepath.Dir(abs)
+	}
+	for dir := abs; ; {
+		if isGitDir(dir) {
+			return dir, "", nil
+		}
+		dotgit := filepath.Join(dir, ".git")
+		if fi, err := os.Stat(dotgit); err == nil {
+			if fi.IsDir() {
+				return dotgit, dir, nil
+			}
+			gd, err := readGitFile(dotgit)
+			if err != nil {
+				return "", "", err
+			}
+			return gd, dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", "", fmt.Errorf("%s: not a git repository (no .git found here or in any parent directory)", path)
+		}
+		dir = parent
+	}
+}
+
+func isGitDir(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		return false
+	}
+	if _, err := os.Stat(filepath.Join(dir, "objects")); err == nil {
+		return true
+	}
+	// A worktree's private git dir has no objects/ but a commondir file.
+	_, err := os.Stat(filepath.Join(dir, "commondir"))
+	return err == nil
+}
+
+// readGitFile resolves a ".git" file ("gitdir: <path>").
+func readGitFile(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	const prefix = "gitdir:"
+	if !strings.HasPrefix(line, prefix) {
+		return "", fmt.Errorf("%s: not a git directory link (expected a line %q)", name, "gitdir: <path>")
+	}
+	gd := strings.TrimSpace(line[len(prefix):])
+	if !filepath.IsAbs(gd) {
+		gd = filepath.Join(filepath.Dir(name), gd)
+	}
+	if !isGitDir(gd) {
+		return "", fmt.Errorf("%s: points at %s, which is not a git directory", name, gd)
+	}
+	return filepath.Clean(gd), nil
+}
+
+// streamAbove is the size above which blob content is streamed from the pack
+// instead of being held in memory; cacheSize bounds go-git's object cache.
+const (
+	streamAbove = 32 << 20
+	cacheSize   = 64 << 20
+)
+
+func openRepo(path string) (*repo, error) {
+	gitDir, workTree, err := locate(path)
+	if err != nil {
+		return nil, err
+	}
+	common := gitDir
+	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		c := strings.TrimSpace(string(b))
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(gitDir, c)
+		}
+		common = filepath.Clean(c)
+	}
+	var fs billy.Filesystem = osfs.New(gitDir)
+	if common != gitDir {
+		fs = dotgit.NewRepositoryFilesystem(fs, osfs.New(common))
+	}
+	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(cacheSize),
+		filesystem.Options{LargeObjectThreshold: streamAbove, ExclusiveAccess: true})
+	var wt billy.Filesystem
+	if workTree != "" {
+		wt = osfs.New(workTree)
+	}
+	r, err := gogit.Open(st, wt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open repository at %s: %w", path, gitDir, err)
+	}
+	return &repo{r: r, st: r.Storer, gitDir: gitDir, commonDir: common, workTree: workTree}, nil
+}
+
+// shallow returns the commits whose parents a shallow clone left out.
+func (rp *repo) shallow() map[plumbing.Hash]bool {
+	out := map[plumbing.Hash]bool{}
+	hs, err := rp.st.Shallow()
+	if err != nil {
+		return out
+	}
+	for _, h := range hs {
+		out[h] = true
+	}
+	return out
+}
+
+// reflog returns the new-value hashes of a reflog (e.g. "refs/stash"), oldest first.
+func (rp *repo) reflog(ref string) ([]plumbing.Hash, error) {
+	var f *os.File
+	var err error
+	for _, dir := range []string{rp.gitDir, rp.commonDir} {
+		f, err = os.Open(filepath.Join(dir, "logs", filepath.FromSlash(ref)))
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer f.Close()
+	var out []plumbing.Hash
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 || !plumbing.IsHash(fields[1]) {
+			return out, fmt.Errorf("%s:%d: malformed reflog line", f.Name(), n)
+		}
+		out = append(out, plumbing.NewHash(fields[1]))
+	}
+	return out, sc.Err()
+}
