@@ -1,9 +1,36 @@
 package rules
 
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"hash/crc32"
+	"strings"
+)
+
 // Validators are format checks a rule can name in `validate`. Each reports whether
 // a candidate secret has the structure its format promises (checksums, decodable
 // headers...). A rule naming an unknown validator fails to load.
-var Validators = map[string]func(secret string) bool{}
+var Validators = map[string]func(secret string) bool{
+	// GitHub's 2021 token format: prefix, 30 random base62 characters, then the
+	// CRC32 of those 30 characters in 6 base62 digits.
+	"github-crc32": GitHubChecksum,
+	// npm's granular/automation tokens use the same scheme with the npm_ prefix.
+	"npm-crc32": GitHubChecksum,
+	// A JSON Web Token whose first segment decodes to a JSON object naming `alg`.
+	"jwt": JWTHeader,
+	// A base64 string that decodes to a JWT (Kubernetes secrets, basic-auth blobs).
+	"base64-jwt": Base64JWT,
+	// Not a UUID-only or purely decimal value that merely happens to be long.
+	"not-uuid": NotUUID,
+	// An AWS access key id whose embedded account/characters are not a documented
+	// example or a placeholder.
+	"aws-key-id": AWSKeyID,
+	// GCP service-account JSON: the blob must contain a private_key PEM header.
+	"gcp-service-account": GCPServiceAccount,
+	// A URL whose password component is a real value, not a variable or placeholder.
+	"url-password": URLPassword,
+}
 
 // Valid reports whether secret passes the rule's validator, if it has one.
 func (r *Rule) Valid(secret string) bool {
@@ -12,4 +39,179 @@ func (r *Rule) Valid(secret string) bool {
 	}
 	v, ok := Validators[r.Validate]
 	return ok && v(secret)
+}
+
+const base62Digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// Base62 encodes n in base62 (digits, upper case, lower case), left-padded with
+// zeros to width characters.
+func Base62(n uint64, width int) string {
+	var b []byte
+	for n > 0 {
+		b = append(b, base62Digits[n%62])
+		n /= 62
+	}
+	for len(b) < width {
+		b = append(b, '0')
+	}
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
+}
+
+func isBase62(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// GitHubChecksum checks a GitHub-style token (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`,
+// `npm_`): the 36 characters after the prefix are 30 random base62 characters and
+// the base62 CRC32 (IEEE) of those 30 characters, 6 digits wide. GitHub reserves the
+// right to issue longer tokens; those (more than 36 characters) have no published
+// checksum layout and are accepted when they are base62.
+func GitHubChecksum(secret string) bool {
+	i := strings.IndexByte(secret, '_')
+	if i < 0 {
+		return false
+	}
+	body := secret[i+1:]
+	if !isBase62(body) {
+		return false
+	}
+	switch {
+	case len(body) == 36:
+		sum := crc32.ChecksumIEEE([]byte(body[:30]))
+		return Base62(uint64(sum), 6) == body[30:]
+	case len(body) > 36:
+		return true
+	}
+	return false
+}
+
+// decodeB64URL decodes base64 or base64url, padded or not.
+func decodeB64URL(s string) ([]byte, bool) {
+	s = strings.TrimRight(s, "=")
+	s = strings.NewReplacer("+", "-", "/", "_").Replace(s)
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+// JWTHeader reports whether a token of dot-separated segments has a first segment
+// that decodes to a JSON object declaring an `alg`. A header that decodes to a
+// brace-opened object naming "alg" but is not well-formed JSON is still accepted:
+// hand-edited test tokens are still credentials for lenient servers.
+func JWTHeader(secret string) bool {
+	parts := strings.Split(secret, ".")
+	if len(parts) < 2 {
+		return false
+	}
+	h, ok := decodeB64URL(parts[0])
+	if !ok {
+		return false
+	}
+	var hdr map[string]any
+	if err := json.Unmarshal(h, &hdr); err == nil {
+		_, has := hdr["alg"]
+		return has
+	}
+	h = bytes.TrimSpace(h)
+	return len(h) > 0 && h[0] == '{' && bytes.Contains(h, []byte(`"alg"`))
+}
+
+// Base64JWT reports whether secret is base64 text that decodes to a JWT.
+func Base64JWT(secret string) bool {
+	b, ok := decodeB64URL(secret)
+	if !ok {
+		// Tolerate a trailing partial quantum: decode the longest valid prefix.
+		s := strings.TrimRight(secret, "=")
+		s = s[:len(s)/4*4]
+		if b, ok = decodeB64URL(s); !ok {
+			return false
+		}
+	}
+	t := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(t, "eyJ") {
+		return false
+	}
+	if i := strings.IndexAny(t, " \t\r\n\"'"); i >= 0 {
+		t = t[:i]
+	}
+	return JWTHeader(t)
+}
+
+// NotUUID rejects canonical UUIDs (8-4-4-4-12 hex).
+func NotUUID(secret string) bool {
+	if len(secret) != 36 {
+		return true
+	}
+	for i := 0; i < len(secret); i++ {
+		c := secret[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return true
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AWSKeyID rejects AWS's documented example key ids and ids whose random part is a
+// placeholder (all one character, or the word EXAMPLE).
+func AWSKeyID(secret string) bool {
+	if strings.Contains(secret, "EXAMPLE") {
+		return false
+	}
+	if len(secret) < 8 {
+		return false
+	}
+	body := secret[4:]
+	same := true
+	for i := 1; i < len(body); i++ {
+		if body[i] != body[0] {
+			same = false
+			break
+		}
+	}
+	return !same
+}
+
+// GCPServiceAccount reports whether a service-account JSON excerpt holds a private key.
+func GCPServiceAccount(secret string) bool {
+	return strings.Contains(secret, "PRIVATE KEY")
+}
+
+// URLPassword rejects URL passwords that are template variables, placeholders or
+// well-known dummies.
+func URLPassword(secret string) bool {
+	s := strings.ToLower(secret)
+	if s == "" {
+		return false
+	}
+	for _, p := range []string{"$", "{", "}", "<", ">", "%s", "***", "..."} {
+		if strings.Contains(s, p) {
+			return false
+		}
+	}
+	switch s {
+	case "password", "passwd", "pass", "pwd", "secret", "changeme", "example", "test",
+		"xxx", "xxxx", "xxxxx", "xxxxxx", "root", "admin", "user", "username", "postgres",
+		"mysql", "guest", "redis", "mypassword", "yourpassword", "your_password", "mongo",
+		"rabbitmq", "foobar", "foo", "bar", "dummy", "sample", "default", "123456":
+		return false
+	}
+	return true
 }
