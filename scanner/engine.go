@@ -102,14 +102,19 @@ type raw struct {
 // error it returns what it found before the error together with the error.
 func (e *Engine) Scan(b Blob) ([]finding.Finding, error) {
 	if b.Data != nil || b.Open == nil {
-		return e.scanReader(bytes.NewReader(b.Data), b, len(b.Data))
+		active := e.activeRules(b.Path)
+		if active == nil {
+			return nil, nil
+		}
+		raws := e.scanBuf(b.Data, 0, len(b.Data), b.Path, active, 0)
+		return e.locate(b.Data, raws, position{line: 1, col: 1}, b.Path), nil
 	}
 	rc, err := b.Open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	return e.scanReader(rc, b, e.opts.ChunkSize)
+	return e.scanReader(rc, b)
 }
 
 // ScanBytes scans data held in memory under the given path.
@@ -120,13 +125,12 @@ func (e *Engine) ScanBytes(path string, data []byte) []finding.Finding {
 
 // scanReader reads r in chunks that overlap by e.overlap bytes. Each chunk owns the
 // matches that start in it; the overlap gives every match its full context.
-func (e *Engine) scanReader(r io.Reader, b Blob, size int) ([]finding.Finding, error) {
+func (e *Engine) scanReader(r io.Reader, b Blob) ([]finding.Finding, error) {
 	active := e.activeRules(b.Path)
 	if active == nil {
 		return nil, nil
 	}
-	bufSize := min(size, e.opts.ChunkSize) + e.overlap
-	buf := make([]byte, 0, bufSize)
+	buf := make([]byte, 0, e.opts.ChunkSize+e.overlap)
 	var (
 		base    int // absolute offset of buf[0]
 		ownFrom int // absolute offset where this chunk's ownership starts

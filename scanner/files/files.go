@@ -1,0 +1,377 @@
+// Package files is the file-system source: it walks directories and files (and
+// stdin), skipping what cannot hold text secrets, and feeds each file to the engine.
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	ignore "github.com/sabhiram/go-gitignore"
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/scanner"
+)
+
+// IgnoreFileName lists paths to skip, in gitignore syntax, at the root of a scanned
+// directory. Lines of the form sha256:… are finding fingerprints, applied by callers.
+const IgnoreFileName = ".tokenwardignore"
+
+// memLimit is the largest file read whole; larger files are streamed in chunks.
+const memLimit = 4 << 20
+
+// Check is an extra per-file check (hygiene) run on files held in memory.
+type Check func(path string, data []byte) []finding.Finding
+
+// Options control a file scan.
+type Options struct {
+	Workers        int
+	FollowSymlinks bool
+	MaxFileSize    int64 // skip larger files (0: no limit); they are counted, not scanned
+	Checks         []Check
+	Stdin          io.Reader // read for the path "-"
+}
+
+// Stats counts what a scan saw.
+type Stats struct {
+	Files, Bytes                                 int64
+	SkippedBinary, SkippedLarge, SkippedSymlinks int64
+	SkippedIgnored, SymlinkLoops                 int64
+}
+
+// Problem is a path that could not be scanned completely.
+type Problem struct {
+	Path string
+	Err  error
+}
+
+func (p Problem) Error() string { return p.Path + ": " + p.Err.Error() }
+
+// Result is what a scan found.
+type Result struct {
+	Findings []finding.Finding // sorted by file, line, column, rule
+	Stats    Stats
+	Problems []Problem // unreadable files, missing paths: the scan is incomplete
+	Warnings []string  // things skipped on purpose, e.g. symlink loops
+}
+
+type job struct {
+	path string // reported path
+	open string // path on disk
+	size int64
+}
+
+// Scan walks paths and scans every regular text file. The order of findings does not
+// depend on the number of workers.
+func Scan(ctx context.Context, eng *scanner.Engine, paths []string, opts Options) *Result {
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	s := &state{eng: eng, opts: opts, res: &Result{}, seenDirs: map[fileID]bool{}}
+	p := pool.New().WithMaxGoroutines(opts.Workers)
+	jobs := make(chan job, 256)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(jobs)
+		for _, root := range paths {
+			if ctx.Err() != nil {
+				return
+			}
+			if root == "-" {
+				jobs <- job{path: "-", open: "-"}
+				continue
+			}
+			s.walkRoot(ctx, root, jobs)
+		}
+	}()
+	for j := range jobs {
+		p.Go(func() { s.scanFile(j) })
+	}
+	p.Wait()
+	wg.Wait()
+	if ctx.Err() != nil {
+		s.problem("scan", ctx.Err())
+	}
+	res := s.res
+	res.Stats = s.stats.snapshot()
+	sort.SliceStable(res.Findings, func(i, j int) bool { return less(&res.Findings[i], &res.Findings[j]) })
+	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Path < res.Problems[j].Path })
+	sort.Strings(res.Warnings)
+	return res
+}
+
+func less(a, b *finding.Finding) bool {
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	if a.Line != b.Line {
+		return a.Line < b.Line
+	}
+	if a.Column != b.Column {
+		return a.Column < b.Column
+	}
+	return a.RuleID < b.RuleID
+}
+
+type counters struct {
+	files, bytes, binary, large, symlinks, ignored, loops atomic.Int64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{Files: c.files.Load(), Bytes: c.bytes.Load(), SkippedBinary: c.binary.Load(),
+		SkippedLarge: c.large.Load(), SkippedSymlinks: c.symlinks.Load(), SkippedIgnored: c.ignored.Load(),
+		SymlinkLoops: c.loops.Load()}
+}
+
+type state struct {
+	eng   *scanner.Engine
+	opts  Options
+	stats counters
+
+	mu       sync.Mutex
+	res      *Result
+	seenDirs map[fileID]bool // directories entered through symlinks, for loop detection
+}
+
+func (s *state) problem(path string, err error) {
+	s.mu.Lock()
+	s.res.Problems = append(s.res.Problems, Problem{Path: path, Err: err})
+	s.mu.Unlock()
+}
+
+func (s *state) warn(format string, args ...any) {
+	s.mu.Lock()
+	s.res.Warnings = append(s.res.Warnings, fmt.Sprintf(format, args...))
+	s.mu.Unlock()
+}
+
+func (s *state) add(fs []finding.Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.res.Findings = append(s.res.Findings, fs...)
+	s.mu.Unlock()
+}
+
+func (s *state) walkRoot(ctx context.Context, root string, jobs chan<- job) {
+	st, err := os.Lstat(root)
+	if err != nil {
+		s.problem(root, fmt.Errorf("cannot scan: %w", unwrapPathError(err)))
+		return
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		// A path named on the command line is followed: the user asked for it.
+		if st, err = os.Stat(root); err != nil {
+			s.problem(root, fmt.Errorf("broken symlink: %w", unwrapPathError(err)))
+			return
+		}
+	}
+	if !st.IsDir() {
+		s.enqueue(root, root, st, jobs)
+		return
+	}
+	var ign *ignore.GitIgnore
+	if data, err := os.ReadFile(filepath.Join(root, IgnoreFileName)); err == nil {
+		ign = ignore.CompileIgnoreLines(strings.Split(string(data), "\n")...)
+	}
+	if id, ok := idOf(st); ok {
+		s.seenDirs[id] = true
+	}
+	s.walkDir(ctx, root, root, "", ign, jobs)
+}
+
+// walkDir walks the directory at disk path dir, reported as report, whose path
+// relative to the root is rel.
+func (s *state) walkDir(ctx context.Context, dir, report, rel string, ign *ignore.GitIgnore, jobs chan<- job) {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		sub, _ := filepath.Rel(dir, p)
+		relPath := filepath.ToSlash(filepath.Join(rel, sub))
+		reported := filepath.Join(report, sub)
+		if err != nil {
+			s.problem(reported, fmt.Errorf("cannot read: %w", unwrapPathError(err)))
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" && p != dir {
+				return fs.SkipDir
+			}
+			if ign != nil && relPath != "." && ign.MatchesPath(relPath+"/") {
+				s.stats.ignored.Add(1)
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if ign != nil && (ign.MatchesPath(relPath) || d.Name() == IgnoreFileName) {
+			s.stats.ignored.Add(1)
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			s.symlink(ctx, p, reported, relPath, ign, jobs)
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil // devices, sockets, pipes hold no committed text
+		}
+		info, err := d.Info()
+		if err != nil {
+			s.problem(reported, fmt.Errorf("cannot stat: %w", unwrapPathError(err)))
+			return nil
+		}
+		s.enqueue(reported, p, info, jobs)
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.problem(report, err)
+	}
+}
+
+func (s *state) symlink(ctx context.Context, p, reported, rel string, ign *ignore.GitIgnore, jobs chan<- job) {
+	if !s.opts.FollowSymlinks {
+		s.stats.symlinks.Add(1)
+		return
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			s.warn("%s: dangling symlink skipped", reported)
+			return
+		}
+		if isLoop(err) {
+			s.stats.loops.Add(1)
+			s.warn("%s: symlink loop not followed", reported)
+			return
+		}
+		s.problem(reported, fmt.Errorf("cannot follow symlink: %w", unwrapPathError(err)))
+		return
+	}
+	if !st.IsDir() {
+		s.enqueue(reported, p, st, jobs)
+		return
+	}
+	id, ok := idOf(st)
+	s.mu.Lock()
+	seen := ok && s.seenDirs[id]
+	if ok {
+		s.seenDirs[id] = true
+	}
+	s.mu.Unlock()
+	if seen {
+		s.stats.loops.Add(1)
+		s.warn("%s: symlink loop (directory already scanned) not followed", reported)
+		return
+	}
+	s.walkDir(ctx, p, reported, rel, ign, jobs)
+}
+
+func (s *state) enqueue(reported, open string, info fs.FileInfo, jobs chan<- job) {
+	if s.opts.MaxFileSize > 0 && info.Size() > s.opts.MaxFileSize {
+		s.stats.large.Add(1)
+		s.warn("%s: %d bytes, over --max-file-size; not scanned", reported, info.Size())
+		return
+	}
+	jobs <- job{path: reported, open: open, size: info.Size()}
+}
+
+func (s *state) scanFile(j job) {
+	if j.open == "-" {
+		s.scanStream(j.path, io.NopCloser(s.opts.Stdin))
+		return
+	}
+	f, err := os.Open(j.open)
+	if err != nil {
+		s.problem(j.path, fmt.Errorf("cannot open: %w", unwrapPathError(err)))
+		return
+	}
+	if j.size > memLimit {
+		s.scanStream(j.path, f)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, memLimit+1))
+	if err != nil {
+		s.problem(j.path, fmt.Errorf("cannot read: %w", unwrapPathError(err)))
+		return
+	}
+	if len(data) > memLimit { // grew since stat: stream the rest
+		s.scanStream(j.path, struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(strings.NewReader(string(data)), f), f})
+		return
+	}
+	if scanner.IsBinary(data) {
+		s.stats.binary.Add(1)
+		return
+	}
+	s.stats.files.Add(1)
+	s.stats.bytes.Add(int64(len(data)))
+	fs, _ := s.eng.Scan(scanner.Blob{ID: j.path, Path: filepath.ToSlash(j.path), Data: data})
+	for _, check := range s.opts.Checks {
+		fs = append(fs, check(filepath.ToSlash(j.path), data)...)
+	}
+	s.add(fs)
+}
+
+// scanStream scans content too large to hold, sniffing its head for binary data.
+func (s *state) scanStream(path string, rc io.ReadCloser) {
+	defer rc.Close()
+	head := make([]byte, 8000)
+	n, err := io.ReadFull(rc, head)
+	head = head[:n]
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		s.problem(path, fmt.Errorf("cannot read: %w", unwrapPathError(err)))
+		return
+	}
+	if scanner.IsBinary(head) {
+		s.stats.binary.Add(1)
+		return
+	}
+	cr := &countingReader{r: io.MultiReader(strings.NewReader(string(head)), rc)}
+	fs, err := s.eng.Scan(scanner.Blob{ID: path, Path: filepath.ToSlash(path), Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(cr), nil
+	}})
+	s.add(fs)
+	s.stats.files.Add(1)
+	s.stats.bytes.Add(cr.n)
+	if err != nil {
+		s.problem(path, fmt.Errorf("read failed after %d bytes: %w", cr.n, unwrapPathError(err)))
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// unwrapPathError drops the *PathError wrapper, whose path the caller already names.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
