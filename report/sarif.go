@@ -371,10 +371,10 @@ func physical(f finding.Finding) sarifPhysical {
 	}
 	if f.EndLine >= f.Line {
 		r.EndLine = f.EndLine
-		// SARIF endColumn is one past the last character; finding.EndColumn is
-		// the column of the last character.
-		if f.EndColumn >= 1 && (f.EndLine > f.Line || f.EndColumn >= f.Column) {
-			r.EndColumn = f.EndColumn + 1
+		// Both SARIF endColumn and finding.EndColumn (as the engine computes it)
+		// are one past the last character.
+		if f.EndColumn >= 1 && (f.EndLine > f.Line || f.EndColumn > f.Column) {
+			r.EndColumn = f.EndColumn
 		}
 	}
 	p.Region = r

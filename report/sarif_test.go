@@ -266,9 +266,9 @@ func checkSARIF(t *testing.T, out string, wantFindings []finding.Finding) map[st
 			sc := c.integer(p+".region.startColumn", reg["startColumn"], 1)
 			el := c.integer(p+".region.endLine", reg["endLine"], sl)
 			ec := c.integer(p+".region.endColumn", reg["endColumn"], 1)
-			if sl != want.Line || sc != want.Column || el != want.EndLine || ec != want.EndColumn+1 {
-				t.Errorf("%s: region %d:%d-%d:%d, want %d:%d-%d:%d (end exclusive)", p, sl, sc, el, ec,
-					want.Line, want.Column, want.EndLine, want.EndColumn+1)
+			if sl != want.Line || sc != want.Column || el != want.EndLine || ec != want.EndColumn {
+				t.Errorf("%s: region %d:%d-%d:%d, want %d:%d-%d:%d", p, sl, sc, el, ec,
+					want.Line, want.Column, want.EndLine, want.EndColumn)
 			}
 		}
 		pf, _ := res["partialFingerprints"].(map[string]any)
@@ -415,9 +415,11 @@ func TestSARIFRegions(t *testing.T) {
 		want string // JSON of region, "" for none
 	}{
 		{"single line", func(f *finding.Finding) { f.Line, f.Column, f.EndLine, f.EndColumn = 3, 5, 3, 9 },
-			`{"startLine":3,"startColumn":5,"endLine":3,"endColumn":10}`},
+			`{"startLine":3,"startColumn":5,"endLine":3,"endColumn":9}`},
+		{"empty span", func(f *finding.Finding) { f.Line, f.Column, f.EndLine, f.EndColumn = 3, 5, 3, 5 },
+			`{"startLine":3,"startColumn":5,"endLine":3}`},
 		{"multi line", func(f *finding.Finding) { f.Line, f.Column, f.EndLine, f.EndColumn = 3, 5, 5, 2 },
-			`{"startLine":3,"startColumn":5,"endLine":5,"endColumn":3}`},
+			`{"startLine":3,"startColumn":5,"endLine":5,"endColumn":2}`},
 		{"line only", func(f *finding.Finding) { f.Line = 7 }, `{"startLine":7}`},
 		{"whole file", func(f *finding.Finding) {}, ""},
 	}
