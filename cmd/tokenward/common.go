@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/report"
+	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/scanner"
+	"github.com/tokenward/tokenward/scanner/files"
+)
+
+// common holds the flags shared by every scanning command.
+var common struct {
+	config        string
+	format        string
+	output        string
+	showSecrets   bool
+	baseline      string
+	workers       int
+	exitCode      int
+	maxFileSize   string
+	gitleaksAllow bool
+	noColor       bool
+	verify        bool
+	onlyLive      bool
+	endpoints     []string
+}
+
+func init() {
+	f := rootCmd.PersistentFlags()
+	f.StringVar(&common.config, "config", "", "rule configuration file (default: .tokenward.toml in the scanned root)")
+	f.StringVarP(&common.format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), "|"))
+	f.StringVarP(&common.output, "output", "o", "", "write results to FILE instead of stdout")
+	f.BoolVar(&common.showSecrets, "show-secrets", false, "print secrets unredacted")
+	f.StringVar(&common.baseline, "baseline", "", "suppress findings recorded in this baseline file")
+	f.IntVarP(&common.workers, "workers", "j", 0, "concurrent workers (default: number of CPUs)")
+	f.IntVar(&common.exitCode, "exit-code", 1, "exit code when findings are reported")
+	f.StringVar(&common.maxFileSize, "max-file-size", "", "skip files larger than this (e.g. 50MB); default: no limit, large files are streamed")
+	f.BoolVar(&common.gitleaksAllow, "gitleaks-allow", false, "also honour inline gitleaks:allow comments")
+	f.BoolVar(&common.noColor, "no-color", false, "never colour text output")
+	f.BoolVar(&common.verify, "verify", false, "check whether found secrets are live (sends each secret only to its rule's host)")
+	f.BoolVar(&common.onlyLive, "only-live", false, "report only secrets verified live (implies --verify)")
+	f.StringArrayVar(&common.endpoints, "endpoint", nil, "override a verification base URL: RULE_OR_FAMILY=URL (repeatable)")
+}
+
+// workers returns the configured worker count.
+func workers() int {
+	if common.workers > 0 {
+		return common.workers
+	}
+	return max(2, numCPU())
+}
+
+// parseSize reads sizes like 500, 64KB, 50MB, 2GiB.
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("--max-file-size %q: want a size such as 500KB, 50MB or 1GiB", s)
+	}
+	return n * mult, nil
+}
+
+// usageError is a mistake on the command line or in configuration: exit 2.
+func usageError(err error) error { return &exitError{code: 2, err: err} }
+
+// ruleConverters turn foreign configuration formats into tokenward TOML; the
+// gitleaks importer registers itself here.
+var ruleConverters []func(path string, data []byte) ([]byte, bool, error)
+
+// loadRules returns the rule set for a scan rooted at root.
+func loadRules(root string) (*rules.Set, error) {
+	set, err := rules.Load(rules.LoadOptions{ConfigPath: common.config, Root: root, Convert: convertConfig})
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return set, nil
+}
+
+func convertConfig(path string, data []byte) ([]byte, bool, error) {
+	for _, c := range ruleConverters {
+		if out, ok, err := c(path, data); ok || err != nil {
+			return out, ok, err
+		}
+	}
+	return nil, false, nil
+}
+
+// newEngine compiles the engine for a rule set.
+func newEngine(set *rules.Set) (*scanner.Engine, error) {
+	eng, err := scanner.New(set, scanner.Options{GitleaksAllow: common.gitleaksAllow})
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return eng, nil
+}
+
+// results is what a scanning command hands to finish.
+type results struct {
+	Findings []finding.Finding
+	Summary  report.Summary
+	Problems []string // make the scan incomplete: exit 2
+	Warnings []string // printed, do not change the exit code
+	Set      *rules.Set
+	Root     string // where .tokenwardignore fingerprints are looked up
+	RepoURI  string
+}
+
+// postProcessors run over findings before suppression (verification, hygiene
+// review). Each returns the findings to keep and problems to report.
+var postProcessors []func(cmd *cobra.Command, res *results) error
+
+// finish applies ignores and the baseline, writes the report and returns the exit
+// status: 2 when the scan was incomplete, the --exit-code when findings remain.
+func finish(cmd *cobra.Command, res *results) error {
+	for _, p := range postProcessors {
+		if err := p(cmd, res); err != nil {
+			return err
+		}
+	}
+	if ign, err := ignoredFingerprints(res.Root); err != nil {
+		return usageError(err)
+	} else if len(ign) > 0 {
+		kept := res.Findings[:0]
+		for _, f := range res.Findings {
+			if ign[f.Fingerprint] {
+				res.Summary.Suppressed++
+				continue
+			}
+			kept = append(kept, f)
+		}
+		res.Findings = kept
+	}
+	if common.baseline != "" {
+		kept, suppressed, err := applyBaseline(common.baseline, res.Findings)
+		if err != nil {
+			return usageError(err)
+		}
+		res.Findings = kept
+		res.Summary.Suppressed += suppressed
+	}
+	res.Summary.Problems = res.Problems
+	var infos []report.RuleInfo
+	if res.Set != nil {
+		for _, r := range res.Set.Rules {
+			infos = append(infos, report.RuleInfo{ID: r.ID, Description: r.Description, Severity: r.Severity, Tags: r.Tags})
+		}
+	}
+	out := cmd.OutOrStdout()
+	var file *os.File
+	if common.output != "" && common.output != "-" {
+		var err error
+		if file, err = os.Create(common.output); err != nil {
+			return usageError(fmt.Errorf("--output: %w", err))
+		}
+		out = file
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	err := report.Write(bw, res.Findings, report.Options{
+		Format:        common.format,
+		ShowSecrets:   common.showSecrets,
+		Color:         file == nil && colorOK(),
+		Version:       version,
+		Rules:         infos,
+		Summary:       &res.Summary,
+		RepositoryURI: res.RepoURI,
+	})
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("writing results: %w", err)}
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(os.Stderr, "tokenward: warning:", w)
+	}
+	if len(res.Problems) > 0 {
+		for _, p := range res.Problems {
+			fmt.Fprintln(os.Stderr, "tokenward: error:", p)
+		}
+		return &exitError{code: 2, err: fmt.Errorf("incomplete scan: %d problem(s) above; the findings that were found are reported", len(res.Problems))}
+	}
+	if len(res.Findings) > 0 {
+		return exitCode(common.exitCode)
+	}
+	return nil
+}
+
+// applyBaselineFunc is provided by the baseline command file.
+var applyBaselineFunc func(path string, fs []finding.Finding) ([]finding.Finding, int, error)
+
+func applyBaseline(path string, fs []finding.Finding) ([]finding.Finding, int, error) {
+	if applyBaselineFunc == nil {
+		return nil, 0, errors.New("--baseline is not available in this build")
+	}
+	return applyBaselineFunc(path, fs)
+}
+
+// ignoredFingerprints reads sha256:… lines of the .tokenwardignore in root.
+func ignoredFingerprints(root string) (map[string]bool, error) {
+	if root == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(filepath.Join(root, files.IgnoreFileName))
+	if errors.Is(err, os.ErrNotExist) || (err == nil && !bytes.Contains(data, []byte("sha256:"))) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", files.IgnoreFileName, err)
+	}
+	out := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "sha256:") {
+			out[strings.Fields(line)[0]] = true
+		}
+	}
+	return out, nil
+}
+
+func colorOK() bool {
+	if common.noColor || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	st, err := os.Stdout.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// scanRoot is the directory whose .tokenward.toml and .tokenwardignore apply.
+func scanRoot(paths []string) string {
+	if len(paths) == 0 || paths[0] == "-" {
+		return "."
+	}
+	if st, err := os.Stat(paths[0]); err == nil && st.IsDir() {
+		return paths[0]
+	}
+	return filepath.Dir(paths[0])
+}
+
+func errUnknownFormat(f string) error {
+	return fmt.Errorf("--format %q: want one of %s", f, strings.Join(report.Formats(), ", "))
+}
+
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.FormatInt(n, 10) + " " + what + "s"
+}

@@ -1,0 +1,78 @@
+// Command tokenward finds leaked API tokens and bad token hygiene in files, git
+// history and configuration, proves which leaks are live, and revokes them.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+var rootCmd = &cobra.Command{
+	Use:           "tokenward",
+	Short:         "Find leaked API tokens, check token hygiene, verify and revoke leaks",
+	SilenceUsage:  true,
+	SilenceErrors: true,
+	Long: `tokenward finds leaked API tokens and bad token hygiene in files, git history and
+configuration, proves which leaks are live, and can revoke them.
+
+Exit codes: 0 nothing found, 1 findings, 2 usage/config/I/O error or incomplete scan.`,
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the command line and returns the process exit code.
+func run(args []string) int {
+	rootCmd.SetArgs(args)
+	err := rootCmd.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "tokenward:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "tokenward:", err)
+	return 2
+}
+
+// exitError carries a specific exit code out of a command.
+type exitError struct {
+	code int
+	err  error // printed to stderr when set
+}
+
+func (e *exitError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
+
+func exitCode(code int) error { return &exitError{code: code} }
+
+var versionCmd = &cobra.Command{
+	Use:   "version",
+	Short: "Print the tokenward version",
+	Args:  cobra.NoArgs,
+	Run: func(cmd *cobra.Command, args []string) {
+		fmt.Fprintln(cmd.OutOrStdout(), "tokenward", version)
+	},
+}
+
+func init() {
+	rootCmd.AddCommand(versionCmd)
+	rootCmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &exitError{code: 2, err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
+	})
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/scanner"
+)
+
+var rulesCmd = &cobra.Command{
+	Use:   "rules",
+	Short: "List the rule set or run its examples as tests",
+}
+
+var rulesListCmd = &cobra.Command{
+	Use:   "list",
+	Short: "List the active rules (built-in, or --config)",
+	Args:  cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, args []string) error {
+		set, err := loadRules(".")
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tSEVERITY\tTAGS\tDESCRIPTION")
+		for _, r := range set.Rules {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, strings.Join(r.Tags, ","), r.Description)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "%d rules\n", len(set.Rules))
+		return nil
+	},
+}
+
+var rulesTestCmd = &cobra.Command{
+	Use:   "test",
+	Short: "Run every rule's examples (must match) and negative_examples (must not)",
+	Args:  cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, args []string) error {
+		set, err := loadRules(".")
+		if err != nil {
+			return err
+		}
+		failures, err := TestRuleExamples(set)
+		if err != nil {
+			return usageError(err)
+		}
+		for _, f := range failures {
+			fmt.Fprintln(cmd.ErrOrStderr(), f)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%d rules, %d failures\n", len(set.Rules), len(failures))
+		if len(failures) > 0 {
+			return exitCode(1)
+		}
+		return nil
+	},
+}
+
+func init() {
+	rulesCmd.AddCommand(rulesListCmd, rulesTestCmd)
+	rootCmd.AddCommand(rulesCmd)
+}
+
+// TestRuleExamples runs each rule's examples through the engine with the whole rule
+// set loaded, as a real scan would: an example must yield a finding of its own
+// rule, a negative example must not.
+func TestRuleExamples(set *rules.Set) ([]string, error) {
+	return rules.RunExamples(set, func(s *rules.Set) (func(path, text string) []string, error) {
+		eng, err := scanner.New(s, scanner.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return func(path, text string) []string {
+			var ids []string
+			for _, f := range eng.ScanBytes(path, []byte(text)) {
+				if !slices.Contains(ids, f.RuleID) {
+					ids = append(ids, f.RuleID)
+				}
+			}
+			return ids
+		}, nil
+	})
+}
