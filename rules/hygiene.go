@@ -1,0 +1,426 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HygieneCheck describes one hygiene rule: a practice that leaks credentials.
+// The hygiene package implements the checks; the catalogue lives here so that a
+// configuration naming an unknown check fails to load.
+type HygieneCheck struct {
+	ID          string
+	Severity    string // default severity
+	Description string
+	Example     string // one line that triggers the check
+}
+
+// HygieneChecks is the catalogue of hygiene rule ids, in documentation order.
+var HygieneChecks = []HygieneCheck{
+	{"url-credential-query", "high", "Credential in a URL query string or fragment",
+		"https://api.example.io/v1/items?access_token=9f8e7d6c5b4a3f2e1d0c"},
+	{"url-credential-query-dynamic", "medium", "Code puts a credential into a URL query string",
+		`fetch("/api/items?api_key=" + apiKey)`},
+	{"url-userinfo-credential", "high", "Password or token in the userinfo part of a URL",
+		"postgres://app:S3cretPw42@db.internal:5432/app"},
+	{"auth-header-missing-scheme", "low", "Authorization value without a scheme word",
+		`headers = {"Authorization": token}`},
+	{"auth-header-bad-scheme", "medium", "Misspelled or punctuated Authorization scheme",
+		"Authorization: Bearer: eyJhbGciOi..."},
+	{"auth-header-quoted-token", "medium", "Token inside quotes in an Authorization value",
+		`-H 'Authorization: Token "8f3kq0d9s8a7f6g5h4j3"'`},
+	{"auth-header-spacing", "medium", "Doubled, missing, leading or trailing space in an Authorization value",
+		`"Authorization": "Bearer  " + token`},
+	{"auth-header-name-typo", "medium", "Misspelled Authorization header name",
+		`req.setRequestHeader("Authorisation", "Bearer " + token)`},
+	{"auth-header-concatenated", "medium", "Scheme word joined to the token without a space",
+		`headers["Authorization"] = "Bearer" + token`},
+	{"basic-auth-plain-base64", "high", "Basic credentials that decode to username:password",
+		"Authorization: Basic YWRtaW46UzNjcmV0UHc0Mg=="},
+	{"jwt-alg-none", "high", "JWT with alg none (unsigned, forgeable)",
+		"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjMifQ."},
+	{"jwt-no-expiry", "medium", "JWT without an exp claim (valid forever)",
+		`{"alg":"HS256"}.{"sub":"svc-ci","iat":1700000000}`},
+	{"jwt-long-lived", "medium", "JWT lifetime (exp - iat) over max_jwt_lifetime",
+		`{"iat":1700000000,"exp":1900000000} (6.3 years)`},
+	{"jwt-expired", "low", "Expired JWT (still a leak of claims and of a signing practice)",
+		`{"exp":1500000000} (2017-07-14)`},
+	{"netrc-password", "high", "Password in a .netrc file",
+		"machine api.example.io login deploy password 8f3kq0d9s8a7"},
+	{"npmrc-auth-token", "high", "Registry token or password in .npmrc / .yarnrc",
+		"//registry.npmjs.org/:_authToken=npm_aBcD1234..."},
+	{"pypirc-password", "high", "Password or token in .pypirc",
+		"password = pypi-AgEIcHlwaS5vcmc..."},
+	{"git-credentials-store", "high", "Plain-text credential in a git credential store file",
+		"https://deploy:ghp_aBcD1234...@github.com"},
+	{"git-config-auth-header", "high", "Authorization header stored in git config (http.extraheader)",
+		"extraheader = AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hz..."},
+	{"docker-config-auth", "high", "Registry credential stored in a Docker config.json auths entry",
+		`"auths": {"ghcr.io": {"auth": "dXNlcjpnaHBfYUJjRDEyMzQ="}}`},
+	{"kubeconfig-credential", "high", "User token, password or client key in a kubeconfig",
+		"users: [{name: ci, user: {token: eyJhbGciOiJSUzI1NiIs...}}]"},
+	{"dotenv-credential", "high", "Credential value in a .env file",
+		"STRIPE_SECRET_KEY=sk_live_51H..."},
+	{"config-credential-key", "high", "Credential stored in structured config, judged by its key path",
+		`db: {password: "Tr0ub4dor&3"}`},
+	{"credential-file-permissions", "high", "Credential file readable by group or others",
+		"-rw-r--r-- ~/.netrc"},
+}
+
+// HygieneCheckByID returns the catalogue entry of id.
+func HygieneCheckByID(id string) (HygieneCheck, bool) {
+	for _, c := range HygieneChecks {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return HygieneCheck{}, false
+}
+
+// Hygiene defaults.
+const (
+	DefaultMaxJWTLifetime = 90 * 24 * time.Hour
+	DefaultMaxConfigBytes = 4 << 20
+)
+
+// HygieneConfig is the decoded `[hygiene]` table of the user configuration.
+//
+//	[hygiene]
+//	enabled           = true          # false switches every hygiene check off
+//	disable           = ["jwt-expired"]
+//	enable            = ["jwt-expired"] # wins over disable
+//	max_jwt_lifetime  = "90d"         # s, m, h, d, w, y units or a Go duration
+//	client_side_raise = true          # raise secrets in browser-shipped code one severity
+//	max_config_size   = "4MiB"        # larger config files are not parsed structurally
+//	auth-header-missing-scheme = false  # per-check switch, by rule id
+//	[hygiene.severity]
+//	jwt-no-expiry = "high"
+type HygieneConfig struct {
+	Enabled         bool
+	Disabled        map[string]bool   // rule id -> switched off
+	Severity        map[string]string // rule id -> severity override
+	MaxJWTLifetime  time.Duration
+	ClientSideRaise bool
+	MaxConfigBytes  int64
+}
+
+// DefaultHygiene is the configuration used when the user config has no [hygiene] table.
+func DefaultHygiene() HygieneConfig {
+	return HygieneConfig{
+		Enabled:         true,
+		Disabled:        map[string]bool{},
+		Severity:        map[string]string{},
+		MaxJWTLifetime:  DefaultMaxJWTLifetime,
+		ClientSideRaise: true,
+		MaxConfigBytes:  DefaultMaxConfigBytes,
+	}
+}
+
+// On reports whether the check id runs.
+func (c HygieneConfig) On(id string) bool {
+	return c.Enabled && !c.Disabled[id]
+}
+
+// SeverityOf returns the configured severity of id, else its default.
+func (c HygieneConfig) SeverityOf(id string) string {
+	if s, ok := c.Severity[id]; ok {
+		return s
+	}
+	if hc, ok := HygieneCheckByID(id); ok {
+		return hc.Severity
+	}
+	return "medium"
+}
+
+// HygieneConfig decodes the set's raw [hygiene] table. Hygiene rule ids listed in
+// the set's `disabled` list are switched off too.
+func (s *Set) HygieneConfig() (HygieneConfig, error) {
+	c, err := DecodeHygiene(s.Hygiene)
+	if err != nil {
+		return c, err
+	}
+	for _, id := range s.Disabled {
+		if _, ok := HygieneCheckByID(id); ok {
+			c.Disabled[id] = true
+		}
+	}
+	return c, nil
+}
+
+// DecodeHygiene turns the raw [hygiene] table (as decoded by BurntSushi/toml) into a
+// HygieneConfig. A nil table gives the defaults. Unknown keys, unknown rule ids and
+// malformed values are errors naming the key and what is expected.
+func DecodeHygiene(raw map[string]any) (HygieneConfig, error) {
+	c := DefaultHygiene()
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var enable []string
+	for _, k := range keys {
+		v := raw[k]
+		switch k {
+		case "enabled":
+			b, ok := v.(bool)
+			if !ok {
+				return c, hygieneErr(k, v, "want true or false")
+			}
+			c.Enabled = b
+		case "client_side_raise":
+			b, ok := v.(bool)
+			if !ok {
+				return c, hygieneErr(k, v, "want true or false")
+			}
+			c.ClientSideRaise = b
+		case "max_jwt_lifetime":
+			s, ok := v.(string)
+			if !ok {
+				return c, hygieneErr(k, v, `want a quoted duration such as "90d", "12h" or "1y"`)
+			}
+			d, err := ParseLifetime(s)
+			if err != nil {
+				return c, hygieneErr(k, v, err.Error())
+			}
+			c.MaxJWTLifetime = d
+		case "max_config_size":
+			n, err := hygieneSize(v)
+			if err != nil {
+				return c, hygieneErr(k, v, err.Error())
+			}
+			c.MaxConfigBytes = n
+		case "disable", "enable":
+			ids, err := hygieneIDList(v)
+			if err != nil {
+				return c, hygieneErr(k, v, err.Error())
+			}
+			if k == "enable" {
+				enable = ids
+				continue
+			}
+			for _, id := range ids {
+				c.Disabled[id] = true
+			}
+		case "severity":
+			m, ok := v.(map[string]any)
+			if !ok {
+				return c, hygieneErr(k, v, `want a table: [hygiene.severity] rule-id = "low"`)
+			}
+			for id, sv := range m {
+				if _, ok := HygieneCheckByID(id); !ok {
+					return c, fmt.Errorf("[hygiene.severity] %s: unknown hygiene rule id%s", id, hygieneSuggestID(id))
+				}
+				s, ok := sv.(string)
+				if !ok || !hygieneValidSeverity(s) {
+					return c, fmt.Errorf("[hygiene.severity] %s = %s: want one of %s",
+						id, hygieneShow(sv), strings.Join(Severities, ", "))
+				}
+				c.Severity[id] = s
+			}
+		default:
+			if _, ok := HygieneCheckByID(k); !ok {
+				return c, fmt.Errorf("[hygiene] %s: unknown key%s; known keys are enabled, disable, enable, "+
+					"max_jwt_lifetime, client_side_raise, max_config_size, severity and the hygiene rule ids "+
+					"(see docs/hygiene.md)", k, hygieneSuggestKey(k))
+			}
+			b, ok := v.(bool)
+			if !ok {
+				return c, hygieneErr(k, v, "a per-check switch wants true or false")
+			}
+			if b {
+				delete(c.Disabled, k)
+			} else {
+				c.Disabled[k] = true
+			}
+		}
+	}
+	for _, id := range enable {
+		delete(c.Disabled, id)
+	}
+	return c, nil
+}
+
+func hygieneErr(key string, v any, what string) error {
+	return fmt.Errorf("[hygiene] %s = %s: %s", key, hygieneShow(v), what)
+}
+
+func hygieneShow(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprint(v)
+}
+
+func hygieneValidSeverity(s string) bool {
+	for _, x := range Severities {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+func hygieneIDList(v any) ([]string, error) {
+	var items []any
+	switch x := v.(type) {
+	case []any:
+		items = x
+	case []string:
+		for _, s := range x {
+			items = append(items, s)
+		}
+	default:
+		return nil, fmt.Errorf(`want a list of hygiene rule ids, e.g. ["jwt-expired"]`)
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return nil, fmt.Errorf("list item %v is not a string", it)
+		}
+		if _, ok := HygieneCheckByID(s); !ok {
+			return nil, fmt.Errorf("unknown hygiene rule id %q%s", s, hygieneSuggestID(s))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ParseLifetime parses a duration with day, week and year units ("90d", "2w",
+// "1y", "36h", "1d12h") or any time.ParseDuration form. It must be positive.
+func ParseLifetime(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	if d, err := time.ParseDuration(t); err == nil {
+		if d <= 0 {
+			return 0, fmt.Errorf("duration must be positive")
+		}
+		return d, nil
+	}
+	units := map[string]time.Duration{
+		"s": time.Second, "m": time.Minute, "h": time.Hour,
+		"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "y": 365 * 24 * time.Hour,
+	}
+	var total time.Duration
+	rest := t
+	for rest != "" {
+		i := 0
+		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.') {
+			i++
+		}
+		j := i
+		for j < len(rest) && rest[j] >= 'a' && rest[j] <= 'z' {
+			j++
+		}
+		if i == 0 || j == i {
+			return 0, fmt.Errorf("cannot parse %q as a duration: want a number and a unit (s, m, h, d, w, y), e.g. 90d", s)
+		}
+		n, err := strconv.ParseFloat(rest[:i], 64)
+		u, ok := units[rest[i:j]]
+		if err != nil || !ok {
+			return 0, fmt.Errorf("cannot parse %q as a duration: want a number and a unit (s, m, h, d, w, y), e.g. 90d", s)
+		}
+		add := n * float64(u)
+		if add > math.MaxInt64/2 {
+			return 0, fmt.Errorf("duration %q is too long", s)
+		}
+		total += time.Duration(add)
+		rest = rest[j:]
+	}
+	if total <= 0 {
+		return 0, fmt.Errorf("duration must be positive")
+	}
+	return total, nil
+}
+
+// hygieneSize accepts a byte count (integer) or a string such as "4MiB", "512KiB", "2MB".
+func hygieneSize(v any) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		if x <= 0 {
+			return 0, fmt.Errorf("size must be positive")
+		}
+		return x, nil
+	case int:
+		if x <= 0 {
+			return 0, fmt.Errorf("size must be positive")
+		}
+		return int64(x), nil
+	case string:
+		t := strings.TrimSpace(x)
+		i := 0
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+		}
+		n, err := strconv.ParseInt(t[:i], 10, 64)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf(`want a positive size such as 4194304, "4MiB" or "512KiB"`)
+		}
+		mult := map[string]int64{"": 1, "b": 1, "kb": 1000, "kib": 1 << 10, "k": 1 << 10,
+			"mb": 1000 * 1000, "mib": 1 << 20, "m": 1 << 20, "gb": 1000 * 1000 * 1000, "gib": 1 << 30, "g": 1 << 30}
+		m, ok := mult[strings.ToLower(strings.TrimSpace(t[i:]))]
+		if !ok {
+			return 0, fmt.Errorf(`unknown size unit %q: use B, KiB, MiB or GiB`, strings.TrimSpace(t[i:]))
+		}
+		return n * m, nil
+	}
+	return 0, fmt.Errorf(`want a positive size such as 4194304, "4MiB" or "512KiB"`)
+}
+
+func hygieneSuggestID(s string) string {
+	best, bd := "", 4
+	for _, c := range HygieneChecks {
+		if d := hygieneEditDistance(s, c.ID); d < bd {
+			best, bd = c.ID, d
+		}
+	}
+	if best == "" {
+		return "; see docs/hygiene.md for the list"
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func hygieneSuggestKey(s string) string {
+	best, bd := "", 4
+	for _, k := range []string{"enabled", "disable", "enable", "max_jwt_lifetime", "client_side_raise", "max_config_size", "severity"} {
+		if d := hygieneEditDistance(s, k); d < bd {
+			best, bd = k, d
+		}
+	}
+	for _, c := range HygieneChecks {
+		if d := hygieneEditDistance(s, c.ID); d < bd {
+			best, bd = c.ID, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// hygieneEditDistance is the Levenshtein distance of two short strings.
+func hygieneEditDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
