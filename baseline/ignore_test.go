@@ -1,0 +1,104 @@
+package baseline
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tokenward/tokenward/finding"
+)
+
+func TestParseIgnoreList(t *testing.T) {
+	fpA := finding.Fingerprint("authorization-token-header", tokA)
+	fpB := finding.Fingerprint("authorization-token-header", tokB)
+	tests := []struct {
+		name    string
+		content string
+		wantFP  map[string]string
+		wantPat []string
+		wantErr string
+	}{
+		{"empty", "", map[string]string{}, nil, ""},
+		{"comments and blanks", "# header\n\n   \n# " + fpA + "\n", map[string]string{}, nil, ""},
+		{"fingerprints and patterns",
+			"\uFEFFvendor/**\r\n" + fpA + "\r\n  " + fpB + "   # revoked 2026-01-02, fixture\n*.min.js\n",
+			map[string]string{fpA: "", fpB: "revoked 2026-01-02, fixture"}, []string{"vendor/**", "*.min.js"}, ""},
+		{"comment glued to fingerprint", fpA + "#why\n", map[string]string{fpA: "why"}, nil, ""},
+		{"short fingerprint", "# ok\n" + fpA[:20] + "\n", nil, nil, "ignore:2: \"" + fpA[:20] + "\" is not a fingerprint"},
+		{"upper-case hex", strings.ToUpper(fpA[7:]) + "\nsha256:" + strings.ToUpper(fpA[7:]) + "\n", nil, nil, "ignore:2:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := ParseIgnoreList(strings.NewReader(tt.content), "ignore")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Fingerprints) != len(tt.wantFP) {
+				t.Errorf("fingerprints = %v, want %v", l.Fingerprints, tt.wantFP)
+			}
+			for k, v := range tt.wantFP {
+				if got, ok := l.Fingerprints[k]; !ok || got != v {
+					t.Errorf("fingerprint %s: comment %q (present %v), want %q", k, got, ok, v)
+				}
+			}
+			if !slices.Equal(l.Patterns, tt.wantPat) {
+				t.Errorf("patterns = %q, want %q", l.Patterns, tt.wantPat)
+			}
+		})
+	}
+}
+
+func TestIgnoreListFilter(t *testing.T) {
+	fs := scan(t, map[string]string{"a.sh": header(tokA) + header(tokB), "b.sh": header(tokA)})
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".tokenwardignore")
+	content := "node_modules/\n" + finding.Fingerprint("authorization-token-header", tokA) + " # fixture\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LoadIgnoreList(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, n := l.Filter(fs)
+	if n != 2 || len(kept) != 1 || kept[0].Redacted != finding.Redact(tokB) {
+		t.Errorf("kept %d (%v), suppressed %d; want tokB kept, 2 suppressed", len(kept), kept, n)
+	}
+
+	missing, err := LoadIgnoreList(filepath.Join(dir, "nope"))
+	if err != nil || missing.Len() != 0 {
+		t.Errorf("missing ignore file: %v, %d entries", err, missing.Len())
+	}
+	if kept, n := missing.Filter(fs); len(kept) != len(fs) || n != 0 {
+		t.Errorf("empty list filtered findings")
+	}
+	if err := os.WriteFile(path, []byte("sha256:nothex\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadIgnoreList(path); err == nil || !strings.Contains(err.Error(), path+":1:") {
+		t.Errorf("malformed: %v", err)
+	}
+}
+
+func TestIsFingerprintLine(t *testing.T) {
+	for line, want := range map[string]bool{
+		"sha256:abc":        true,
+		"  sha256:abc # x":  true,
+		"vendor/sha256:abc": false,
+		"# sha256:abc":      false,
+		"":                  false,
+		"*.sha256:whatever": false,
+	} {
+		if got := IsFingerprintLine(line); got != want {
+			t.Errorf("IsFingerprintLine(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
