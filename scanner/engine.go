@@ -88,14 +88,13 @@ func (e *Engine) Rules() []*rules.Rule { return e.rules }
 // raw is a match before it is located in lines and columns. Offsets are relative to
 // the buffer being scanned.
 type raw struct {
-	rule               *rules.Rule
-	start, end         int // the reported span: the secret, or the encoded text holding it
-	mstart, mend       int // the whole match (equal to start/end for decoded findings)
-	secret             string
-	encoding           string
-	groups             map[string]string
-	generic            bool
-	decodedFromSegment bool
+	rule         *rules.Rule
+	start, end   int // the reported span: the secret, or the encoded text holding it
+	mstart, mend int // the whole match (equal to start/end for decoded findings)
+	secret       string
+	encoding     string
+	groups       map[string]string
+	generic      bool
 }
 
 // Scan finds every secret in a blob. Findings are sorted by position. On a read
