@@ -15,14 +15,14 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage"
 )
 
 // repo is an opened repository: go-git's object and reference storage plus the
 // paths that go-git does not expose (reflogs, shallow file).
 type repo struct {
 	r         *gogit.Repository
-	st        storer.Storer
+	st        storage.Storer
 	gitDir    string // the repository's own git dir (a worktree's private dir for worktrees)
 	commonDir string // where objects, shared refs and logs/refs/stash live
 	workTree  string // "" for bare repositories

@@ -1,0 +1,115 @@
+package git
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/scanner"
+)
+
+// binaryHead is how much of a blob decides whether it is binary.
+const binaryHead = 8 << 10
+
+// isBinary reports whether content whose first bytes are head is binary: a NUL
+// byte in the first 8 KiB, as git decides.
+func isBinary(head []byte) bool {
+	if len(head) > binaryHead {
+		head = head[:binaryHead]
+	}
+	for _, b := range head {
+		if b == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// scanBlob reads blob h and submits it to the engine under path's class, once per
+// (blob, class). It returns the key it was (or had been) scanned under.
+func (s *session) scanBlob(h plumbing.Hash, path string) resultKey {
+	key := resultKey{hash: h, class: s.class(path)}
+	if s.scanned[key] {
+		return key
+	}
+	s.scanned[key] = true
+	if j, ok := s.blobJob(key, h, path); ok {
+		s.pool.submit(j)
+	}
+	return key
+}
+
+// blobJob prepares the engine job for blob h (reading it unless it is large).
+func (s *session) blobJob(key resultKey, h plumbing.Hash, path string) (job, bool) {
+	name := fmt.Sprintf("blob %s (%s)", h, path)
+	obj, err := s.rp.st.EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		s.problem(objectProblem("blob "+path, h, err))
+		return job{}, false
+	}
+	size := obj.Size()
+	if s.opts.MaxBlobSize > 0 && size > s.opts.MaxBlobSize {
+		s.stats.TooLarge++
+		return job{}, false
+	}
+	j := job{key: key, name: name, blob: scanner.Blob{ID: h.String(), Path: path}}
+	if size > streamAbove {
+		r, err := obj.Reader()
+		if err != nil {
+			s.problem(objectProblem("blob "+path, h, err))
+			return job{}, false
+		}
+		head := make([]byte, binaryHead)
+		n, err := io.ReadFull(r, head)
+		r.Close()
+		if err != nil && err != io.ErrUnexpectedEOF {
+			s.problem(objectProblem("blob "+path, h, err))
+			return job{}, false
+		}
+		if isBinary(head[:n]) {
+			s.stats.Binary++
+			return job{}, false
+		}
+		s.stats.Streamed++
+		j.blob.Open = obj.Reader
+	} else {
+		r, err := obj.Reader()
+		if err != nil {
+			s.problem(objectProblem("blob "+path, h, err))
+			return job{}, false
+		}
+		data, err := readAllInto(r, make([]byte, 0, size))
+		r.Close()
+		if err == nil && int64(len(data)) != size {
+			err = fmt.Errorf("content is %d bytes, header says %d", len(data), size)
+		}
+		if err != nil {
+			s.problem(objectProblem("blob "+path, h, err))
+			return job{}, false
+		}
+		if isBinary(data) {
+			s.stats.Binary++
+			return job{}, false
+		}
+		j.blob.Data = data
+	}
+	s.stats.BlobsScanned++
+	s.stats.Bytes += size
+	return j, true
+}
+
+// findingsAt returns the engine's findings for blob h as seen at path, scanning it
+// now (synchronously) if it was not yet scanned under path's class. Only call it
+// after the pool has been drained.
+func (s *session) findingsAt(h plumbing.Hash, path string) []finding.Finding {
+	key := resultKey{hash: h, class: s.class(path)}
+	if fs, ok := s.pool.get(key); ok || s.scanned[key] {
+		return fs
+	}
+	s.scanned[key] = true
+	if j, ok := s.blobJob(key, h, path); ok {
+		return s.pool.scanNow(j)
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package git
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/scanner"
+)
+
+// fakeEngine finds TOK_ followed by 16+ alphanumerics, like a one-rule engine,
+// with exact 1-based line and column.
+type fakeEngine struct {
+	scans atomic.Int64
+	bytes atomic.Int64
+}
+
+var tokRe = regexp.MustCompile(`TOK_[A-Za-z0-9]{16,}`)
+
+func (e *fakeEngine) Scan(b scanner.Blob) ([]finding.Finding, error) {
+	e.scans.Add(1)
+	data := b.Data
+	if b.Open != nil {
+		r, err := b.Open()
+		if err != nil {
+			return nil, err
+		}
+		data, err = io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	e.bytes.Add(int64(len(data)))
+	var out []finding.Finding
+	for _, m := range tokRe.FindAllIndex(data, -1) {
+		secret := string(data[m[0]:m[1]])
+		line := 1 + bytes.Count(data[:m[0]], []byte{'\n'})
+		col := m[0] - (bytes.LastIndexByte(data[:m[0]], '\n') + 1) + 1
+		out = append(out, finding.Finding{
+			RuleID: "fake-token", Kind: finding.KindSecret, File: b.Path,
+			Line: line, Column: col, EndLine: line, EndColumn: col + len(secret) - 1,
+			Secret: secret, Redacted: finding.Redact(secret),
+			Fingerprint: finding.Fingerprint("fake-token", secret),
+		})
+	}
+	return out, nil
+}
+
+// tok makes a distinct token for a name.
+func tok(name string) string {
+	s := "TOK_" + strings.ToUpper(name) + "0123456789abcdefXYZ"
+	return s[:24]
+}
+
+// testRepo is a real repository driven by the git CLI.
+type testRepo struct {
+	t   *testing.T
+	dir string
+	n   int // commit clock
+}
+
+func newRepo(t *testing.T) *testRepo {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git CLI not installed")
+	}
+	r := &testRepo{t: t, dir: t.TempDir()}
+	r.git("init", "-q", "-b", "main")
+	return r
+}
+
+func gitEnv(n int) []string {
+	date := fmt.Sprintf("2024-01-01T00:%02d:%02dZ", n/60, n%60)
+	return append(os.Environ(),
+		"GIT_AUTHOR_NAME=Ann Author", "GIT_AUTHOR_EMAIL=ann@example.com", "GIT_AUTHOR_DATE="+date,
+		"GIT_COMMITTER_NAME=Ann Author", "GIT_COMMITTER_EMAIL=ann@example.com", "GIT_COMMITTER_DATE="+date,
+		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent")
+}
+
+func (r *testRepo) git(args ...string) string {
+	r.t.Helper()
+	return runGit(r.t, r.dir, r.n, args...)
+}
+
+func runGit(t *testing.T, dir string, n int, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "commit.gpgsign=false", "-c", "gc.auto=0", "-c", "protocol.file.allow=always"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = gitEnv(n)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("git %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+func (r *testRepo) write(path, content string) {
+	r.t.Helper()
+	p := filepath.Join(r.dir, path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// commit stages everything and commits, returning the commit hash.
+func (r *testRepo) commit(msg string) string {
+	r.t.Helper()
+	r.n++
+	r.git("add", "-A")
+	r.git("commit", "-q", "--allow-empty", "-m", msg)
+	return r.git("rev-parse", "HEAD")
+}
+
+// got is a finding reduced to what the tests compare.
+type got struct {
+	Secret, File, Commit string
+	Line, Col            int
+}
+
+func (g got) String() string {
+	c := g.Commit
+	if len(c) > 8 {
+		c = c[:8]
+	}
+	return fmt.Sprintf("%s@%s:%d:%d in %s", g.Secret, g.File, g.Line, g.Col, c)
+}
+
+func reduce(fs []finding.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, got{f.Secret, f.File, f.Commit, f.Line, f.Column}.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+func want(gs ...got) []string {
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.String())
+	}
+	sort.Strings(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func scanT(t *testing.T, opts Options) ([]finding.Finding, Stats, []error) {
+	t.Helper()
+	if opts.Workers == 0 {
+		opts.Workers = 2
+	}
+	return Scan(context.Background(), &fakeEngine{}, opts)
+}
+
+func sameList(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func checkFindings(t *testing.T, fs []finding.Finding, w []string) {
+	t.Helper()
+	g := reduce(fs)
+	if g == nil {
+		g = []string{}
+	}
+	if !sameList(g, w) {
+		t.Errorf("findings:\n got  %q\n want %q", g, w)
+	}
+}
+
+func execGit(dir string, n int, args ...string) *exec.Cmd {
+	cmd := exec.Command("git", append([]string{"-c", "commit.gpgsign=false", "-c", "gc.auto=0"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = gitEnv(n)
+	return cmd
+}

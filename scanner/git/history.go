@@ -1,0 +1,516 @@
+package git
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/scanner"
+)
+
+// graph is the object graph read by a history scan, kept compact: trees and blobs
+// are interned to small integers so that provenance can find which trees hold a
+// blob with findings without reading any tree again.
+type graph struct {
+	commits  []*commitInfo // discovery order
+	byHash   map[plumbing.Hash]*commitInfo
+	treeID   map[plumbing.Hash]int32
+	subtrees [][]int32 // by tree id
+	blobsIn  [][]int32 // by tree id: blob ids directly in the tree
+	blobID   map[plumbing.Hash]int32
+	blobs    []plumbing.Hash
+	tags     []*tagInfo // annotated tags whose messages were scanned, with their hash in target
+	tagHash  []plumbing.Hash
+	roots    []root // trees and blobs reachable from refs or dangling, but from no commit
+}
+
+type root struct {
+	name string // ref name, or "" for a dangling object
+	hash plumbing.Hash
+	tree bool
+}
+
+func newGraph() *graph {
+	return &graph{
+		byHash: map[plumbing.Hash]*commitInfo{},
+		treeID: map[plumbing.Hash]int32{},
+		blobID: map[plumbing.Hash]int32{},
+	}
+}
+
+// history scans every blob reachable from any ref, each once, and commit messages.
+func (s *session) history() {
+	g := newGraph()
+	tips := s.tips(g)
+	s.walkCommits(g, tips)
+	for _, c := range g.commits {
+		if s.ctx.Err() != nil {
+			return
+		}
+		s.walkTree(g, c.tree, "")
+	}
+	for _, r := range g.roots {
+		if r.tree {
+			s.walkTree(g, r.hash, "")
+		} else {
+			s.internBlob(g, r.hash, r.name)
+		}
+	}
+	if s.opts.IncludeUnreachable {
+		s.unreachable(g)
+	}
+	s.stats.Commits = len(g.commits)
+	s.stats.Trees = len(g.treeID)
+	s.stats.Blobs = len(g.blobs)
+	s.pool.close()
+	s.attribute(g)
+}
+
+// tips resolves every reference (and the stash reflog) to the commits to walk,
+// peeling annotated tags (whose messages are scanned) and recording tags that
+// point at trees or blobs as roots.
+func (s *session) tips(g *graph) []plumbing.Hash {
+	var tips []plumbing.Hash
+	iter, err := s.rp.st.IterReferences()
+	if err != nil {
+		s.problem(fmt.Errorf("listing references: %w (run `git fsck` and repair the refs)", err))
+		return nil
+	}
+	var refs []*plumbing.Reference
+	err = iter.ForEach(func(r *plumbing.Reference) error {
+		refs = append(refs, r)
+		return nil
+	})
+	if err != nil {
+		s.problem(fmt.Errorf("listing references: %w (run `git fsck` and repair the refs)", err))
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].Name() < refs[j].Name() })
+	seenTag := map[plumbing.Hash]bool{}
+	for _, ref := range refs {
+		if ref.Type() != plumbing.HashReference {
+			continue // symbolic (HEAD -> branch): its target is listed itself
+		}
+		s.stats.Refs++
+		tips = s.peel(g, ref.Name().String(), ref.Hash(), tips, seenTag)
+	}
+	stash, err := s.rp.reflog("refs/stash")
+	if err != nil {
+		s.problem(fmt.Errorf("reading the stash reflog: %w", err))
+	}
+	for i, h := range stash {
+		tips = s.peel(g, fmt.Sprintf("stash@{%d}", len(stash)-1-i), h, tips, seenTag)
+	}
+	return tips
+}
+
+func (s *session) peel(g *graph, name string, h plumbing.Hash, tips []plumbing.Hash, seenTag map[plumbing.Hash]bool) []plumbing.Hash {
+	for depth := 0; depth < 16; depth++ {
+		obj, err := s.rp.st.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			s.problem(fmt.Errorf("ref %s points at %s, which cannot be read: %v (delete or repair the ref; `git fsck` lists broken refs)", name, h, err))
+			return tips
+		}
+		switch obj.Type() {
+		case plumbing.CommitObject:
+			return append(tips, h)
+		case plumbing.TreeObject:
+			g.roots = append(g.roots, root{name: name, hash: h, tree: true})
+			return tips
+		case plumbing.BlobObject:
+			g.roots = append(g.roots, root{name: name, hash: h})
+			return tips
+		case plumbing.TagObject:
+			_, data, err := s.rp.readObject(h)
+			var t *tagInfo
+			if err == nil {
+				t, err = parseTag(data)
+			}
+			if err != nil {
+				s.problem(objectProblem("tag "+name, h, err))
+				return tips
+			}
+			if !seenTag[h] {
+				seenTag[h] = true
+				g.tags = append(g.tags, t)
+				g.tagHash = append(g.tagHash, h)
+				s.scanMessage(h, TagMessagePath, t.message)
+			}
+			h = t.target
+		default:
+			s.problem(fmt.Errorf("ref %s points at %s, an object of unknown type", name, h))
+			return tips
+		}
+	}
+	s.problem(fmt.Errorf("ref %s: tag chain longer than 16", name))
+	return tips
+}
+
+func (s *session) scanMessage(h plumbing.Hash, path string, msg []byte) {
+	if len(msg) == 0 {
+		return
+	}
+	s.stats.Messages++
+	key := resultKey{hash: h, msg: true}
+	s.scanned[key] = true
+	s.pool.submit(job{key: key, name: path + " of " + h.String(), blob: scanner.Blob{ID: h.String(), Path: path, Data: msg}})
+}
+
+// walkCommits reads every commit reachable from tips, scanning messages.
+func (s *session) walkCommits(g *graph, tips []plumbing.Hash) {
+	shallow := s.rp.shallow()
+	if len(shallow) > 0 {
+		s.problem(fmt.Errorf("shallow clone: history before %d commit(s) (e.g. %s) is not in the repository and was not scanned (run `git fetch --unshallow` and scan again)", len(shallow), firstHash(shallow)))
+	}
+	stack := append([]plumbing.Hash(nil), tips...)
+	seen := map[plumbing.Hash]bool{}
+	for len(stack) > 0 {
+		if s.ctx.Err() != nil {
+			return
+		}
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		c, err := s.rp.readCommit(h)
+		if err != nil {
+			s.problem(objectProblem("commit", h, err))
+			continue
+		}
+		g.commits = append(g.commits, c)
+		g.byHash[h] = c
+		s.scanMessage(h, CommitMessagePath, c.message)
+		if shallow[h] {
+			continue
+		}
+		for i := len(c.parents) - 1; i >= 0; i-- {
+			if !seen[c.parents[i]] {
+				stack = append(stack, c.parents[i])
+			}
+		}
+	}
+}
+
+func firstHash(m map[plumbing.Hash]bool) plumbing.Hash {
+	var hs []plumbing.Hash
+	for h := range m {
+		hs = append(hs, h)
+	}
+	sort.Slice(hs, func(i, j int) bool { return hs[i].String() < hs[j].String() })
+	return hs[0]
+}
+
+// walkTree interns tree h and everything below it (once per tree), scanning new blobs.
+func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
+	if id, ok := g.treeID[h]; ok {
+		return id
+	}
+	id := int32(len(g.subtrees))
+	g.treeID[h] = id
+	g.subtrees = append(g.subtrees, nil)
+	g.blobsIn = append(g.blobsIn, nil)
+	entries, err := s.rp.readTree(h)
+	if err != nil {
+		what := "tree"
+		if prefix != "" {
+			what = "tree " + strings.TrimSuffix(prefix, "/")
+		}
+		s.problem(objectProblem(what, h, err))
+	}
+	var subs, blobs []int32
+	for _, e := range entries {
+		switch {
+		case e.isDir():
+			subs = append(subs, s.walkTree(g, e.hash, prefix+e.name+"/"))
+		case e.isBlob():
+			blobs = append(blobs, s.internBlob(g, e.hash, prefix+e.name))
+		}
+	}
+	g.subtrees[id], g.blobsIn[id] = subs, blobs
+	return id
+}
+
+func (s *session) internBlob(g *graph, h plumbing.Hash, path string) int32 {
+	id, ok := g.blobID[h]
+	if !ok {
+		id = int32(len(g.blobs))
+		g.blobID[h] = id
+		g.blobs = append(g.blobs, h)
+	}
+	if !ok || s.opts.PathClass != nil {
+		s.scanBlob(h, path)
+	}
+	return id
+}
+
+// unreachable adds dangling commits (and their history), trees and blobs.
+func (s *session) unreachable(g *graph) {
+	var commits, trees, blobs []plumbing.Hash
+	iter, ok := s.rp.st.(storer.EncodedObjectStorer)
+	if !ok {
+		return
+	}
+	it, err := iter.IterEncodedObjects(plumbing.AnyObject)
+	if err != nil {
+		s.problem(fmt.Errorf("listing objects for --include-unreachable: %w", err))
+		return
+	}
+	err = it.ForEach(func(o plumbing.EncodedObject) error {
+		h := o.Hash()
+		switch o.Type() {
+		case plumbing.CommitObject:
+			if g.byHash[h] == nil {
+				commits = append(commits, h)
+			}
+		case plumbing.TreeObject:
+			if _, ok := g.treeID[h]; !ok {
+				trees = append(trees, h)
+			}
+		case plumbing.BlobObject:
+			if _, ok := g.blobID[h]; !ok {
+				blobs = append(blobs, h)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.problem(fmt.Errorf("listing objects for --include-unreachable: %w", err))
+	}
+	n := len(g.commits)
+	s.walkCommits(g, commits)
+	for _, c := range g.commits[n:] {
+		s.walkTree(g, c.tree, "")
+	}
+	for _, h := range trees {
+		if _, ok := g.treeID[h]; !ok {
+			g.roots = append(g.roots, root{hash: h, tree: true})
+			s.walkTree(g, h, "")
+		}
+	}
+	for _, h := range blobs {
+		if _, ok := g.blobID[h]; !ok {
+			g.roots = append(g.roots, root{hash: h})
+			s.internBlob(g, h, "")
+		}
+	}
+}
+
+// loc is one blob with findings at one path of a tree.
+type loc struct {
+	path string
+	blob plumbing.Hash
+}
+
+// attribute turns engine results into findings with provenance: for each commit
+// and path holding a blob with findings, a secret is reported where the commit
+// introduced it there, i.e. no parent has the same secret (fingerprint) at that
+// path, and no parent had it at a path that this commit deleted or changed to drop
+// it (a move). Line and column are those of that commit's version.
+func (s *session) attribute(g *graph) {
+	for _, c := range g.commits {
+		if fs, ok := s.pool.get(resultKey{hash: c.hash, msg: true}); ok {
+			for _, f := range fs {
+				s.emit(f, CommitMessagePath, c)
+			}
+		}
+	}
+	for i, t := range g.tags {
+		if fs, ok := s.pool.get(resultKey{hash: g.tagHash[i], msg: true}); ok {
+			for _, f := range fs {
+				f.File = TagMessagePath
+				f.Author, f.Email = t.tagger, t.email
+				if !t.when.IsZero() {
+					f.Date = t.when.Format(time.RFC3339)
+				}
+				if t.targetType == plumbing.CommitObject {
+					f.Commit = t.target.String()
+				}
+				s.out = append(s.out, f)
+			}
+		}
+	}
+	hot := make([]bool, len(g.blobs)) // blobs with findings under some class
+	any := false
+	for k, fs := range s.pool.results {
+		if !k.msg && len(fs) > 0 {
+			if id, ok := g.blobID[k.hash]; ok {
+				hot[id], any = true, true
+			}
+		}
+	}
+	if !any {
+		return
+	}
+	a := &attributor{s: s, g: g, hot: hot, holds: make([]int8, len(g.subtrees)), locs: map[plumbing.Hash][]loc{}}
+	reported := make([]bool, len(g.blobs))
+	for _, c := range g.commits {
+		if s.ctx.Err() != nil {
+			return
+		}
+		cur := a.locsOf(c.tree)
+		if len(cur) == 0 {
+			continue
+		}
+		var parents [][]loc
+		for _, p := range c.parents {
+			if pc := g.byHash[p]; pc != nil {
+				parents = append(parents, a.locsOf(pc.tree))
+			}
+		}
+		for _, l := range cur {
+			for _, f := range s.findingsAt(l.blob, l.path) {
+				if a.inherited(f.Fingerprint, l.path, cur, parents) {
+					reported[g.blobID[l.blob]] = true
+					continue
+				}
+				reported[g.blobID[l.blob]] = true
+				s.emit(f, l.path, c)
+			}
+		}
+	}
+	// Blobs with findings that no commit holds: behind tags to trees or blobs, or dangling.
+	for _, r := range g.roots {
+		var ls []loc
+		if r.tree {
+			ls = a.locsOf(r.hash)
+		} else if id := g.blobID[r.hash]; hot[id] {
+			ls = []loc{{path: r.name, blob: r.hash}}
+		}
+		for _, l := range ls {
+			id := g.blobID[l.blob]
+			if reported[id] {
+				continue
+			}
+			reported[id] = true
+			path := l.path
+			if path == "" {
+				path = "blob:" + l.blob.String()
+			}
+			for _, f := range s.findingsAt(l.blob, l.path) {
+				f.File = path
+				s.out = append(s.out, f)
+			}
+		}
+	}
+}
+
+// inherited reports whether the secret fp at path in a commit (whose blobs with
+// findings are cur) came from a parent: at the same path, or moved from a path
+// that no longer holds it.
+func (a *attributor) inherited(fp, path string, cur []loc, parents [][]loc) bool {
+	for _, pl := range parents {
+		for _, l := range pl {
+			if l.path == path && a.s.has(l.blob, l.path, fp) {
+				return true
+			}
+		}
+	}
+	for _, pl := range parents {
+		for _, l := range pl {
+			if l.path == path || !a.s.has(l.blob, l.path, fp) {
+				continue
+			}
+			still := false
+			for _, c := range cur {
+				if c.path == l.path && a.s.has(c.blob, c.path, fp) {
+					still = true
+					break
+				}
+			}
+			if !still {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// has reports whether blob h at path has a finding with fingerprint fp.
+func (s *session) has(h plumbing.Hash, path, fp string) bool {
+	for _, f := range s.findingsAt(h, path) {
+		if f.Fingerprint == fp {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *session) emit(f finding.Finding, path string, c *commitInfo) {
+	f.File = path
+	f.Commit = c.hash.String()
+	f.Author = c.author
+	f.Email = c.email
+	if !c.when.IsZero() {
+		f.Date = c.when.Format(time.RFC3339)
+	}
+	s.out = append(s.out, f)
+}
+
+// attributor finds, per tree, the paths of blobs with findings.
+type attributor struct {
+	s     *session
+	g     *graph
+	hot   []bool
+	holds []int8 // by tree id: 0 unknown, 1 holds a hot blob below, -1 does not
+	locs  map[plumbing.Hash][]loc
+}
+
+func (a *attributor) treeHolds(id int32) bool {
+	switch a.holds[id] {
+	case 1:
+		return true
+	case -1:
+		return false
+	}
+	a.holds[id] = -1
+	for _, b := range a.g.blobsIn[id] {
+		if a.hot[b] {
+			a.holds[id] = 1
+			return true
+		}
+	}
+	for _, t := range a.g.subtrees[id] {
+		if a.treeHolds(t) {
+			a.holds[id] = 1
+			return true
+		}
+	}
+	return false
+}
+
+// locsOf lists the hot blobs under tree h with their paths (memoized by tree).
+func (a *attributor) locsOf(h plumbing.Hash) []loc {
+	if ls, ok := a.locs[h]; ok {
+		return ls
+	}
+	id, ok := a.g.treeID[h]
+	if !ok || !a.treeHolds(id) {
+		a.locs[h] = nil
+		return nil
+	}
+	entries, err := a.s.rp.readTree(h)
+	if err != nil {
+		a.locs[h] = nil
+		return nil // reported when the tree was first walked
+	}
+	var out []loc
+	for _, e := range entries {
+		switch {
+		case e.isDir():
+			for _, l := range a.locsOf(e.hash) {
+				out = append(out, loc{path: e.name + "/" + l.path, blob: l.blob})
+			}
+		case e.isBlob():
+			if id, ok := a.g.blobID[e.hash]; ok && a.hot[id] {
+				out = append(out, loc{path: e.name, blob: e.hash})
+			}
+		}
+	}
+	a.locs[h] = out
+	return out
+}

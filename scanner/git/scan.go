@@ -1,0 +1,216 @@
+// Package git is the git source: it reads a repository's history, a commit range or
+// the staged index with go-git (no git binary), hands each unique blob to the engine
+// once, and attributes findings to the commit that introduced them.
+package git
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/scanner"
+)
+
+// BlobScanner scans one blob; *scanner.Engine implements it.
+type BlobScanner interface {
+	Scan(b scanner.Blob) ([]finding.Finding, error)
+}
+
+// Options selects what to scan.
+type Options struct {
+	Repo               string // a work tree, a bare repository, a .git dir or a path inside a work tree
+	Range              string // "BASE..HEAD": only what those commits add
+	Staged             bool   // only the index against HEAD
+	IncludeUnreachable bool   // also dangling commits, trees and blobs
+	Workers            int    // engine workers; 0 means one per CPU
+	MaxBlobSize        int64  // blobs larger than this are skipped (counted in Stats); 0 = no limit
+	// PathClass, when set, maps a path to a key such that the engine's result for a
+	// blob cannot differ between two paths with the same key (path rules and path
+	// allow lists; see PathClassFor). A blob seen under several keys is scanned once
+	// per key. Nil means results do not depend on the path.
+	PathClass func(path string) string
+}
+
+// Stats counts the work done.
+type Stats struct {
+	Refs          int           `json:"refs"`
+	Commits       int           `json:"commits"`
+	Trees         int           `json:"trees"`
+	Blobs         int           `json:"blobs"`          // unique blobs found
+	BlobsScanned  int           `json:"blobs_scanned"`  // blob scans run (a blob under two path classes counts twice)
+	Binary        int           `json:"binary_skipped"` // blobs skipped as binary
+	TooLarge      int           `json:"too_large"`      // blobs skipped as larger than MaxBlobSize
+	Streamed      int           `json:"streamed"`       // blobs streamed rather than held in memory
+	Messages      int           `json:"messages"`       // commit and tag messages scanned
+	Bytes         int64         `json:"bytes"`          // content bytes handed to the engine
+	BlobsWithHits int           `json:"blobs_with_findings"`
+	Findings      int           `json:"findings"`
+	Elapsed       time.Duration `json:"elapsed_ns"`
+}
+
+// File names reported for findings that are not in a file.
+const (
+	CommitMessagePath = "commit-message"
+	TagMessagePath    = "tag-message"
+)
+
+// Scan runs the scan that opts selects. Findings carry File, Commit, Author, Email
+// and Date. problems lists everything that could not be read (by ref, object or
+// file name); a non-empty problems means the scan is incomplete, though every
+// finding that could be found is returned.
+func Scan(ctx context.Context, eng BlobScanner, opts Options) (fs []finding.Finding, stats Stats, problems []error) {
+	start := time.Now()
+	defer func() { stats.Elapsed = time.Since(start); stats.Findings = len(fs) }()
+	if opts.Repo == "" {
+		opts.Repo = "."
+	}
+	if opts.Staged && opts.Range != "" {
+		return nil, stats, []error{errors.New("--staged and --range cannot be combined")}
+	}
+	rp, err := openRepo(opts.Repo)
+	if err != nil {
+		return nil, stats, []error{err}
+	}
+	s := newSession(ctx, rp, eng, opts, &stats)
+	defer s.pool.close()
+	switch {
+	case opts.Staged:
+		s.staged()
+	case opts.Range != "":
+		s.rangeScan()
+	default:
+		s.history()
+	}
+	if err := ctx.Err(); err != nil {
+		s.problem(fmt.Errorf("scan interrupted: %w", err))
+	}
+	return s.out, stats, s.problems
+}
+
+// session is the state of one scan.
+type session struct {
+	ctx      context.Context
+	rp       *repo
+	opts     Options
+	stats    *Stats
+	pool     *pool
+	mu       sync.Mutex
+	problems []error
+	out      []finding.Finding
+	scanned  map[resultKey]bool // keys submitted to the engine (touched by the producer only)
+}
+
+func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, stats *Stats) *session {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}}
+	s.pool = newPool(eng, workers, s.problem)
+	return s
+}
+
+func (s *session) problem(err error) {
+	s.mu.Lock()
+	s.problems = append(s.problems, err)
+	s.mu.Unlock()
+}
+
+func (s *session) class(path string) string {
+	if s.opts.PathClass == nil {
+		return ""
+	}
+	return s.opts.PathClass(path)
+}
+
+// resultKey names one engine result: a blob under a path class, or a message.
+type resultKey struct {
+	hash  plumbing.Hash
+	class string
+	msg   bool // a commit or tag message, hash being the commit or tag
+}
+
+type job struct {
+	key  resultKey
+	name string // for error messages
+	blob scanner.Blob
+}
+
+// pool runs the engine on blobs in parallel and keeps the results that have findings.
+type pool struct {
+	eng     BlobScanner
+	jobs    chan job
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	results map[resultKey][]finding.Finding
+	report  func(error)
+	closed  bool
+}
+
+func newPool(eng BlobScanner, workers int, report func(error)) *pool {
+	p := &pool{eng: eng, jobs: make(chan job, workers*2), results: map[resultKey][]finding.Finding{}, report: report}
+	for range workers {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for j := range p.jobs {
+				p.run(j)
+			}
+		}()
+	}
+	return p
+}
+
+func (p *pool) run(j job) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.report(fmt.Errorf("%s: engine failed: %v", j.name, r))
+		}
+	}()
+	fs, err := p.eng.Scan(j.blob)
+	if err != nil {
+		p.report(fmt.Errorf("%s: %w", j.name, err))
+	}
+	if len(fs) > 0 {
+		p.mu.Lock()
+		p.results[j.key] = fs
+		p.mu.Unlock()
+	}
+}
+
+func (p *pool) submit(j job) { p.jobs <- j }
+
+// wait waits for all submitted work; the pool cannot be used afterwards except
+// through scanNow.
+func (p *pool) close() {
+	if !p.closed {
+		p.closed = true
+		close(p.jobs)
+		p.wg.Wait()
+	}
+}
+
+// scanNow scans synchronously (used after the pool is closed, for the few blobs
+// that provenance needs under another path class).
+func (p *pool) scanNow(j job) []finding.Finding {
+	p.run(j)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fs, ok := p.results[j.key]
+	if !ok {
+		p.results[j.key] = nil
+	}
+	return fs
+}
+
+func (p *pool) get(k resultKey) ([]finding.Finding, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fs, ok := p.results[k]
+	return fs, ok
+}

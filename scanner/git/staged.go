@@ -1,0 +1,218 @@
+package git
+
+import (
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+)
+
+// staged scans what the index adds against HEAD: each staged blob that differs
+// from HEAD's blob at its path, reporting only secrets that HEAD's version of the
+// path (or of a file the index deletes, for moves) does not already hold. History
+// is not read: only the trees on the paths of staged changes.
+func (s *session) staged() {
+	idx, err := s.rp.st.Index()
+	if err != nil {
+		s.problem(fmt.Errorf("reading the index (%s/index): %w (run `git status` to check it)", s.rp.gitDir, err))
+		return
+	}
+	ht := &headTrees{rp: s.rp, s: s, dirs: map[string]map[string]treeEntry{}}
+	if ref, err := s.rp.r.Head(); err == nil {
+		c, err := s.rp.readCommit(ref.Hash())
+		if err != nil {
+			s.problem(objectProblem("HEAD commit", ref.Hash(), err))
+			return
+		}
+		ht.root = c.tree
+	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
+		s.problem(fmt.Errorf("resolving HEAD: %w", err))
+		return
+	}
+	cache := cacheTree(idx.Cache)
+	type change struct {
+		path string
+		blob plumbing.Hash
+		head plumbing.Hash // zero when new
+	}
+	var changes []change
+	inIndex := make(map[string]bool, len(idx.Entries))
+	for _, e := range idx.Entries {
+		inIndex[e.Name] = true
+		if e.Stage != index.Merged || e.Mode == filemode.Submodule || e.IntentToAdd || e.Hash.IsZero() {
+			continue
+		}
+		if ht.unchangedDir(path.Dir(e.Name), cache) {
+			continue
+		}
+		he, ok := ht.lookup(e.Name)
+		if ok && he.hash == e.Hash {
+			continue
+		}
+		c := change{path: e.Name, blob: e.Hash}
+		if ok && he.isBlob() {
+			c.head = he.hash
+		}
+		changes = append(changes, c)
+	}
+	for _, c := range changes {
+		s.stats.Blobs++
+		s.scanBlob(c.blob, c.path)
+	}
+	s.pool.close()
+	var deleted []string // HEAD paths the index no longer has (move sources), found lazily
+	deletedDone := false
+	for _, c := range changes {
+		for _, f := range s.findingsAt(c.blob, c.path) {
+			if !c.head.IsZero() && s.has(c.head, c.path, f.Fingerprint) {
+				continue
+			}
+			if !deletedDone {
+				deleted, deletedDone = ht.deletedPaths(inIndex), true
+			}
+			moved := false
+			for _, d := range deleted {
+				if he, ok := ht.lookup(d); ok && he.isBlob() && s.has(he.hash, d, f.Fingerprint) {
+					moved = true
+					break
+				}
+			}
+			if moved {
+				continue
+			}
+			f.File = c.path
+			s.out = append(s.out, f)
+		}
+	}
+}
+
+// cacheTree maps directory paths ("" for the root) to the tree hash the index's
+// cache-tree extension records for them, for directories whose entry is valid.
+func cacheTree(t *index.Tree) map[string]plumbing.Hash {
+	out := map[string]plumbing.Hash{}
+	if t == nil || len(t.Entries) == 0 {
+		return out
+	}
+	i := 0
+	var walk func(prefix string)
+	walk = func(prefix string) {
+		e := t.Entries[i]
+		i++
+		dir := prefix + e.Path
+		if e.Entries >= 0 {
+			out[dir] = e.Hash
+		}
+		sub := dir
+		if sub != "" {
+			sub += "/"
+		}
+		for k := 0; k < e.Trees && i < len(t.Entries); k++ {
+			walk(sub)
+		}
+	}
+	walk("")
+	return out
+}
+
+// headTrees looks paths up in HEAD's tree, reading each directory once.
+type headTrees struct {
+	rp   *repo
+	s    *session
+	root plumbing.Hash
+	dirs map[string]map[string]treeEntry
+	same map[string]bool
+}
+
+func (h *headTrees) dir(dir string) map[string]treeEntry {
+	if m, ok := h.dirs[dir]; ok {
+		return m
+	}
+	var m map[string]treeEntry
+	var th plumbing.Hash
+	if dir == "." || dir == "" {
+		th = h.root
+	} else if e, ok := h.lookup(dir); ok && e.isDir() {
+		th = e.hash
+	}
+	if !th.IsZero() {
+		entries, err := h.rp.readTree(th)
+		if err != nil {
+			h.s.problem(objectProblem("HEAD tree "+dir, th, err))
+		}
+		m = make(map[string]treeEntry, len(entries))
+		for _, e := range entries {
+			m[e.name] = e
+		}
+	}
+	h.dirs[dir] = m
+	return m
+}
+
+func (h *headTrees) lookup(p string) (treeEntry, bool) {
+	if h.root.IsZero() {
+		return treeEntry{}, false
+	}
+	e, ok := h.dir(path.Dir(p))[path.Base(p)]
+	return e, ok
+}
+
+// unchangedDir reports whether the index's cache-tree says directory dir (or an
+// ancestor) is exactly HEAD's, so nothing under it is staged.
+func (h *headTrees) unchangedDir(dir string, cache map[string]plumbing.Hash) bool {
+	if h.root.IsZero() || len(cache) == 0 {
+		return false
+	}
+	if h.same == nil {
+		h.same = map[string]bool{}
+	}
+	if dir == "." {
+		dir = ""
+	}
+	if v, ok := h.same[dir]; ok {
+		return v
+	}
+	var v bool
+	if ch, ok := cache[dir]; ok {
+		if dir == "" {
+			v = ch == h.root
+		} else if e, ok := h.lookup(dir); ok && e.isDir() {
+			v = ch == e.hash
+		}
+	}
+	if !v && dir != "" {
+		v = h.unchangedDir(path.Dir(dir), cache)
+	}
+	h.same[dir] = v
+	return v
+}
+
+// deletedPaths lists HEAD's file paths missing from the index (a full HEAD walk;
+// only done when a staged change has findings).
+func (h *headTrees) deletedPaths(inIndex map[string]bool) []string {
+	var out []string
+	var walk func(dir string, th plumbing.Hash)
+	walk = func(dir string, th plumbing.Hash) {
+		entries, err := h.rp.readTree(th)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			p := e.name
+			if dir != "" {
+				p = dir + "/" + e.name
+			}
+			if e.isDir() {
+				walk(p, e.hash)
+			} else if e.isBlob() && !inIndex[p] {
+				out = append(out, p)
+			}
+		}
+	}
+	if !h.root.IsZero() {
+		walk("", h.root)
+	}
+	return out
+}
