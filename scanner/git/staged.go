@@ -42,7 +42,8 @@ func (s *session) staged() {
 	inIndex := make(map[string]bool, len(idx.Entries))
 	for _, e := range idx.Entries {
 		inIndex[e.Name] = true
-		if e.Stage != index.Merged || e.Mode == filemode.Submodule || e.IntentToAdd || e.Hash.IsZero() {
+		// Stage 0 is a merged entry (go-git's index.Merged constant is 1, not the on-disk 0).
+		if e.Stage != 0 || e.Mode == filemode.Submodule || e.IntentToAdd || e.Hash.IsZero() {
 			continue
 		}
 		if ht.unchangedDir(path.Dir(e.Name), cache) {
