@@ -30,6 +30,11 @@ var Validators = map[string]func(secret string) bool{
 	"gcp-service-account": GCPServiceAccount,
 	// A URL whose password component is a real value, not a variable or placeholder.
 	"url-password": URLPassword,
+	// Random tokens over a mixed alphabet contain both letters and digits; identifiers
+	// and words (s.makeKubeConfig, THISISALLCAPS) do not.
+	"letters-and-digits": LettersAndDigits,
+	// base64 text that decodes to printable `user:password` (HTTP Basic, docker auths).
+	"basic-auth": BasicAuthValue,
 }
 
 // Valid reports whether secret passes the rule's validator, if it has one.
@@ -214,4 +219,40 @@ func URLPassword(secret string) bool {
 		return false
 	}
 	return true
+}
+
+// LettersAndDigits reports whether s holds at least one ASCII letter and one digit.
+func LettersAndDigits(s string) bool {
+	var letter, digit bool
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letter = true
+		}
+	}
+	return letter && digit
+}
+
+// BasicAuthValue reports whether s is base64 of printable "user:password" with a
+// non-empty password that is not a template or placeholder.
+func BasicAuthValue(s string) bool {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		if b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "=")); err != nil {
+			return false
+		}
+	}
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	user, pass, ok := strings.Cut(string(b), ":")
+	if !ok || pass == "" || len(user) > 256 {
+		return false
+	}
+	return URLPassword(pass)
 }
