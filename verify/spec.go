@@ -220,6 +220,7 @@ type env struct {
 	base      string
 	status    int
 	display   bool // redact secret, match groups and sensitive vars
+	detail    bool // with display: a variable not extracted renders empty
 }
 
 func newEnv(f *finding.Finding, base string) *env {
@@ -255,6 +256,9 @@ func (e *env) lookup(ref string) (string, bool) {
 	case "var":
 		v, ok := e.vars[name]
 		if !ok && e.display {
+			if e.detail {
+				return "", true
+			}
 			return "<" + ref + ">", true
 		}
 		if ok && e.display && e.sensitive[name] {

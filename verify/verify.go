@@ -340,11 +340,13 @@ func (st *step) classify(r *response, e *env, revoke bool, maxBody int64) (strin
 	e.status = r.status
 	for _, m := range st.match {
 		if m.holds(r) {
-			d, err := m.detail.Render(e.displayEnv().lookup)
+			de := e.displayEnv()
+			de.detail = true
+			d, err := m.detail.Render(de.lookup)
 			if err != nil {
 				d = ""
 			}
-			return m.result, d
+			return m.result, strings.TrimSpace(d)
 		}
 	}
 	if revoke && len(st.match) == 0 {
