@@ -12,8 +12,9 @@ const minAnchorLen = 3
 
 // Limits on the window a rule's regex is run in.
 const (
-	unboundedRepeat = 256  // bytes assumed for one unbounded repeat (x*, x+)
+	unboundedRepeat = 64   // bytes assumed for one unbounded repeat (x*, x+)
 	maxWindow       = 8192 // longest match any rule may produce
+	keywordSlack    = 128  // how far outside a match a keyword may sit
 )
 
 // deriveAnchors returns lower-case literals such that every match of re contains at

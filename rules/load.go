@@ -279,6 +279,9 @@ func (r *Rule) Compile() error {
 			return fail("allow: %v", err)
 		}
 	}
+	if err := ValidateHTTPSpecs(r); err != nil {
+		return fail("%v", err)
+	}
 	tree, err := syntax.Parse(r.Regex, syntax.Perl)
 	if err != nil {
 		return fail("regex does not parse: %v", err)
@@ -287,13 +290,13 @@ func (r *Rule) Compile() error {
 	if len(r.Keywords) > 0 {
 		r.Anchors = nil
 		for _, k := range r.Keywords {
-			if len(k) < 2 {
-				return fail("keyword %q is too short to anchor on (2 bytes or more)", k)
+			if len(k) < minAnchorLen {
+				return fail("keyword %q is too short to anchor on: use %d bytes or more (short keywords hit everywhere and make every scan slow)", k, minAnchorLen)
 			}
 			r.Anchors = append(r.Anchors, strings.ToLower(k))
 		}
-		// A keyword may sit outside the match (e.g. a variable name before it).
-		r.MaxLen = min(r.MaxLen+256, maxWindow)
+		// A keyword may sit just outside the match (e.g. a variable name before it).
+		r.MaxLen = min(r.MaxLen+keywordSlack, maxWindow)
 	} else if r.Anchors = deriveAnchors(tree); r.Anchors == nil {
 		return fail("no literal of %d+ bytes occurs in every match of the regex; add `keywords` that appear near every match", minAnchorLen)
 	}
@@ -365,4 +368,14 @@ func keyLine(data []byte, key string) int {
 		return 1 + bytes.Count(data[:loc[0]], []byte("\n"))
 	}
 	return 0
+}
+
+// LoadBuiltinFresh compiles the built-in rules anew, bypassing the per-process
+// cache; for benchmarks of start-up cost.
+func LoadBuiltinFresh() (*Set, error) {
+	rs, err := builtinRules()
+	if err != nil {
+		return nil, err
+	}
+	return assemble(rs, nil, nil, nil)
 }

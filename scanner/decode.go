@@ -71,32 +71,44 @@ func (e *Engine) decodeAndScan(buf []byte, from, to int, path string, active []b
 // findEncoded returns decodable runs starting in buf[from:to] whose decoded form is text.
 func findEncoded(buf []byte, from, to int) []segment {
 	var segs []segment
-	// base64 and hex runs.
+	// base64 and hex runs. Any run of minBase64 or more bytes that starts in
+	// [i, i+minBase64) covers byte i+minBase64-1, so probing that byte skips
+	// minBase64 bytes at a time through ordinary text.
 	for i := from; i < to; {
-		if class[buf[i]]&classB64 == 0 {
-			i++
+		probe := i + minBase64 - 1
+		if probe >= len(buf) {
+			break
+		}
+		if class[buf[probe]]&classB64 == 0 {
+			i = probe + 1
 			continue
 		}
-		j := i
-		allHex := true
-		for j < len(buf) && j-i < maxSegment && class[buf[j]]&classB64 != 0 {
-			allHex = allHex && class[buf[j]]&classHex != 0
+		start := probe
+		for start > i && class[buf[start-1]]&classB64 != 0 {
+			start--
+		}
+		j := probe + 1
+		for j < len(buf) && j-start < maxSegment && class[buf[j]]&classB64 != 0 {
 			j++
 		}
 		end := j
 		for end < len(buf) && end-j < 2 && buf[end] == '=' {
 			end++
 		}
-		if allHex && j-i >= minHex && (j-i)%2 == 0 {
-			if d, err := hex.DecodeString(string(buf[i:j])); err == nil && isText(d) {
-				segs = append(segs, segment{i, j, d, "hex"})
-			}
-		} else if j-i >= minBase64 {
-			if d := decodeBase64(buf[i:j]); d != nil && isText(d) {
-				segs = append(segs, segment{i, end, d, "base64"})
-			}
-		}
 		i = end
+		if start >= to || j-start < minBase64 || (start == from && from > 0 && class[buf[from-1]]&classB64 != 0) {
+			continue // too short, or owned by the chunk before
+		}
+		run := buf[start:j]
+		if isHexRun(run) {
+			if len(run) >= minHex && len(run)%2 == 0 {
+				if d, err := hex.DecodeString(string(run)); err == nil && isText(d) {
+					segs = append(segs, segment{start, j, d, "hex"})
+				}
+			}
+		} else if d := decodeBase64(run); d != nil && isText(d) {
+			segs = append(segs, segment{start, end, d, "base64"})
+		}
 	}
 	// percent-encoding and \u escapes, found by their marker bytes.
 	segs = appendEscaped(segs, buf, from, to, '%', "percent", percentDecode)
@@ -238,4 +250,13 @@ func isText(b []byte) bool {
 		}
 	}
 	return bad*20 <= total
+}
+
+func isHexRun(b []byte) bool {
+	for _, c := range b {
+		if class[c]&classHex == 0 {
+			return false
+		}
+	}
+	return true
 }

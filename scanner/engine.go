@@ -218,6 +218,9 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 		for _, w := range ws {
 			lo, cutLo := snapBack(buf, w.lo)
 			hi, cutHi := snapForward(buf, w.hi)
+			if !r.Re.Match(buf[lo:hi]) {
+				continue // most windows hold no match; this test is cheaper than finding submatches
+			}
 			for _, m := range r.Re.FindAllSubmatchIndex(buf[lo:hi], -1) {
 				ms, me := lo+m[0], lo+m[1]
 				if ms < ownFrom || ms >= ownTo || ms == me {

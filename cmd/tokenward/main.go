@@ -31,7 +31,9 @@ func main() {
 // run executes the command line and returns the process exit code.
 func run(args []string) int {
 	rootCmd.SetArgs(args)
+	stopProfile := startProfile(args)
 	err := rootCmd.Execute()
+	stopProfile()
 	if err == nil {
 		return 0
 	}
