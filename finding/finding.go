@@ -34,11 +34,14 @@ type Verification struct {
 // Finding is one secret or hygiene problem at one location. Its JSON form is the
 // schema of every output format.
 type Finding struct {
-	RuleID      string   `json:"rule_id"`
-	Description string   `json:"description"`
-	Severity    string   `json:"severity"`
-	Kind        string   `json:"kind"`
-	File        string   `json:"file"`
+	RuleID      string `json:"rule_id"`
+	Description string `json:"description"`
+	Severity    string `json:"severity"`
+	Kind        string `json:"kind"`
+	File        string `json:"file"`
+	// Line and Column locate the secret's first character (1-based; columns count
+	// Unicode code points). EndLine and EndColumn locate the position just past its
+	// last character, as SARIF regions do.
 	Line        int      `json:"line"`
 	Column      int      `json:"column"`
 	EndLine     int      `json:"end_line"`

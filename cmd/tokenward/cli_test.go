@@ -225,3 +225,23 @@ func TestUnreadableFile(t *testing.T) {
 		t.Fatalf("stdout %s\nstderr %s", out.String(), errb.String())
 	}
 }
+
+func TestIgnoreFileFingerprints(t *testing.T) {
+	dir := tree(t, map[string]string{"a.sh": leaked})
+	r := tokenward(t, dir, "", "scan", ".", "-f", "json")
+	var fs []struct{ Fingerprint string }
+	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil || len(fs) != 1 {
+		t.Fatalf("%v %s", err, r.stdout)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".tokenwardignore"), []byte("# accepted test key\n"+fs[0].Fingerprint+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = tokenward(t, dir, "", "scan", ".")
+	if r.code != 0 || !strings.Contains(r.stdout, "1 suppressed") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	os.WriteFile(filepath.Join(dir, ".tokenwardignore"), []byte("sha256:nothex\n"), 0o644)
+	if r = tokenward(t, dir, "", "scan", "."); r.code != 2 || !strings.Contains(r.stderr, ".tokenwardignore:1") {
+		t.Fatalf("malformed ignore file: exit %d %s", r.code, r.stderr)
+	}
+}

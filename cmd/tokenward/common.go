@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenward/tokenward/baseline"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/rules"
@@ -141,18 +141,14 @@ func finish(cmd *cobra.Command, res *results) error {
 			return err
 		}
 	}
-	if ign, err := ignoredFingerprints(res.Root); err != nil {
-		return usageError(err)
-	} else if len(ign) > 0 {
-		kept := res.Findings[:0]
-		for _, f := range res.Findings {
-			if ign[f.Fingerprint] {
-				res.Summary.Suppressed++
-				continue
-			}
-			kept = append(kept, f)
+	if res.Root != "" {
+		ign, err := baseline.LoadIgnoreList(filepath.Join(res.Root, files.IgnoreFileName))
+		if err != nil {
+			return usageError(err)
 		}
-		res.Findings = kept
+		var n int
+		res.Findings, n = ign.Filter(res.Findings)
+		res.Summary.Suppressed += n
 	}
 	if common.baseline != "" {
 		kept, suppressed, err := applyBaseline(common.baseline, res.Findings)
@@ -222,28 +218,6 @@ func applyBaseline(path string, fs []finding.Finding) ([]finding.Finding, int, e
 		return nil, 0, errors.New("--baseline is not available in this build")
 	}
 	return applyBaselineFunc(path, fs)
-}
-
-// ignoredFingerprints reads sha256:… lines of the .tokenwardignore in root.
-func ignoredFingerprints(root string) (map[string]bool, error) {
-	if root == "" {
-		return nil, nil
-	}
-	data, err := os.ReadFile(filepath.Join(root, files.IgnoreFileName))
-	if errors.Is(err, os.ErrNotExist) || (err == nil && !bytes.Contains(data, []byte("sha256:"))) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", files.IgnoreFileName, err)
-	}
-	out := map[string]bool{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "sha256:") {
-			out[strings.Fields(line)[0]] = true
-		}
-	}
-	return out, nil
 }
 
 func colorOK() bool {

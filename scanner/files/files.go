@@ -184,7 +184,13 @@ func (s *state) walkRoot(ctx context.Context, root string, jobs chan<- job) {
 	}
 	var ign *ignore.GitIgnore
 	if data, err := os.ReadFile(filepath.Join(root, IgnoreFileName)); err == nil {
-		ign = ignore.CompileIgnoreLines(strings.Split(string(data), "\n")...)
+		var patterns []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), "sha256:") { // fingerprints are for findings, not paths
+				patterns = append(patterns, line)
+			}
+		}
+		ign = ignore.CompileIgnoreLines(patterns...)
 	}
 	if id, ok := idOf(st); ok {
 		s.seenDirs[id] = true
