@@ -57,6 +57,24 @@ func OpenAudit(path string) (*AuditLog, error) {
 	return a, nil
 }
 
+// LoadAudit reads the audit log at path, if it exists, for RevokedAt; it opens
+// nothing for writing (dry runs). Append on it fails.
+func LoadAudit(path string) (*AuditLog, error) {
+	a := &AuditLog{path: path, revoked: map[string]string{}, operator: Operator(), now: time.Now}
+	rf, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return a, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit log %s: %v", path, err)
+	}
+	defer rf.Close()
+	if err := a.load(rf); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
 func (a *AuditLog) load(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -105,6 +123,9 @@ func (a *AuditLog) Append(e AuditEntry) error {
 	b = append(b, '\n')
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.f == nil {
+		return fmt.Errorf("audit log %s: opened read-only", a.path)
+	}
 	if _, err := a.f.Write(b); err != nil {
 		return fmt.Errorf("audit log %s: %v", a.path, err)
 	}
@@ -120,7 +141,12 @@ func (a *AuditLog) Append(e AuditEntry) error {
 }
 
 // Close closes the file.
-func (a *AuditLog) Close() error { return a.f.Close() }
+func (a *AuditLog) Close() error {
+	if a.f == nil {
+		return nil
+	}
+	return a.f.Close()
+}
 
 // Operator names who runs tokenward: $USER, else $LOGNAME, else the account name.
 func Operator() string {

@@ -36,7 +36,7 @@ type fakeProvider struct {
 	raw      bytes.Buffer      // every header and body received
 	revokeOK bool              // revocation takes effect (else it is accepted and ignored)
 	// redirectTo, when set, is where /redirect sends clients.
-	redirectTo string
+	redirectTo  string
 	inflight    int
 	maxInflight int
 	sessions    map[string]bool

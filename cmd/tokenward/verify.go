@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/report"
+	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/verify"
+)
+
+// verifyFlags tune live checks; --verify, --only-live and --endpoint are common flags.
+var verifyFlags struct {
+	timeout     time.Duration
+	concurrency int
+	rate        float64
+	logLevel    string
+}
+
+var verifyCmd = &cobra.Command{
+	Use:   "verify [REPORT|-]...",
+	Short: "Check whether the secrets in a report are live",
+	Long: `Re-verify the findings of tokenward JSON or JSONL reports (- or no argument
+reads stdin). Reports must have been written with --show-secrets: without the
+secret there is nothing to check. Each secret is sent only to the host its rule
+names (or the --endpoint override), over HTTPS.
+
+Results go to the finding's "verification" (status live, invalid, unknown or
+not_checked, http_status, checked_at, detail); --only-live keeps live ones.
+Exit codes: 0 nothing live, 1 some secret is live, 2 error.`,
+	RunE: runVerify,
+}
+
+func init() {
+	f := rootCmd.PersistentFlags()
+	f.DurationVar(&verifyFlags.timeout, "verify-timeout", 10*time.Second, "time limit of each verification request")
+	f.IntVar(&verifyFlags.concurrency, "verify-concurrency", 8, "verification requests in flight at most")
+	f.Float64Var(&verifyFlags.rate, "verify-rate", 4, "verification requests per second to one host at most")
+	f.StringVar(&verifyFlags.logLevel, "verify-log", "warn", "verification log level on stderr: debug|info|warn|error (never shows secrets)")
+	rootCmd.AddCommand(verifyCmd)
+	postProcessors = append(postProcessors, verifyFindings)
+}
+
+// verifyOptions builds verify.Options from the command line.
+func verifyOptions() (verify.Options, error) {
+	eps, err := verify.ParseEndpoints(common.endpoints)
+	if err != nil {
+		return verify.Options{}, err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(verifyFlags.logLevel)); err != nil {
+		return verify.Options{}, fmt.Errorf("--verify-log %q: want debug, info, warn or error", verifyFlags.logLevel)
+	}
+	if verifyFlags.timeout <= 0 || verifyFlags.concurrency <= 0 || verifyFlags.rate <= 0 {
+		return verify.Options{}, fmt.Errorf("--verify-timeout, --verify-concurrency and --verify-rate must be positive")
+	}
+	return verify.Options{
+		Endpoints:   eps,
+		Timeout:     verifyFlags.timeout,
+		Concurrency: verifyFlags.concurrency,
+		PerHostRate: verifyFlags.rate,
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		UserAgent:   "tokenward/" + version,
+	}, nil
+}
+
+// verifyFindings is the --verify / --only-live step of scan, git and sweep.
+func verifyFindings(cmd *cobra.Command, res *results) error {
+	if !common.verify && !common.onlyLive {
+		return nil
+	}
+	opts, err := verifyOptions()
+	if err != nil {
+		return usageError(err)
+	}
+	set := res.Set
+	if set == nil {
+		if set, err = rules.Builtin(); err != nil {
+			return usageError(err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
+	defer stop()
+	fs, err := verify.Apply(ctx, set, res.Findings, opts, false)
+	if err != nil {
+		return usageError(err)
+	}
+	fmt.Fprintln(os.Stderr, "tokenward: verification:", verificationSummary(fs))
+	if common.onlyLive {
+		fs = verify.OnlyLive(fs)
+	}
+	res.Findings = fs
+	return nil
+}
+
+func cmdContext(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+// verificationSummary counts findings by verification status.
+func verificationSummary(fs []finding.Finding) string {
+	n := map[string]int{}
+	for _, f := range fs {
+		if f.Verification != nil {
+			n[f.Verification.Status]++
+		}
+	}
+	if len(n) == 0 {
+		return "nothing to verify"
+	}
+	order := []string{finding.StatusLive, finding.StatusInvalid, finding.StatusUnknown, finding.StatusNotChecked}
+	var parts []string
+	for _, s := range order {
+		if n[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// readReports reads findings from report files ("-" is stdin).
+func readReports(cmd *cobra.Command, paths []string) ([]finding.Finding, error) {
+	if len(paths) == 0 {
+		paths = []string{"-"}
+	}
+	var all []finding.Finding
+	for _, p := range paths {
+		var r io.Reader
+		name := p
+		if p == "-" {
+			r, name = cmd.InOrStdin(), "stdin"
+		} else {
+			f, err := os.Open(p)
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			r = f
+		}
+		fs, err := verify.ReadReport(bufio.NewReader(r), name)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, fs...)
+	}
+	return all, nil
+}
+
+func runVerify(cmd *cobra.Command, args []string) error {
+	if !report.ValidFormat(common.format) {
+		return usageError(errUnknownFormat(common.format))
+	}
+	opts, err := verifyOptions()
+	if err != nil {
+		return usageError(err)
+	}
+	fs, err := readReports(cmd, args)
+	if err != nil {
+		return usageError(err)
+	}
+	set, err := loadRules(".")
+	if err != nil {
+		return err
+	}
+	missing := 0
+	for _, f := range fs {
+		if f.Secret == "" && f.Kind != finding.KindHygiene {
+			missing++
+		}
+	}
+	if missing > 0 && missing == len(fs) {
+		return usageError(fmt.Errorf("the report holds no secrets: write it with --show-secrets (e.g. tokenward scan --format jsonl --show-secrets -o report.jsonl)"))
+	}
+	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
+	defer stop()
+	fs, err = verify.Apply(ctx, set, fs, opts, false)
+	if err != nil {
+		return usageError(err)
+	}
+	fmt.Fprintln(os.Stderr, "tokenward: verification:", verificationSummary(fs))
+	live := len(verify.OnlyLive(fs))
+	if common.onlyLive {
+		fs = verify.OnlyLive(fs)
+	}
+	if err := writeFindings(cmd, fs, set); err != nil {
+		return err
+	}
+	if live > 0 {
+		return exitCode(1)
+	}
+	return nil
+}
+
+// writeFindings writes findings in --format to --output (or stdout).
+func writeFindings(cmd *cobra.Command, fs []finding.Finding, set *rules.Set) error {
+	var infos []report.RuleInfo
+	for _, r := range set.Rules {
+		infos = append(infos, report.RuleInfo{ID: r.ID, Description: r.Description, Severity: r.Severity, Tags: r.Tags})
+	}
+	return withOutput(cmd, func(w io.Writer) error {
+		return report.Write(w, fs, report.Options{Format: common.format, ShowSecrets: common.showSecrets,
+			Color: common.output == "" && colorOK(), Version: version, Rules: infos})
+	})
+}
+
+// withOutput runs write on --output (or stdout), buffered; errors exit 2.
+func withOutput(cmd *cobra.Command, write func(io.Writer) error) error {
+	out := cmd.OutOrStdout()
+	var file *os.File
+	if common.output != "" && common.output != "-" {
+		var err error
+		if file, err = os.Create(common.output); err != nil {
+			return usageError(fmt.Errorf("--output: %w", err))
+		}
+		out = file
+	}
+	bw := bufio.NewWriter(out)
+	err := write(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("writing results: %w", err)}
+	}
+	return nil
+}
+
+// uniqueByFingerprint keeps the first secret finding of each fingerprint, in
+// input order, preferring one that carries its secret.
+func uniqueByFingerprint(fs []finding.Finding) []finding.Finding {
+	idx := map[string]int{}
+	var out []finding.Finding
+	for _, f := range fs {
+		if f.Kind == finding.KindHygiene {
+			continue
+		}
+		if f.Fingerprint == "" && f.Secret != "" {
+			f.Fingerprint = finding.Fingerprint(f.RuleID, f.Secret)
+		}
+		if i, ok := idx[f.Fingerprint]; ok {
+			if out[i].Secret == "" && f.Secret != "" {
+				out[i] = f
+			}
+			continue
+		}
+		idx[f.Fingerprint] = len(out)
+		out = append(out, f)
+	}
+	return out
+}

@@ -1,0 +1,142 @@
+package verify
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/rules"
+)
+
+// ReadReport reads findings from a tokenward JSON report (an array) or JSONL
+// report (one object per line). name is used in error messages.
+func ReadReport(r io.Reader, name string) ([]finding.Finding, error) {
+	br := bufio.NewReader(r)
+	first, err := firstByte(br)
+	if err == io.EOF {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	dec := json.NewDecoder(br)
+	var out []finding.Finding
+	if first == '[' {
+		if err := dec.Decode(&out); err != nil {
+			return nil, fmt.Errorf("%s: not a tokenward JSON report: %v", name, err)
+		}
+	} else {
+		for n := 1; ; n++ {
+			var raw map[string]json.RawMessage
+			if err := dec.Decode(&raw); err == io.EOF {
+				break
+			} else if err != nil {
+				return nil, fmt.Errorf("%s: record %d: not a tokenward JSON/JSONL report: %v", name, n, err)
+			}
+			if _, sarif := raw["runs"]; sarif {
+				return nil, fmt.Errorf("%s: a SARIF report holds no secrets; use a report written with --format json or jsonl --show-secrets", name)
+			}
+			b, _ := json.Marshal(raw)
+			var f finding.Finding
+			if err := json.Unmarshal(b, &f); err != nil {
+				return nil, fmt.Errorf("%s: record %d: %v", name, n, err)
+			}
+			out = append(out, f)
+		}
+	}
+	for i, f := range out {
+		if f.RuleID == "" {
+			return nil, fmt.Errorf("%s: finding %d has no rule_id; is this a tokenward report?", name, i+1)
+		}
+	}
+	return out, nil
+}
+
+func firstByte(br *bufio.Reader) (byte, error) {
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		if b == ' ' || b == '\n' || b == '\r' || b == '\t' || b == 0xEF || b == 0xBB || b == 0xBF {
+			continue
+		}
+		return b, br.UnreadByte()
+	}
+}
+
+// FindingsForFingerprints builds a finding for each fingerprint from secrets
+// given as text (stdin): every non-empty line is a candidate secret, and so is
+// every match of a rule's regex in the text (which also supplies its capture
+// groups). A fingerprint is hash(rule id, secret), so the rule is found by
+// trying each rule. It fails naming the fingerprints no candidate matches.
+func FindingsForFingerprints(set *rules.Set, fingerprints []string, text string) ([]finding.Finding, error) {
+	type cand struct {
+		secret string
+		groups map[string]string
+	}
+	var cands []cand
+	for _, line := range strings.Split(text, "\n") {
+		if s := strings.TrimSpace(line); s != "" {
+			cands = append(cands, cand{secret: s})
+		}
+	}
+	byFP := map[string]finding.Finding{}
+	want := map[string]bool{}
+	for _, fp := range fingerprints {
+		want[fp] = true
+	}
+	if set != nil {
+		for _, r := range set.Rules {
+			for _, c := range cands {
+				if fp := finding.Fingerprint(r.ID, c.secret); want[fp] {
+					if _, done := byFP[fp]; !done {
+						byFP[fp] = newFinding(r, c.secret, nil)
+					}
+				}
+			}
+			if r.Re == nil {
+				continue
+			}
+			for _, m := range r.Re.FindAllStringSubmatchIndex(text, -1) {
+				g := r.SecretGroup
+				if g > r.Re.NumSubexp() || m[2*g] < 0 {
+					continue
+				}
+				secret := text[m[2*g]:m[2*g+1]]
+				fp := finding.Fingerprint(r.ID, secret)
+				if !want[fp] {
+					continue
+				}
+				groups := map[string]string{}
+				for i, name := range r.Re.SubexpNames() {
+					if name != "" && m[2*i] >= 0 {
+						groups[name] = text[m[2*i]:m[2*i+1]]
+					}
+				}
+				byFP[fp] = newFinding(r, secret, groups)
+			}
+		}
+	}
+	var out []finding.Finding
+	var missing []string
+	for _, fp := range fingerprints {
+		if f, ok := byFP[fp]; ok {
+			out = append(out, f)
+		} else {
+			missing = append(missing, fp)
+		}
+	}
+	if len(missing) > 0 {
+		return out, fmt.Errorf("no secret on stdin has fingerprint %s under any rule (give one secret per line)", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+func newFinding(r *rules.Rule, secret string, groups map[string]string) finding.Finding {
+	return finding.Finding{RuleID: r.ID, Description: r.Description, Severity: r.Severity, Kind: finding.KindSecret,
+		Secret: secret, Redacted: finding.Redact(secret), Fingerprint: finding.Fingerprint(r.ID, secret), Groups: groups}
+}
