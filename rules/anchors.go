@@ -284,3 +284,48 @@ func dedupe(set []string) []string {
 	}
 	return out
 }
+
+// explicitNewline reports whether a regex source asks for matches across lines:
+// a literal newline, a dot-matches-newline flag, or a class of everything.
+func explicitNewline(src string) bool {
+	for _, m := range []string{`\n`, `(?s`, `\x0a`, `\x0A`, `\s\S`, `\S\s`, `\d\D`, `\D\d`, `\w\W`, `\W\w`, `[^`} {
+		if strings.Contains(src, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutNewline rewrites re so that it never matches a newline: character classes
+// lose '\n' and any-character becomes any-character-but-newline.
+func withoutNewline(re *syntax.Regexp) *syntax.Regexp {
+	out := *re
+	switch re.Op {
+	case syntax.OpAnyChar:
+		out.Op = syntax.OpAnyCharNotNL
+	case syntax.OpCharClass:
+		var rs []rune
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			lo, hi := re.Rune[i], re.Rune[i+1]
+			switch {
+			case hi < '\n' || lo > '\n':
+				rs = append(rs, lo, hi)
+			default:
+				if lo < '\n' {
+					rs = append(rs, lo, '\n'-1)
+				}
+				if hi > '\n' {
+					rs = append(rs, '\n'+1, hi)
+				}
+			}
+		}
+		out.Rune = rs
+	}
+	if len(re.Sub) > 0 {
+		out.Sub = make([]*syntax.Regexp, len(re.Sub))
+		for i, s := range re.Sub {
+			out.Sub[i] = withoutNewline(s)
+		}
+	}
+	return &out
+}

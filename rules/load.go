@@ -287,6 +287,13 @@ func (r *Rule) Compile() error {
 		return fail("regex does not parse: %v", err)
 	}
 	r.MaxLen = maxMatchLen(tree)
+	r.LineRe = nil
+	if !explicitNewline(r.Regex) {
+		// Matches stay on one line unless the regex asks for newlines explicitly.
+		if r.LineRe, err = regexp.Compile(withoutNewline(tree).String()); err != nil {
+			return fail("internal: single-line form of the regex does not compile: %v", err)
+		}
+	}
 	if len(r.Keywords) > 0 {
 		r.Anchors = nil
 		for _, k := range r.Keywords {

@@ -30,7 +30,10 @@ type Rule struct {
 	Revoke   *RevokeSpec `toml:"revoke"`
 
 	// Derived by Compile.
-	Re      *regexp.Regexp `toml:"-"`
+	Re *regexp.Regexp `toml:"-"`
+	// LineRe is Re unable to match a newline; set for rules whose matches stay on
+	// one line (see Multiline). The engine runs it on the anchor's line only.
+	LineRe  *regexp.Regexp `toml:"-"`
 	PathRe  *regexp.Regexp `toml:"-"`
 	Anchors []string       `toml:"-"` // lower-case literals, one of which every match window holds
 	MaxLen  int            `toml:"-"` // longest match the regex can produce, capped

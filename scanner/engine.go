@@ -198,7 +198,12 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 				continue
 			}
 			r := e.rules[ri]
-			lo, hi := max(m.Start()-r.MaxLen, 0), min(m.End()+r.MaxLen, len(buf))
+			var lo, hi int
+			if r.LineRe != nil { // single-line rule: the anchor's line, within MaxLen
+				lo, hi = lineBounds(buf, m.Start(), m.End(), r.MaxLen)
+			} else {
+				lo, hi = max(m.Start()-r.MaxLen, 0), min(m.End()+r.MaxLen, len(buf))
+			}
 			if hi <= ownFrom-lineSlack || lo >= ownTo+r.MaxLen {
 				continue
 			}
@@ -215,13 +220,25 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 	seen := map[[3]int]bool{}
 	for ri, ws := range wins {
 		r := e.rules[ri]
+		re := r.Re
+		if r.LineRe != nil {
+			re = r.LineRe
+		}
 		for _, w := range ws {
-			lo, cutLo := snapBack(buf, w.lo)
-			hi, cutHi := snapForward(buf, w.hi)
-			if !r.Re.Match(buf[lo:hi]) {
+			var lo, hi int
+			var cutLo, cutHi bool
+			if r.LineRe != nil {
+				lo, hi = w.lo, w.hi
+				cutLo = lo > 0 && buf[lo-1] != '\n'
+				cutHi = hi < len(buf) && buf[hi] != '\n' && buf[hi] != '\r'
+			} else {
+				lo, cutLo = snapBack(buf, w.lo)
+				hi, cutHi = snapForward(buf, w.hi)
+			}
+			if !re.Match(buf[lo:hi]) {
 				continue // most windows hold no match; this test is cheaper than finding submatches
 			}
-			for _, m := range r.Re.FindAllSubmatchIndex(buf[lo:hi], -1) {
+			for _, m := range re.FindAllSubmatchIndex(buf[lo:hi], -1) {
 				ms, me := lo+m[0], lo+m[1]
 				if ms < ownFrom || ms >= ownTo || ms == me {
 					continue
@@ -420,6 +437,21 @@ func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []fin
 		out = append(out, f)
 	}
 	return out
+}
+
+// lineBounds returns the line holding buf[s:e], cut to at most n bytes on either side.
+func lineBounds(buf []byte, s, e, n int) (int, int) {
+	from := max(s-n, 0)
+	lo := from
+	if nl := bytes.LastIndexByte(buf[from:s], '\n'); nl >= 0 {
+		lo = from + nl + 1
+	}
+	to := min(e+n, len(buf))
+	hi := to
+	if nl := bytes.IndexByte(buf[e:to], '\n'); nl >= 0 {
+		hi = e + nl
+	}
+	return lo, hi
 }
 
 // lineAround returns the line(s) holding buf[s:e], bounded to lineSlack bytes on
