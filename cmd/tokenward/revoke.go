@@ -68,14 +68,17 @@ func runRevoke(cmd *cobra.Command, args []string) error {
 		return usageError(errors.New("--confirm-attempts and --confirm-delay must be positive"))
 	}
 	opts.ConfirmAttempts, opts.ConfirmDelay = revokeFlags.confirmAttempts, revokeFlags.confirmDelay
-	set, err := loadRules(".")
-	if err != nil {
-		return err
-	}
 	for _, fp := range revokeFlags.fingerprints {
 		if !strings.HasPrefix(fp, "sha256:") {
 			return usageError(fmt.Errorf("--fingerprint %q: want sha256:… as printed in reports", fp))
 		}
+	}
+	if len(args) == 0 && len(revokeFlags.fingerprints) == 0 {
+		return usageError(errors.New("give a report file (written with --show-secrets), or --fingerprint F with the secret on stdin"))
+	}
+	set, err := loadRules(".")
+	if err != nil {
+		return err
 	}
 	var fs []finding.Finding
 	switch {
