@@ -42,7 +42,7 @@ func newClient(base *http.Client) *http.Client {
 		if err := rules.CheckBaseURL(req.URL.Scheme + "://" + req.URL.Host); err != nil {
 			return &errRedirect{to: req.URL.Scheme + "://" + req.URL.Host}
 		}
-		if len(via) >= 3 {
+		if len(via) > 3 {
 			return &sendError{"more than 3 redirects"}
 		}
 		return nil
