@@ -131,7 +131,9 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%s syntax error: %s", e.Format, e.Msg)
 }
 
-// Parse flattens data in the given format. On a syntax error it returns the error
+// Parse flattens data in the given format. Nulls, booleans and YAML scalars
+// with a custom tag (!vault, !Ref, !Sub: references or encrypted values) are not
+// entries; nor are TOML non-strings. On a syntax error it returns the error
 // (a *SyntaxError where the position is known) and whatever entries it read before.
 func Parse(f Format, data []byte) ([]Entry, error) {
 	switch f {
@@ -159,6 +161,9 @@ func Lines(data []byte) []Entry {
 	forLines(data, func(lo, hi int) {
 		line := data[lo:hi]
 		i := skipSpace(line, 0)
+		for i < len(line) && (line[i] == '{' || line[i] == '[' || line[i] == ',') {
+			i = skipSpace(line, i+1)
+		}
 		if i < len(line) && (line[i] == '#' || line[i] == ';' || line[i] == '!' || bytes.HasPrefix(line[i:], []byte("//"))) {
 			return
 		}

@@ -79,7 +79,7 @@ func (w *yamlWalker) walk(n *yaml.Node, p []string) {
 			w.walk(c, appendPath(p, "["+strconv.Itoa(i)+"]"))
 		}
 	case yaml.ScalarNode:
-		if n.Tag == "!!null" || n.Tag == "!!bool" || len(p) == 0 {
+		if n.Tag == "!!null" || n.Tag == "!!bool" || len(p) == 0 || n.Tag != "" && !strings.HasPrefix(n.Tag, "!!") {
 			return
 		}
 		start, end, ok := w.span(n)

@@ -1,0 +1,371 @@
+// Package hygiene finds practices that leak credentials: tokens in URLs, malformed
+// Authorization headers, long-lived or unsigned JWTs, secrets in browser-shipped
+// code, and credentials stored in credential and configuration files. Findings have
+// Kind "hygiene" and the rule ids listed in rules.HygieneChecks (docs/hygiene.md).
+package hygiene
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/hygiene/config"
+	"github.com/tokenward/tokenward/rules"
+)
+
+// DefaultMaxFileBytes bounds the content Check looks at.
+const DefaultMaxFileBytes = 16 << 20
+
+// Checker runs the hygiene checks. It is safe for concurrent use once configured.
+type Checker struct {
+	cfg   rules.HygieneConfig
+	allow []rules.Allow
+
+	// Now is the clock JWT expiry is judged against (default time.Now).
+	Now func() time.Time
+	// Logf receives debug notes: files skipped or parsed with the line fallback,
+	// and why. Nil discards them. Notes never hold secrets.
+	Logf func(format string, args ...any)
+	// MaxFileBytes: larger content is not checked at all (default 16 MiB).
+	MaxFileBytes int
+}
+
+// New returns a checker for the given configuration.
+func New(cfg rules.HygieneConfig) *Checker {
+	if cfg.Disabled == nil {
+		cfg.Disabled = map[string]bool{}
+	}
+	if cfg.Severity == nil {
+		cfg.Severity = map[string]string{}
+	}
+	if cfg.MaxJWTLifetime <= 0 {
+		cfg.MaxJWTLifetime = rules.DefaultMaxJWTLifetime
+	}
+	if cfg.MaxConfigBytes <= 0 {
+		cfg.MaxConfigBytes = rules.DefaultMaxConfigBytes
+	}
+	return &Checker{cfg: cfg, Now: time.Now, MaxFileBytes: DefaultMaxFileBytes}
+}
+
+// FromSet decodes the set's [hygiene] table, honours hygiene ids in its
+// `disabled` list, and applies its global allow list (paths, regexes,
+// stopwords) to hygiene findings as the engine does to secrets.
+func FromSet(set *rules.Set) (*Checker, error) {
+	cfg, err := set.HygieneConfig()
+	if err != nil {
+		return nil, err
+	}
+	c := New(cfg)
+	for _, a := range set.Allow {
+		a := a
+		if len(a.Res) == 0 && len(a.Regexes) > 0 || len(a.PathRes) == 0 && len(a.Paths) > 0 {
+			if err := compileAllow(&a); err != nil {
+				return nil, err
+			}
+		}
+		c.allow = append(c.allow, a)
+	}
+	return c, nil
+}
+
+func compileAllow(a *rules.Allow) error {
+	a.Res, a.PathRes = nil, nil
+	for _, s := range a.Regexes {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return fmt.Errorf("allow regex %q does not compile: %v", s, err)
+		}
+		a.Res = append(a.Res, re)
+	}
+	for _, s := range a.Paths {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return fmt.Errorf("allow path %q does not compile: %v", s, err)
+		}
+		a.PathRes = append(a.PathRes, re)
+	}
+	return nil
+}
+
+// Config returns the checker's configuration.
+func (c *Checker) Config() rules.HygieneConfig { return c.cfg }
+
+func (c *Checker) logf(format string, args ...any) {
+	if c.Logf != nil {
+		c.Logf(format, args...)
+	}
+}
+
+// Check runs the content checks on one file: tokens in URLs, Authorization
+// header literals, and, by file name and syntax, credential files and
+// structured configuration judged by key path. Findings are sorted by position.
+func (c *Checker) Check(filePath string, data []byte) []finding.Finding {
+	return c.check(filePath, data, false, config.Unknown)
+}
+
+// check runs the content checks; host marks the user's own credential files
+// (different advice, lower severity) and format, when known, overrides the
+// syntax the name implies.
+func (c *Checker) check(filePath string, data []byte, host bool, format config.Format) []finding.Finding {
+	if !c.cfg.Enabled {
+		return nil
+	}
+	if c.MaxFileBytes > 0 && len(data) > c.MaxFileBytes {
+		c.logf("hygiene: %s: %d bytes is over the %d-byte limit; hygiene checks skipped", filePath, len(data), c.MaxFileBytes)
+		return nil
+	}
+	if bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0 {
+		return nil // binary
+	}
+	d := newDoc(c, filePath, data)
+	d.host, d.format = host, format
+	kind := classify(filePath)
+	c.checkFiles(d, kind)
+	if kind != kindGitCredentials {
+		c.checkURLs(d)
+	}
+	if kind != kindGitConfig { // its extraheader is judged as stored, not as a header literal
+		c.checkHeaders(d)
+	}
+	return d.findings()
+}
+
+// doc is one file under check and the findings gathered for it.
+type doc struct {
+	c      *Checker
+	path   string
+	data   []byte
+	lines  []int // byte offset of each line start
+	out    []finding.Finding
+	seen   map[string]bool
+	host   bool          // checking the user's own credential files (--host-config)
+	format config.Format // syntax override (Unknown: by name)
+}
+
+func newDoc(c *Checker, p string, data []byte) *doc {
+	lines := []int{0}
+	for i, b := range data {
+		if b == '\n' {
+			lines = append(lines, i+1)
+		}
+	}
+	return &doc{c: c, path: p, data: data, lines: lines, seen: map[string]bool{}}
+}
+
+// pos converts a byte offset into a 1-based line and rune column.
+func (d *doc) pos(off int) (line, col int) {
+	i := sort.Search(len(d.lines), func(i int) bool { return d.lines[i] > off }) - 1
+	return i + 1, 1 + utf8.RuneCount(d.data[d.lines[i]:off])
+}
+
+// lineAt returns the bounds of the line holding off.
+func (d *doc) lineAt(off int) (int, int) {
+	i := sort.Search(len(d.lines), func(i int) bool { return d.lines[i] > off }) - 1
+	lo := d.lines[i]
+	hi := len(d.data)
+	if i+1 < len(d.lines) {
+		hi = d.lines[i+1] - 1
+	}
+	if hi > lo && d.data[hi-1] == '\r' {
+		hi--
+	}
+	return lo, hi
+}
+
+// issue is what a check reports; add turns it into a Finding.
+type issue struct {
+	rule       string
+	start, end int    // byte span in the document
+	secret     string // the credential, when one is present literally
+	msg        string
+	severity   string // "" = configured severity of the rule
+	tags       []string
+}
+
+const contextMax = 240
+
+func (d *doc) add(is issue) {
+	if !d.c.cfg.On(is.rule) {
+		return
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%d", is.rule, is.start, is.end)
+	if d.seen[key] {
+		return
+	}
+	d.seen[key] = true
+	lo, hi := d.lineAt(is.start)
+	line := d.data[lo:hi]
+	if bytes.Contains(line, []byte("tokenward:allow")) {
+		return
+	}
+	if d.c.allowed(d.path, is.secret, d.data[is.start:is.end], line) {
+		return
+	}
+	f := d.c.newFinding(is.rule, is.severity)
+	f.File = d.path
+	f.Line, f.Column = d.pos(is.start)
+	f.EndLine, f.EndColumn = d.pos(is.end)
+	f.Secret = is.secret
+	f.Redacted = finding.Redact(is.secret)
+	f.Context = contextLine(line, is.start-lo, is.secret)
+	f.Message = is.msg
+	f.Tags = append(f.Tags, is.tags...)
+	if is.secret != "" {
+		f.Fingerprint = finding.Fingerprint(is.rule, is.secret)
+	} else {
+		// No credential to key on: the file and the flagged text identify it.
+		f.Fingerprint = finding.Fingerprint(is.rule, d.path+"\x00"+string(d.data[is.start:is.end]))
+	}
+	d.out = append(d.out, f)
+}
+
+func (c *Checker) newFinding(rule, severity string) finding.Finding {
+	desc := rule
+	if hc, ok := rules.HygieneCheckByID(rule); ok {
+		desc = hc.Description
+	}
+	if severity == "" || c.cfg.Severity[rule] != "" {
+		severity = c.cfg.SeverityOf(rule)
+	}
+	return finding.Finding{RuleID: rule, Description: desc, Severity: severity, Kind: finding.KindHygiene, Tags: []string{"hygiene"}}
+}
+
+// contextLine clips a long line around the finding and redacts the secret.
+func contextLine(line []byte, at int, secret string) string {
+	lo, hi := 0, len(line)
+	if hi > contextMax {
+		lo = max(0, at-contextMax/3)
+		hi = min(len(line), lo+contextMax)
+		for lo > 0 && !utf8.RuneStart(line[lo]) {
+			lo--
+		}
+		for hi < len(line) && !utf8.RuneStart(line[hi]) {
+			hi++
+		}
+	}
+	s := strings.ToValidUTF8(string(line[lo:hi]), "\uFFFD")
+	if lo > 0 {
+		s = "…" + s
+	}
+	if hi < len(line) {
+		s += "…"
+	}
+	return finding.RedactIn(s, secret)
+}
+
+func (d *doc) findings() []finding.Finding {
+	sort.SliceStable(d.out, func(i, j int) bool {
+		a, b := d.out[i], d.out[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Column != b.Column {
+			return a.Column < b.Column
+		}
+		return a.RuleID < b.RuleID
+	})
+	return d.out
+}
+
+// allowed applies the global allow list: within one entry every given
+// condition must hold, as in the engine.
+func (c *Checker) allowed(p, secret string, match, line []byte) bool {
+	for i := range c.allow {
+		a := &c.allow[i]
+		conds := 0
+		if len(a.PathRes) > 0 {
+			if !anyMatch(a.PathRes, p) {
+				continue
+			}
+			conds++
+		}
+		if len(a.Res) > 0 {
+			target := secret
+			switch a.Target {
+			case "match":
+				target = string(match)
+			case "line":
+				target = string(line)
+			}
+			if target == "" || !anyMatch(a.Res, target) {
+				continue
+			}
+			conds++
+		}
+		if len(a.Stopwords) > 0 {
+			lower := strings.ToLower(secret)
+			hit := false
+			for _, w := range a.Stopwords {
+				if lower != "" && strings.Contains(lower, strings.ToLower(w)) {
+					hit = true
+				}
+			}
+			if !hit {
+				continue
+			}
+			conds++
+		}
+		if conds > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func anyMatch(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// fileKind names the credential-file formats recognised by name.
+type fileKind int
+
+const (
+	kindOther fileKind = iota
+	kindNetrc
+	kindNpmrc
+	kindPypirc
+	kindGitCredentials
+	kindGitConfig
+	kindDotenv
+	kindDockerConfig
+	kindKubeconfig
+	kindPgpass
+)
+
+func classify(p string) fileKind {
+	s := strings.ReplaceAll(p, `\`, "/")
+	base := path.Base(s)
+	lb := strings.ToLower(base)
+	switch {
+	case lb == ".netrc" || lb == "_netrc":
+		return kindNetrc
+	case lb == ".npmrc" || lb == ".yarnrc":
+		return kindNpmrc
+	case lb == ".pypirc":
+		return kindPypirc
+	case lb == ".git-credentials" || strings.HasSuffix(s, ".config/git/credentials"):
+		return kindGitCredentials
+	case lb == ".gitconfig" || lb == ".gitmodules" || strings.HasSuffix(s, ".git/config") || strings.HasSuffix(s, ".config/git/config"):
+		return kindGitConfig
+	case lb == ".pgpass":
+		return kindPgpass
+	case lb == ".env" || strings.HasPrefix(lb, ".env.") || strings.HasSuffix(lb, ".env"):
+		return kindDotenv
+	case strings.HasSuffix(s, ".docker/config.json"):
+		return kindDockerConfig
+	case strings.HasSuffix(s, ".kube/config") || lb == "kubeconfig" || strings.HasPrefix(lb, "kubeconfig."):
+		return kindKubeconfig
+	}
+	return kindOther
+}
