@@ -102,7 +102,7 @@ func (v *Verifier) send(ctx context.Context, req *request, e *env) (*response, e
 	var last *response
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		resp, err, retryAfter := v.attempt(ctx, req, e)
+		resp, retryAfter, err := v.attempt(ctx, req, e)
 		last, lastErr = resp, err
 		if ctx.Err() != nil {
 			return nil, &sendError{"cancelled"}
@@ -156,10 +156,10 @@ func (v *Verifier) backoff(attempt int) time.Duration {
 
 // attempt sends req once. The returned error is a sendError or errRedirect whose
 // text holds no request data.
-func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response, error, time.Duration) {
+func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response, time.Duration, error) {
 	hreq, err := http.NewRequest(req.method, req.url, strings.NewReader(req.body))
 	if err != nil {
-		return nil, &sendError{"request could not be built"}, 0
+		return nil, 0, &sendError{"request could not be built"}
 	}
 	hreq.Header = req.header.Clone()
 	if hreq.Header.Get("User-Agent") == "" {
@@ -170,12 +170,12 @@ func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response
 	}
 	host := hreq.URL.Host
 	if err := v.limiter.wait(ctx, host); err != nil {
-		return nil, &sendError{"cancelled"}, 0
+		return nil, 0, &sendError{"cancelled"}
 	}
 	select {
 	case v.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, &sendError{"cancelled"}, 0
+		return nil, 0, &sendError{"cancelled"}
 	}
 	defer func() { <-v.sem }()
 
@@ -203,7 +203,7 @@ func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response
 		}
 		v.log.Info("verify: request failed", "request", shown, "error", e.sanitize(serr.Error()),
 			"elapsed", time.Since(start).Round(time.Millisecond).String())
-		return nil, serr, 0
+		return nil, 0, serr
 	}
 	defer resp.Body.Close()
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, v.opts.MaxBody+1))
@@ -214,7 +214,7 @@ func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response
 	} else if rerr != nil {
 		// A body cut short by a timeout or reset is not a usable answer.
 		v.log.Info("verify: reading response failed", "request", shown, "status", resp.StatusCode)
-		return nil, &sendError{fmt.Sprintf("HTTP %d with an unreadable body", resp.StatusCode)}, 0
+		return nil, 0, &sendError{fmt.Sprintf("HTTP %d with an unreadable body", resp.StatusCode)}
 	}
 	v.log.Debug("verify: response", "request", shown, "status", resp.StatusCode, "bytes", len(r.body),
 		"elapsed", time.Since(start).Round(time.Millisecond).String())
@@ -222,7 +222,7 @@ func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		ra = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
-	return r, nil, ra
+	return r, ra, nil
 }
 
 // netReason summarises a transport error without the URL the http client adds.

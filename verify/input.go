@@ -74,14 +74,10 @@ func firstByte(br *bufio.Reader) (byte, error) {
 // groups). A fingerprint is hash(rule id, secret), so the rule is found by
 // trying each rule. It fails naming the fingerprints no candidate matches.
 func FindingsForFingerprints(set *rules.Set, fingerprints []string, text string) ([]finding.Finding, error) {
-	type cand struct {
-		secret string
-		groups map[string]string
-	}
-	var cands []cand
+	var cands []string
 	for _, line := range strings.Split(text, "\n") {
 		if s := strings.TrimSpace(line); s != "" {
-			cands = append(cands, cand{secret: s})
+			cands = append(cands, s)
 		}
 	}
 	byFP := map[string]finding.Finding{}
@@ -92,9 +88,9 @@ func FindingsForFingerprints(set *rules.Set, fingerprints []string, text string)
 	if set != nil {
 		for _, r := range set.Rules {
 			for _, c := range cands {
-				if fp := finding.Fingerprint(r.ID, c.secret); want[fp] {
+				if fp := finding.Fingerprint(r.ID, c); want[fp] {
 					if _, done := byFP[fp]; !done {
-						byFP[fp] = newFinding(r, c.secret, nil)
+						byFP[fp] = newFinding(r, c, nil)
 					}
 				}
 			}
