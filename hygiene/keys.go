@@ -71,6 +71,9 @@ func CredentialKey(key string) bool {
 	if len(ws) == 0 {
 		return false
 	}
+	if ws[len(ws)-1] == "base" && len(ws) > 1 {
+		ws = ws[:len(ws)-1] // Rails' secret_key_base
+	}
 	last := ws[len(ws)-1]
 	prev := ""
 	if len(ws) > 1 {

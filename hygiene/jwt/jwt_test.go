@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Make builds an unsigned-looking compact token from a header and claims.
+// make3 builds an unsigned-looking compact token from a header and claims.
 func make3(t *testing.T, header, claims map[string]any) string {
 	t.Helper()
 	enc := func(v any) string {
