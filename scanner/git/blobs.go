@@ -1,6 +1,7 @@
 package git
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -8,6 +9,8 @@ import (
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/scanner"
 )
+
+var errNotBlob = errors.New("object is not a blob")
 
 // binaryHead is how much of a blob decides whether it is binary.
 const binaryHead = 8 << 10
@@ -42,6 +45,9 @@ func (s *session) scanBlob(h plumbing.Hash, path string) resultKey {
 
 // blobJob prepares the engine job for blob h (reading it unless it is large).
 func (s *session) blobJob(key resultKey, h plumbing.Hash, path string) (job, bool) {
+	if l, ok := s.rp.store.locate(h); ok {
+		return s.packedBlobJob(key, h, path, l)
+	}
 	name := fmt.Sprintf("blob %s (%s)", h, path)
 	obj, err := s.rp.st.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {

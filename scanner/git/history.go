@@ -66,7 +66,8 @@ func (s *session) history() {
 	s.stats.Commits = len(g.commits)
 	s.stats.Trees = len(g.treeID)
 	s.stats.Blobs = len(g.blobs)
-	s.pool.close()
+	s.scanAll()
+	s.drain()
 	s.attribute(g)
 }
 
@@ -243,7 +244,7 @@ func (s *session) internBlob(g *graph, h plumbing.Hash, path string) int32 {
 		g.blobs = append(g.blobs, h)
 	}
 	if !ok || s.opts.PathClass != nil {
-		s.scanBlob(h, path)
+		s.queue(h, path)
 	}
 	return id
 }

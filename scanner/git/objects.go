@@ -177,6 +177,14 @@ func parseTag(data []byte) (*tagInfo, error) {
 
 // readObject returns the raw content and type of an object.
 func (rp *repo) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	if rp.store != nil {
+		return rp.store.readRaw(h)
+	}
+	return rp.goGitRead(h)
+}
+
+// goGitRead reads an object through go-git (loose objects, alternates).
+func (rp *repo) goGitRead(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 	obj, err := rp.st.EncodedObject(plumbing.AnyObject, h)
 	if err != nil {
 		return plumbing.InvalidObject, nil, err

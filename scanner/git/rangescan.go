@@ -335,11 +335,12 @@ func (s *session) rangeScan() {
 				blobs[ch.to] = true
 				s.stats.Blobs++
 			}
-			s.scanBlob(ch.to, ch.path)
+			s.queue(ch.to, ch.path)
 		}
 		works = append(works, w)
 	}
-	s.pool.close()
+	s.scanAll()
+	s.drain()
 	bt := make([]*headTrees, len(boundary))
 	for i, b := range boundary {
 		bt[i] = &headTrees{rp: s.rp, s: s, root: b.tree, dirs: map[string]map[string]treeEntry{}}

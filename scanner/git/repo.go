@@ -26,6 +26,7 @@ type repo struct {
 	gitDir    string // the repository's own git dir (a worktree's private dir for worktrees)
 	commonDir string // where objects, shared refs and logs/refs/stash live
 	workTree  string // "" for bare repositories
+	store     *objStore
 }
 
 // locate finds the git directory for path: path itself when it is a git dir
@@ -102,7 +103,9 @@ func readGitFile(name string) (string, error) {
 // instead of being held in memory; cacheSize bounds go-git's object cache.
 const (
 	streamAbove = 32 << 20
-	cacheSize   = 64 << 20
+	cacheSize   = 16 << 20
+	// objCacheSize bounds the cache of resolved packed objects (delta bases).
+	objCacheSize = 96 << 20
 )
 
 func openRepo(path string) (*repo, error) {
@@ -132,7 +135,9 @@ func openRepo(path string) (*repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: open repository at %s: %w", path, gitDir, err)
 	}
-	return &repo{r: r, st: r.Storer, gitDir: gitDir, commonDir: common, workTree: workTree}, nil
+	rp := &repo{r: r, st: r.Storer, gitDir: gitDir, commonDir: common, workTree: workTree}
+	rp.store = newObjStore(rp, objCacheSize)
+	return rp, nil
 }
 
 // shallow returns the commits whose parents a shallow clone left out.

@@ -34,6 +34,8 @@ type Options struct {
 	// allow lists; see PathClassFor). A blob seen under several keys is scanned once
 	// per key. Nil means results do not depend on the path.
 	PathClass func(path string) string
+
+	noDelta bool // tests: scan every blob whole
 }
 
 // Stats counts the work done.
@@ -46,6 +48,7 @@ type Stats struct {
 	Binary        int           `json:"binary_skipped"` // blobs skipped as binary
 	TooLarge      int           `json:"too_large"`      // blobs skipped as larger than MaxBlobSize
 	Streamed      int           `json:"streamed"`       // blobs streamed rather than held in memory
+	DeltaScanned  int           `json:"delta_scanned"`  // blobs scanned only around what their delta changed
 	Messages      int           `json:"messages"`       // commit and tag messages scanned
 	Bytes         int64         `json:"bytes"`          // content bytes handed to the engine
 	BlobsWithHits int           `json:"blobs_with_findings"`
@@ -76,6 +79,7 @@ func Scan(ctx context.Context, eng BlobScanner, opts Options) (fs []finding.Find
 	if err != nil {
 		return nil, stats, []error{err}
 	}
+	defer rp.store.close()
 	s := newSession(ctx, rp, eng, opts, &stats)
 	defer s.pool.close()
 	switch {
@@ -103,6 +107,11 @@ type session struct {
 	problems []error
 	out      []finding.Finding
 	scanned  map[resultKey]bool // keys submitted to the engine (touched by the producer only)
+
+	pendingBlobs []pending
+	bulk         bool // delta-aware scanning on (during scanAll)
+	covered      map[coverKey]plumbing.Hash
+	deltas       []deltaRec
 }
 
 func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, stats *Stats) *session {
@@ -110,7 +119,7 @@ func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, st
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}}
+	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, covered: map[coverKey]plumbing.Hash{}}
 	s.pool = newPool(eng, workers, s.problem)
 	return s
 }
@@ -136,9 +145,10 @@ type resultKey struct {
 }
 
 type job struct {
-	key  resultKey
-	name string // for error messages
-	blob scanner.Blob
+	key     resultKey
+	name    string // for error messages
+	blob    scanner.Blob
+	windows []span // when set, only these parts of blob.Data are scanned
 }
 
 // pool runs the engine on blobs in parallel and keeps the results that have findings.
@@ -172,7 +182,25 @@ func (p *pool) run(j job) {
 			p.report(fmt.Errorf("%s: engine failed: %v", j.name, r))
 		}
 	}()
-	fs, err := p.eng.Scan(j.blob)
+	var fs []finding.Finding
+	var err error
+	if j.windows == nil {
+		fs, err = p.eng.Scan(j.blob)
+	} else {
+		for _, w := range j.windows {
+			b := j.blob
+			b.Data = j.blob.Data[w.start:w.end]
+			wf, werr := p.eng.Scan(b)
+			for i := range wf {
+				wf[i].Line += w.line - 1
+				wf[i].EndLine += w.line - 1
+			}
+			fs = append(fs, wf...)
+			if werr != nil {
+				err = werr
+			}
+		}
+	}
 	if err != nil {
 		p.report(fmt.Errorf("%s: %w", j.name, err))
 	}
@@ -206,6 +234,12 @@ func (p *pool) scanNow(j job) []finding.Finding {
 		p.results[j.key] = nil
 	}
 	return fs
+}
+
+func (p *pool) set(k resultKey, fs []finding.Finding) {
+	p.mu.Lock()
+	p.results[k] = fs
+	p.mu.Unlock()
 }
 
 func (p *pool) get(k resultKey) ([]finding.Finding, bool) {

@@ -63,7 +63,7 @@ func (s *session) staged() {
 		s.stats.Blobs++
 		s.scanBlob(c.blob, c.path)
 	}
-	s.pool.close()
+	s.drain()
 	var deleted []string // HEAD paths the index no longer has (move sources), found lazily
 	deletedDone := false
 	for _, c := range changes {

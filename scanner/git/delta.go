@@ -1,0 +1,371 @@
+package git
+
+import (
+	"bytes"
+	"io"
+	"sort"
+	"unicode/utf8"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/scanner"
+)
+
+// Delta-aware scanning. A packed blob stored as a delta against a base blob that
+// was itself scanned (fully, or this way) under the same path class is scanned only
+// in windows around what the delta changed: inserted data and every instruction
+// boundary, widened by deltaWindow bytes and to whole lines. Findings of the base
+// whose lines, widened by inheritMargin bytes, lie inside one copy instruction are
+// carried over with their positions translated. So every blob's content is covered,
+// and a blob's findings are complete, while the cost follows the changed bytes.
+const (
+	deltaWindow   = 4096
+	inheritMargin = 1024
+	// A delta whose windows cover more than this share of the blob is scanned whole.
+	windowShare = 0.5
+)
+
+// span is a window of a blob: bytes [start, end), starting at line `line`.
+type span struct{ start, end, line int }
+
+// pending is a blob to scan, found by a walk and processed in pack order.
+type pending struct {
+	key  resultKey
+	path string
+	loc  packLoc
+	in   bool // in a pack
+}
+
+// deltaRec records that blob x was scanned in windows against base y.
+type deltaRec struct {
+	x, y       resultKey
+	xloc, yloc packLoc
+}
+
+// coverKey marks a packed object whose findings under a path class are complete.
+type coverKey struct {
+	loc   packLoc
+	class string
+}
+
+// queue adds a blob to the bulk scan (history, range), processed in scanAll.
+func (s *session) queue(h plumbing.Hash, path string) {
+	key := resultKey{hash: h, class: s.class(path)}
+	if s.scanned[key] {
+		return
+	}
+	s.scanned[key] = true
+	p := pending{key: key, path: path}
+	p.loc, p.in = s.rp.store.locate(h)
+	s.pendingBlobs = append(s.pendingBlobs, p)
+}
+
+// scanAll scans the queued blobs: unpacked ones first, then packed ones in pack
+// order, so delta bases come before their deltas.
+func (s *session) scanAll() {
+	ps := s.pendingBlobs
+	s.pendingBlobs = nil
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.in != b.in {
+			return !a.in
+		}
+		if a.loc.pack != b.loc.pack {
+			return a.loc.pack < b.loc.pack
+		}
+		return a.loc.off < b.loc.off
+	})
+	s.bulk = true
+	for _, p := range ps {
+		if s.ctx.Err() != nil {
+			break
+		}
+		if j, ok := s.blobJob(p.key, p.key.hash, p.path); ok {
+			s.pool.submit(j)
+		}
+	}
+	s.bulk = false
+}
+
+// drain waits for the engine and completes the findings of window-scanned blobs.
+func (s *session) drain() {
+	s.pool.close()
+	s.propagate()
+}
+
+// packedBlobJob prepares the job for a packed blob, delta-aware during bulk scans.
+func (s *session) packedBlobJob(key resultKey, h plumbing.Hash, path string, l packLoc) (job, bool) {
+	name := "blob " + h.String() + " (" + path + ")"
+	st := s.rp.store
+	p := st.packs[l.pack]
+	hd, err := p.header(l.off)
+	if err != nil {
+		s.problem(objectProblem("blob "+path, h, err))
+		return job{}, false
+	}
+	j := job{key: key, name: name, blob: scanner.Blob{ID: h.String(), Path: path}}
+	if hd.typ == objBlob && hd.size > streamAbove {
+		if s.opts.MaxBlobSize > 0 && hd.size > s.opts.MaxBlobSize {
+			s.stats.TooLarge++
+			return job{}, false
+		}
+		r, err := p.zreader(hd)
+		if err != nil {
+			s.problem(objectProblem("blob "+path, h, err))
+			return job{}, false
+		}
+		head := make([]byte, binaryHead)
+		n, err := io.ReadFull(r, head)
+		if err != nil && err != io.ErrUnexpectedEOF {
+			s.problem(objectProblem("blob "+path, h, err))
+			return job{}, false
+		}
+		if isBinary(head[:n]) {
+			s.stats.Binary++
+			return job{}, false
+		}
+		size := hd.size
+		j.blob.Open = func() (io.ReadCloser, error) {
+			r, err := p.zreader(hd)
+			if err != nil {
+				return nil, err
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{io.LimitReader(r, size), r}, nil
+		}
+		s.stats.Streamed++
+		s.stats.BlobsScanned++
+		s.stats.Bytes += size
+		s.markCovered(l, key.class, h)
+		return j, true
+	}
+	typ, data, err := st.resolve(l)
+	if err == nil && typ != objBlob {
+		err = errNotBlob
+	}
+	if err != nil {
+		s.problem(objectProblem("blob "+path, h, err))
+		return job{}, false
+	}
+	if s.opts.MaxBlobSize > 0 && int64(len(data)) > s.opts.MaxBlobSize {
+		s.stats.TooLarge++
+		return job{}, false
+	}
+	if isBinary(data) {
+		s.stats.Binary++
+		return job{}, false
+	}
+	j.blob.Data = data
+	s.stats.BlobsScanned++
+	if s.bulk && !s.opts.noDelta && (hd.typ == objOfsDelta || hd.typ == objRefDelta) {
+		if bl, ok := st.baseLoc(l, hd); ok {
+			if yh, ok := s.covered[coverKey{bl, key.class}]; ok {
+				if wins := s.windows(p, hd, data); wins != nil {
+					j.windows = wins
+					for _, w := range wins {
+						s.stats.Bytes += int64(w.end - w.start)
+					}
+					s.stats.DeltaScanned++
+					s.deltas = append(s.deltas, deltaRec{x: key, y: resultKey{hash: yh, class: key.class}, xloc: l, yloc: bl})
+					s.markCovered(l, key.class, h)
+					return j, true
+				}
+			}
+		}
+	}
+	s.stats.Bytes += int64(len(data))
+	s.markCovered(l, key.class, h)
+	return j, true
+}
+
+func (s *session) markCovered(l packLoc, class string, h plumbing.Hash) {
+	if s.bulk {
+		s.covered[coverKey{l, class}] = h
+	}
+}
+
+// windows returns the parts of target (the delta at hd reconstructed) to scan, or
+// nil when the whole blob should be scanned.
+func (s *session) windows(p *pack, hd objHeader, target []byte) []span {
+	delta, err := p.inflate(hd)
+	if err != nil {
+		return nil
+	}
+	_, ops, err := parseDelta(delta, -1)
+	if err != nil {
+		return nil
+	}
+	var raw [][2]int
+	for _, op := range ops {
+		lo, hi := op.dst-deltaWindow, op.dst+deltaWindow // the boundary before op
+		if op.src < 0 {
+			hi = op.dst + op.n + deltaWindow
+		}
+		raw = append(raw, [2]int{lo, hi})
+	}
+	raw = append(raw, [2]int{len(target) - deltaWindow, len(target)})
+	var out []span
+	total := 0
+	line, lineAt := 1, 0
+	for _, r := range raw {
+		lo, hi := max(r[0], 0), min(r[1], len(target))
+		if lo >= hi {
+			continue
+		}
+		// Whole lines.
+		lo = bytes.LastIndexByte(target[:lo], '\n') + 1
+		if i := bytes.IndexByte(target[hi:], '\n'); i >= 0 {
+			hi += i + 1
+		} else {
+			hi = len(target)
+		}
+		if n := len(out); n > 0 && lo <= out[n-1].end {
+			if hi > out[n-1].end {
+				total += hi - out[n-1].end
+				out[n-1].end = hi
+			}
+			continue
+		}
+		line += bytes.Count(target[lineAt:lo], []byte{'\n'})
+		lineAt = lo
+		out = append(out, span{start: lo, end: hi, line: line})
+		total += hi - lo
+	}
+	if float64(total) > windowShare*float64(len(target)) {
+		return nil
+	}
+	return out
+}
+
+// propagate adds to each window-scanned blob the findings of its base that lie
+// inside copied data, in pack order so that bases are complete first.
+func (s *session) propagate() {
+	for _, d := range s.deltas {
+		yf, _ := s.pool.get(d.y)
+		if len(yf) == 0 {
+			continue
+		}
+		st := s.rp.store
+		_, base, err1 := st.resolve(d.yloc)
+		_, target, err2 := st.resolve(d.xloc)
+		p := st.packs[d.xloc.pack]
+		hd, err3 := p.header(d.xloc.off)
+		var delta []byte
+		if err3 == nil {
+			delta, err3 = p.inflate(hd)
+		}
+		var ops []deltaOp
+		if err3 == nil {
+			_, ops, err3 = parseDelta(delta, len(base))
+		}
+		if err1 != nil || err2 != nil || err3 != nil {
+			s.problem(objectProblem("blob", d.x.hash, firstErr(err1, err2, err3)))
+			continue
+		}
+		own, _ := s.pool.get(d.x)
+		seen := map[string]bool{}
+		for _, f := range own {
+			seen[posKey(f)] = true
+		}
+		added := false
+		for _, f := range yf {
+			g, ok := translate(f, base, target, ops)
+			if ok && !seen[posKey(g)] {
+				seen[posKey(g)] = true
+				own = append(own, g)
+				added = true
+			}
+		}
+		if added {
+			sort.SliceStable(own, func(i, j int) bool {
+				if own[i].Line != own[j].Line {
+					return own[i].Line < own[j].Line
+				}
+				return own[i].Column < own[j].Column
+			})
+			s.pool.set(d.x, own)
+		}
+	}
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func posKey(f finding.Finding) string {
+	return f.RuleID + "\x00" + f.Fingerprint + "\x00" + itoa(f.Line) + ":" + itoa(f.Column)
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// offsetOf converts a 1-based line and rune column to a byte offset in data.
+func offsetOf(data []byte, line, col int) int {
+	off := 0
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(data[off:], '\n')
+		if i < 0 {
+			return -1
+		}
+		off += i + 1
+	}
+	for c := 1; c < col && off < len(data); c++ {
+		_, n := utf8.DecodeRune(data[off:])
+		off += n
+	}
+	return off
+}
+
+// position converts a byte offset to a 1-based line and rune column.
+func position(data []byte, off int) (line, col int) {
+	line = 1 + bytes.Count(data[:off], []byte{'\n'})
+	ls := bytes.LastIndexByte(data[:off], '\n') + 1
+	return line, 1 + utf8.RuneCount(data[ls:off])
+}
+
+// translate maps a base finding into the target when its lines, widened by
+// inheritMargin, were copied by a single instruction.
+func translate(f finding.Finding, base, target []byte, ops []deltaOp) (finding.Finding, bool) {
+	s := offsetOf(base, f.Line, f.Column)
+	e := offsetOf(base, f.EndLine, f.EndColumn)
+	if s < 0 || e < s {
+		return f, false
+	}
+	lo := bytes.LastIndexByte(base[:max(s-inheritMargin, 0)], '\n') + 1
+	hi := len(base)
+	if end := min(e+inheritMargin, len(base)); end < len(base) {
+		if i := bytes.IndexByte(base[end:], '\n'); i >= 0 {
+			hi = end + i + 1
+		}
+	}
+	for _, op := range ops {
+		if op.src < 0 || lo < op.src || hi > op.src+op.n {
+			continue
+		}
+		ts := op.dst + (s - op.src)
+		te := op.dst + (e - op.src)
+		g := f
+		g.Line, g.Column = position(target, ts)
+		g.EndLine, g.EndColumn = position(target, te)
+		return g, true
+	}
+	return f, false
+}
