@@ -96,19 +96,25 @@ func builtinRules() ([]*Rule, error) {
 		return nil, err
 	}
 	sort.Strings(names)
+	// Files parse concurrently: start-up is on every pre-commit's critical path.
+	parsed := make([]*Parsed, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			data, err := builtinFS.ReadFile(name)
+			if err == nil {
+				parsed[i], err = Parse("rules/"+name, data)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
 	var all []*Rule
-	var errs []error
-	for _, name := range names {
-		data, err := builtinFS.ReadFile(name)
-		if err != nil {
-			return nil, err
+	for _, p := range parsed {
+		if p != nil {
+			all = append(all, p.rules...)
 		}
-		f, err := Parse("rules/"+name, data)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		all = append(all, f.rules...)
 	}
 	return all, errors.Join(errs...)
 }
@@ -258,16 +264,20 @@ func (r *Rule) Compile() error {
 			return fail("validate: unknown validator %q", r.Validate)
 		}
 	}
-	re, err := regexp.Compile(r.Regex)
+	tree, err := syntax.Parse(r.Regex, syntax.Perl)
 	if err != nil {
 		return fail("regex does not compile: %v", err)
 	}
-	r.Re = re
-	if r.SecretGroup < 0 || r.SecretGroup > re.NumSubexp() {
-		return fail("secret_group %d is out of range: the regex has %d capture groups", r.SecretGroup, re.NumSubexp())
-	}
-	if r.SecretGroup == 0 && re.NumSubexp() > 0 {
+	if n := tree.MaxCap(); r.SecretGroup < 0 || r.SecretGroup > n {
+		return fail("secret_group %d is out of range: the regex has %d capture groups", r.SecretGroup, n)
+	} else if r.SecretGroup == 0 && n > 0 {
 		r.SecretGroup = 1
+	}
+	r.MaxLen = maxMatchLen(tree)
+	r.lazy = &lazyRegexps{src: r.Regex}
+	// Matches stay on one line unless the regex asks for newlines explicitly.
+	if r.SingleLine = !explicitNewline(r.Regex); r.SingleLine {
+		r.lazy.line = withoutNewline(tree).String()
 	}
 	if r.Path != "" {
 		if r.PathRe, err = regexp.Compile(r.Path); err != nil {
@@ -281,18 +291,6 @@ func (r *Rule) Compile() error {
 	}
 	if err := ValidateHTTPSpecs(r); err != nil {
 		return fail("%v", err)
-	}
-	tree, err := syntax.Parse(r.Regex, syntax.Perl)
-	if err != nil {
-		return fail("regex does not parse: %v", err)
-	}
-	r.MaxLen = maxMatchLen(tree)
-	r.LineRe = nil
-	if !explicitNewline(r.Regex) {
-		// Matches stay on one line unless the regex asks for newlines explicitly.
-		if r.LineRe, err = regexp.Compile(withoutNewline(tree).String()); err != nil {
-			return fail("internal: single-line form of the regex does not compile: %v", err)
-		}
 	}
 	if len(r.Keywords) > 0 {
 		r.Anchors = nil

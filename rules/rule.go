@@ -4,6 +4,7 @@ package rules
 
 import (
 	"regexp"
+	"sync"
 )
 
 // Severities, most severe first.
@@ -29,15 +30,55 @@ type Rule struct {
 	Verify   *VerifySpec `toml:"verify"`
 	Revoke   *RevokeSpec `toml:"revoke"`
 
-	// Derived by Compile.
-	Re *regexp.Regexp `toml:"-"`
-	// LineRe is Re unable to match a newline; set for rules whose matches stay on
-	// one line (see Multiline). The engine runs it on the anchor's line only.
-	LineRe  *regexp.Regexp `toml:"-"`
+	// Derived by Compile. The regexes themselves are compiled on first use
+	// (Regexp, LineRegexp): start-up must not pay for rules that never fire.
 	PathRe  *regexp.Regexp `toml:"-"`
 	Anchors []string       `toml:"-"` // lower-case literals, one of which every match window holds
 	MaxLen  int            `toml:"-"` // longest match the regex can produce, capped
 	Origin  Position       `toml:"-"` // where the rule was defined
+	// SingleLine: matches never span lines (the regex names no newline); the engine
+	// runs LineRegexp on the anchor's line only.
+	SingleLine bool `toml:"-"`
+
+	lazy *lazyRegexps
+}
+
+type lazyRegexps struct {
+	once       sync.Once
+	re, lineRe *regexp.Regexp
+	src, line  string
+}
+
+// Regexp returns the rule's compiled regex, or nil before Compile.
+func (r *Rule) Regexp() *regexp.Regexp {
+	if r.lazy == nil {
+		return nil
+	}
+	r.compileLazy()
+	return r.lazy.re
+}
+
+// LineRegexp returns the rule's regex unable to match a newline (nil unless SingleLine).
+func (r *Rule) LineRegexp() *regexp.Regexp {
+	if r.lazy == nil {
+		return nil
+	}
+	r.compileLazy()
+	return r.lazy.lineRe
+}
+
+func (r *Rule) compileLazy() {
+	r.lazy.once.Do(func() {
+		// Compile parsed both sources successfully, and regexp.Compile fails only
+		// where regexp/syntax.Parse does, so MustCompile cannot panic here.
+		r.lazy.re = regexp.MustCompile(r.lazy.src)
+		if r.lazy.line != "" {
+			var err error
+			if r.lazy.lineRe, err = regexp.Compile(r.lazy.line); err != nil {
+				r.lazy.lineRe = r.lazy.re // cannot happen for a printed syntax tree; stay correct anyway
+			}
+		}
+	})
 }
 
 // Allow suppresses matches. Regexes are tested against Target: "secret" (default),

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	ac "github.com/petar-dambovaliev/aho-corasick"
@@ -32,6 +33,8 @@ type Options struct {
 type Engine struct {
 	rules    []*rules.Rule
 	global   []rules.Allow
+	patterns []string
+	once     sync.Once // builds matcher on first use: start-up stays cheap
 	matcher  ac.AhoCorasick
 	anchorTo [][]int32 // anchor index -> rule indexes
 	overlap  int       // bytes kept between chunks
@@ -53,7 +56,7 @@ func New(set *rules.Set, opts Options) (*Engine, error) {
 	var patterns []string
 	maxWin := 0
 	for ri, r := range set.Rules {
-		if r.Re == nil {
+		if r.MaxLen == 0 {
 			return nil, fmt.Errorf("rule %q is not compiled", r.ID)
 		}
 		if len(r.Anchors) == 0 {
@@ -73,8 +76,7 @@ func New(set *rules.Set, opts Options) (*Engine, error) {
 			}
 		}
 	}
-	b := ac.NewAhoCorasickBuilder(ac.Opts{AsciiCaseInsensitive: true, MatchKind: ac.StandardMatch, DFA: true})
-	e.matcher = b.Build(patterns)
+	e.patterns = patterns
 	e.overlap = 2*(maxWin+lineSlack) + 1024
 	if e.opts.ChunkSize < 4*e.overlap {
 		e.opts.ChunkSize = 4 * e.overlap
@@ -190,6 +192,10 @@ type window struct{ lo, hi int }
 
 // scanBuf finds matches starting in buf[ownFrom:ownTo].
 func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []bool, depth int) []raw {
+	e.once.Do(func() {
+		b := ac.NewAhoCorasickBuilder(ac.Opts{AsciiCaseInsensitive: true, MatchKind: ac.StandardMatch, DFA: true})
+		e.matcher = b.Build(e.patterns)
+	})
 	wins := make(map[int32][]window)
 	it := e.matcher.IterOverlappingByte(buf)
 	for m := it.Next(); m != nil; m = it.Next() {
@@ -199,7 +205,7 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 			}
 			r := e.rules[ri]
 			var lo, hi int
-			if r.LineRe != nil { // single-line rule: the anchor's line, within MaxLen
+			if r.SingleLine { // single-line rule: the anchor's line, within MaxLen
 				lo, hi = lineBounds(buf, m.Start(), m.End(), r.MaxLen)
 			} else {
 				lo, hi = max(m.Start()-r.MaxLen, 0), min(m.End()+r.MaxLen, len(buf))
@@ -220,14 +226,14 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 	seen := map[[3]int]bool{}
 	for ri, ws := range wins {
 		r := e.rules[ri]
-		re := r.Re
-		if r.LineRe != nil {
-			re = r.LineRe
+		re := r.Regexp()
+		if r.SingleLine {
+			re = r.LineRegexp()
 		}
 		for _, w := range ws {
 			var lo, hi int
 			var cutLo, cutHi bool
-			if r.LineRe != nil {
+			if r.SingleLine {
 				lo, hi = w.lo, w.hi
 				cutLo = lo > 0 && buf[lo-1] != '\n'
 				cutHi = hi < len(buf) && buf[hi] != '\n' && buf[hi] != '\r'
@@ -296,7 +302,7 @@ func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string)
 			return x, false
 		}
 	}
-	for i, name := range r.Re.SubexpNames() {
+	for i, name := range r.Regexp().SubexpNames() {
 		if name != "" && m[2*i] >= 0 {
 			if x.groups == nil {
 				x.groups = map[string]string{}

@@ -83,7 +83,7 @@ func TestScanLocations(t *testing.T) {
 		{name: "percent", in: "u=" + percentAll("k="+tok), rule: "test-ghp", line: 1, col: 1, encoding: "percent"},
 		{name: "hex", in: "h " + hex.EncodeToString([]byte("k="+tok)), rule: "test-ghp", line: 1, col: 3, encoding: "hex"},
 		{name: "unicode escape", in: `s = "\u0067\u0068\u0070\u005f` + tok[4:] + `"`, rule: "test-ghp", line: 1, col: 6, encoding: "unicode-escape"},
-		{name: "base64 of base64", in: base64.StdEncoding.EncodeToString([]byte(base64.StdEncoding.EncodeToString([]byte("key "+tok+" end")))), rule: "test-ghp", line: 1, col: 1, encoding: "base64+base64"},
+		{name: "base64 of base64", in: base64.StdEncoding.EncodeToString([]byte(base64.StdEncoding.EncodeToString([]byte("key " + tok + " end")))), rule: "test-ghp", line: 1, col: 1, encoding: "base64+base64"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

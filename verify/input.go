@@ -94,12 +94,12 @@ func FindingsForFingerprints(set *rules.Set, fingerprints []string, text string)
 					}
 				}
 			}
-			if r.Re == nil {
+			if r.MaxLen == 0 {
 				continue
 			}
-			for _, m := range r.Re.FindAllStringSubmatchIndex(text, -1) {
+			for _, m := range r.Regexp().FindAllStringSubmatchIndex(text, -1) {
 				g := r.SecretGroup
-				if g > r.Re.NumSubexp() || m[2*g] < 0 {
+				if g > r.Regexp().NumSubexp() || m[2*g] < 0 {
 					continue
 				}
 				secret := text[m[2*g]:m[2*g+1]]
@@ -108,7 +108,7 @@ func FindingsForFingerprints(set *rules.Set, fingerprints []string, text string)
 					continue
 				}
 				groups := map[string]string{}
-				for i, name := range r.Re.SubexpNames() {
+				for i, name := range r.Regexp().SubexpNames() {
 					if name != "" && m[2*i] >= 0 {
 						groups[name] = text[m[2*i]:m[2*i+1]]
 					}
