@@ -83,7 +83,7 @@ func (c *Checker) checkFiles(d *doc, kind fileKind) {
 		}
 		d.stored("config-credential-key", e.Start, e.End, e.Value,
 			"config key "+e.PathString()+" holds a credential",
-			"reference an environment variable or secret manager instead, e.g. ${"+envName(e.Key())+"}")
+			"reference an environment variable or secret manager instead, e.g. ${"+EnvName(e.Key())+"}")
 	}
 }
 
@@ -109,10 +109,10 @@ func credentialPath(p []string) bool {
 	return false
 }
 
-// configValue is credentialValue plus a guard against UI strings: a value made
+// configValue is CredentialValue plus a guard against UI strings: a value made
 // only of letters must be long to count.
 func configValue(v string) bool {
-	if !credentialValue(v) {
+	if !CredentialValue(v) {
 		return false
 	}
 	letters := true
@@ -136,8 +136,8 @@ func localeFile(p string) bool {
 	return false
 }
 
-// envName turns a key into an environment variable name: dbPassword -> DB_PASSWORD.
-func envName(key string) string {
+// EnvName turns a key into an environment variable name: dbPassword -> DB_PASSWORD.
+func EnvName(key string) string {
 	ws := KeyWords(key)
 	if len(ws) == 0 {
 		return "SECRET"
@@ -427,7 +427,7 @@ func (c *Checker) checkDotenv(d *doc) {
 	}
 	es, _ := config.Parse(config.Dotenv, d.data)
 	for _, e := range es {
-		if !CredentialKey(e.Key()) || !credentialValue(e.Value) {
+		if !CredentialKey(e.Key()) || !CredentialValue(e.Value) {
 			continue
 		}
 		if sample {

@@ -113,7 +113,7 @@ func (c *Checker) checkHeaders(d *doc) {
 				msg: "header name " + quote(shown) + " is not \"Authorization\": servers ignore it, so the request goes " +
 					"out unauthenticated and the credential lands in logs under an unknown header — spell it Authorization"})
 		}
-		if c.judgeValue(d, hv, code) {
+		if c.judgeValue(d, hv) {
 			concatLines[lineOf(d, v)] = true
 		}
 	}
@@ -384,101 +384,20 @@ func firstWord(s string) string {
 func quote(s string) string { return "\"" + s + "\"" }
 
 // judgeValue runs the value checks; it reports whether it found a concatenation.
-func (c *Checker) judgeValue(d *doc, h *hvalue, code bool) bool {
-	p := h.text()
-	span := func() (int, int) { return h.start, max(h.end, h.start+1) }
-	s, e := span()
-	trimmed := strings.TrimLeft(p, " \t")
-	lead := len(p) - len(trimmed)
-	word := firstWord(trimmed)
-	lw := strings.ToLower(word)
-	rest := trimmed[len(word):]
-
-	if word == "" {
-		if len(h.segs) == 0 && h.dyn && rawTokenIdent(h.dynID) {
-			d.add(issue{rule: "auth-header-missing-scheme", start: s, end: e,
-				msg: "Authorization is set to " + h.dynID + " with no scheme word; most APIs expect \"Bearer <token>\" " +
-					"or \"Token <token>\" (check the provider's documentation) and reject or mis-log a bare token"})
-		}
-		return false
-	}
-	secret, cs, ce := credentialIn(h, lead+len(word), rest)
-	if lead > 0 && knownSchemes[lw] {
-		d.add(issue{rule: "auth-header-spacing", start: s, end: e, secret: secret,
-			msg: "Authorization value starts with whitespace before the scheme; send exactly \"" + word + " <credential>\""})
-	}
-	if !knownSchemes[lw] {
-		switch {
-		case schemeTypo(lw) != "" && (rest != "" || h.dyn):
-			d.add(issue{rule: "auth-header-bad-scheme", start: s, end: e, secret: secret,
-				msg: "Authorization scheme " + quote(word) + " looks like a misspelling of " + quote(schemeTypo(lw)) +
-					"; the server will reject the credential — write the scheme exactly"})
-		case glued(word) != "":
-			sch := glued(word)
-			tok := strings.TrimSpace(trimmed[len(sch):])
-			d.add(issue{rule: "auth-header-spacing", start: s, end: e, secret: credOrEmpty(tok),
-				msg: "no space between the scheme " + quote(sch) + " and the credential; send \"" + sch + " <credential>\""})
-		case rest == "" && !h.dyn && tokenish(word) && !Placeholder(word):
-			d.add(issue{rule: "auth-header-missing-scheme", start: h.off(lead), end: h.off(lead + len(word)), secret: word,
-				msg: "Authorization value is a bare credential with no scheme word; most APIs expect \"Bearer <token>\" " +
-					"or \"Token <token>\" (check the provider's documentation)"})
-		}
-		return false
-	}
+func (c *Checker) judgeValue(d *doc, h *hvalue) bool {
+	s, e := h.start, max(h.end, h.start+1)
 	concat := false
-	switch {
-	case rest == "" && h.dyn:
-		d.add(issue{rule: "auth-header-concatenated", start: s, end: e,
-			msg: "the scheme " + quote(word) + " is joined to the credential without a space (\"" + word + "\" + token " +
-				"gives \"" + word + "abc…\"); the server cannot parse it — add one space: \"" + word + " \" + token"})
-		concat = true
-	case strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, "="):
-		d.add(issue{rule: "auth-header-bad-scheme", start: s, end: e, secret: secret,
-			msg: "Authorization scheme " + quote(word) + " is followed by " + quote(rest[:1]) + "; the value is \"" + word +
-				" <credential>\" with one space and no punctuation"})
-	case strings.HasPrefix(rest, "  ") || strings.HasPrefix(rest, "\t") || strings.HasPrefix(rest, " \t"):
-		d.add(issue{rule: "auth-header-spacing", start: s, end: e, secret: secret,
-			msg: "more than one space (or a tab) between " + quote(word) + " and the credential; some servers reject it " +
-				"or read the token with a leading space — use exactly one space"})
-	case strings.HasPrefix(rest, " "):
-		c1 := rest[1:]
-		if strings.HasPrefix(c1, `"`) || strings.HasPrefix(c1, `'`) || strings.HasPrefix(c1, `\"`) || strings.HasPrefix(c1, `\'`) ||
-			strings.HasPrefix(c1, "&quot;") {
-			d.add(issue{rule: "auth-header-quoted-token", start: s, end: e, secret: secret,
-				msg: "the credential after " + quote(word) + " is wrapped in quotes, which become part of the token " +
-					"and make it invalid — send " + word + " <credential> without quotes"})
-		} else if !h.dyn && c1 != "" && strings.TrimRight(c1, " \t") != c1 && strings.TrimSpace(c1) != "" {
-			d.add(issue{rule: "auth-header-spacing", start: s, end: e, secret: secret,
-				msg: "trailing whitespace after the credential becomes part of the token; trim it"})
+	for _, p := range JudgeAuthorization(h.text(), h.dyn, h.dynID) {
+		start, end := s, e
+		if p.SecretAt >= 0 && (p.Rule == "basic-auth-plain-base64" || p.Rule == "auth-header-missing-scheme") {
+			start, end = h.off(p.SecretAt), h.off(p.SecretAt+len(p.Secret))
 		}
-		if lw == "basic" && secret != "" && cs >= 0 {
-			if ok, _ := basicPair(secret); ok {
-				d.add(issue{rule: "basic-auth-plain-base64", start: cs, end: ce, secret: secret,
-					msg: "Basic credentials are only base64-encoded: this value decodes to a username and password that " +
-						"anyone reading it can use — remove it, keep the password in a secret store and rotate it"})
-			}
+		d.add(issue{rule: p.Rule, start: start, end: end, secret: p.Secret, msg: p.Message})
+		if p.Rule == "auth-header-concatenated" {
+			concat = true
 		}
 	}
 	return concat
-}
-
-// credentialIn finds a literal credential after the scheme word (at index from
-// in the value text) and its document span; cs = -1 when there is none.
-func credentialIn(h *hvalue, from int, rest string) (string, int, int) {
-	t := strings.TrimLeft(rest, " \t:=")
-	skip := len(rest) - len(t)
-	t2 := strings.TrimLeft(t, `\"'`)
-	skip += len(t) - len(t2)
-	end := 0
-	for end < len(t2) && !strings.ContainsRune(" \t\"'\\", rune(t2[end])) {
-		end++
-	}
-	tok := t2[:end]
-	if len(tok) < 8 || Placeholder(tok) {
-		return "", -1, -1
-	}
-	k := from + skip
-	return tok, h.off(k), h.off(k + len(tok))
 }
 
 func credOrEmpty(s string) string {

@@ -178,9 +178,9 @@ func prose(v string) bool {
 	return true
 }
 
-// credentialValue reports whether a value under a credential key is worth a
+// CredentialValue reports whether a value under a credential key is worth a
 // finding: long enough, not a placeholder, not prose, not a plain number or flag.
-func credentialValue(v string) bool {
+func CredentialValue(v string) bool {
 	s := strings.TrimSpace(v)
 	if len(s) < 6 || len(s) > 4096 || Placeholder(s) || prose(s) {
 		return false

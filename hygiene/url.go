@@ -25,6 +25,15 @@ var genericParams = map[string]bool{"key": true, "sig": true, "signature": true,
 // signatureParams mark pre-signed URLs.
 var signatureParams = map[string]bool{"xamzsignature": true, "xgoogsignature": true, "sig": true, "signature": true}
 
+// CredentialParam reports whether a URL query parameter name carries a
+// credential by name alone (token, access_token, api_key, password, ...).
+// Signature parameters of pre-signed URLs are not included: code that builds
+// them at run time is doing the right thing.
+func CredentialParam(name string) bool {
+	n := normParam(name)
+	return credParams[n] && !signatureParams[n]
+}
+
 func normParam(s string) string {
 	s = strings.ToLower(s)
 	return strings.NewReplacer("_", "", "-", "", ".", "", "[", "", "]", "").Replace(s)
