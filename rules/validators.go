@@ -17,7 +17,7 @@ var Validators = map[string]func(secret string) bool{
 	"github-crc32": GitHubChecksum,
 	// npm's granular/automation tokens use the same scheme with the npm_ prefix.
 	"npm-crc32": GitHubChecksum,
-	// A JSON Web Token whose first segment decodes to a JSON object naming `alg`.
+	// A JSON Web Token whose first segment decodes to a JSON object (its JOSE header).
 	"jwt": JWTHeader,
 	// A base64 string that decodes to a JWT (Kubernetes secrets, basic-auth blobs).
 	"base64-jwt": Base64JWT,
@@ -111,9 +111,14 @@ func decodeB64URL(s string) ([]byte, bool) {
 }
 
 // JWTHeader reports whether a token of dot-separated segments has a first segment
-// that decodes to a JSON object declaring an `alg`. A header that decodes to a
-// brace-opened object naming "alg" but is not well-formed JSON is still accepted:
-// hand-edited test tokens are still credentials for lenient servers.
+// that decodes to a JSON object: the JOSE header of a JWS or JWE. Random text
+// almost never decodes to a brace-delimited JSON object, so this is what makes an
+// eyJ….ey….… string a token rather than a lookalike. The header normally names
+// its `alg`; headers that carry only other JOSE parameters (kid, jku, p2c, ...) are
+// still accepted because rejecting them bought no precision in practice and loses
+// hand-built and library test tokens that servers with lenient verifiers accept.
+// A header that decodes to `{...}` but is not well-formed JSON (a hand-edited test
+// token) is accepted when it names "alg".
 func JWTHeader(secret string) bool {
 	parts := strings.Split(secret, ".")
 	if len(parts) < 2 {
@@ -125,8 +130,7 @@ func JWTHeader(secret string) bool {
 	}
 	var hdr map[string]any
 	if err := json.Unmarshal(h, &hdr); err == nil {
-		_, has := hdr["alg"]
-		return has
+		return len(hdr) > 0
 	}
 	h = bytes.TrimSpace(h)
 	return len(h) > 0 && h[0] == '{' && bytes.Contains(h, []byte(`"alg"`))
