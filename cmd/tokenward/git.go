@@ -16,6 +16,7 @@ var gitFlags struct {
 	staged      bool
 	unreachable bool
 	stats       bool
+	fullBlobs   bool
 }
 
 var gitCmd = &cobra.Command{
@@ -26,7 +27,8 @@ the current directory) without running git.
 
 Without flags, every blob reachable from any ref (branches, tags, remote refs, the
 stash and its reflog) and every commit and tag message is scanned, each unique blob
-once. Each finding names the commit that first introduced the secret at that path,
+once; a blob stored in a pack as a delta of one already scanned is scanned only
+around what the delta changes (--full-blobs scans it whole). Each finding names the commit that first introduced the secret at that path,
 with its author, date and the line in that version.
 
   --range BASE..HEAD   only secrets that the commits in the range add (pull requests);
@@ -46,6 +48,7 @@ func init() {
 	f.BoolVar(&gitFlags.staged, "staged", false, "scan only the index against HEAD")
 	f.BoolVar(&gitFlags.unreachable, "include-unreachable", false, "also scan dangling commits, trees and blobs")
 	f.BoolVar(&gitFlags.stats, "stats", false, "print scan statistics to stderr")
+	f.BoolVar(&gitFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (slower)")
 	rootCmd.AddCommand(gitCmd)
 }
 
@@ -90,10 +93,11 @@ func runGit(cmd *cobra.Command, args []string) error {
 		Workers:            workers(),
 		MaxBlobSize:        maxSize,
 		PathClass:          gitsrc.PathClassFor(set),
+		FullBlobs:          gitFlags.fullBlobs,
 	})
 	if gitFlags.stats {
-		fmt.Fprintf(os.Stderr, "tokenward: %d refs, %d commits, %d trees, %d unique blobs (%d scanned, %d binary, %d too large, %d streamed), %d messages, %d bytes, %d findings in %s\n",
-			st.Refs, st.Commits, st.Trees, st.Blobs, st.BlobsScanned, st.Binary, st.TooLarge, st.Streamed, st.Messages, st.Bytes, st.Findings, st.Elapsed.Round(1e6))
+		fmt.Fprintf(os.Stderr, "tokenward: %d refs, %d commits, %d trees, %d unique blobs (%d scanned, %d around delta changes only, %d binary, %d too large, %d streamed), %d messages, %d bytes scanned, %d findings in %s\n",
+			st.Refs, st.Commits, st.Trees, st.Blobs, st.BlobsScanned, st.DeltaScanned, st.Binary, st.TooLarge, st.Streamed, st.Messages, st.Bytes, st.Findings, st.Elapsed.Round(1e6))
 	}
 	out := &results{Findings: fs, Set: set, Root: root, RepoURI: info.RemoteURL}
 	out.Summary = report.Summary{Blobs: int64(st.BlobsScanned), BytesScanned: st.Bytes,

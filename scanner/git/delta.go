@@ -14,13 +14,16 @@ import (
 // Delta-aware scanning. A packed blob stored as a delta against a base blob that
 // was itself scanned (fully, or this way) under the same path class is scanned only
 // in windows around what the delta changed: inserted data and every instruction
-// boundary, widened by deltaWindow bytes and to whole lines. Findings of the base
-// whose lines, widened by inheritMargin bytes, lie inside one copy instruction are
-// carried over with their positions translated. So every blob's content is covered,
-// and a blob's findings are complete, while the cost follows the changed bytes.
+// boundary, widened by Options.DeltaContext bytes (default deltaWindowDefault) and
+// to whole lines. Findings of the base whose lines, widened by inheritMargin bytes,
+// lie inside one copy instruction are carried over with their positions translated.
+// So every blob's content is covered and a blob's findings are complete, while the
+// cost follows the changed bytes. The limit: a match longer than the context that
+// straddles a change is found only if the window holds it (git diff based scanners
+// see only the added lines themselves).
 const (
-	deltaWindow   = 4096
-	inheritMargin = 1024
+	deltaWindowDefault = 512
+	inheritMargin      = 256
 	// A delta whose windows cover more than this share of the blob is scanned whole.
 	windowShare = 0.5
 )
@@ -141,7 +144,7 @@ func (s *session) packedBlobJob(key resultKey, h plumbing.Hash, path string, l p
 		s.markCovered(l, key.class, h)
 		return j, true
 	}
-	typ, data, err := st.resolve(l)
+	typ, data, ops, err := st.resolveOps(l)
 	if err == nil && typ != objBlob {
 		err = errNotBlob
 	}
@@ -159,10 +162,10 @@ func (s *session) packedBlobJob(key resultKey, h plumbing.Hash, path string, l p
 	}
 	j.blob.Data = data
 	s.stats.BlobsScanned++
-	if s.bulk && !s.opts.noDelta && (hd.typ == objOfsDelta || hd.typ == objRefDelta) {
+	if s.bulk && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) {
 		if bl, ok := st.baseLoc(l, hd); ok {
 			if yh, ok := s.covered[coverKey{bl, key.class}]; ok {
-				if wins := s.windows(p, hd, data); wins != nil {
+				if wins := s.windows(p, hd, data, ops); wins != nil {
 					j.windows = wins
 					for _, w := range wins {
 						s.stats.Bytes += int64(w.end - w.start)
@@ -188,24 +191,25 @@ func (s *session) markCovered(l packLoc, class string, h plumbing.Hash) {
 
 // windows returns the parts of target (the delta at hd reconstructed) to scan, or
 // nil when the whole blob should be scanned.
-func (s *session) windows(p *pack, hd objHeader, target []byte) []span {
-	delta, err := p.inflate(hd)
-	if err != nil {
-		return nil
-	}
-	_, ops, err := parseDelta(delta, -1)
-	if err != nil {
-		return nil
+func (s *session) windows(p *pack, hd objHeader, target []byte, ops []deltaOp) []span {
+	if ops == nil { // the blob was cached: decode its delta again
+		delta, err := p.inflate(hd)
+		if err != nil {
+			return nil
+		}
+		if _, ops, err = parseDelta(delta, -1); err != nil {
+			return nil
+		}
 	}
 	var raw [][2]int
 	for _, op := range ops {
-		lo, hi := op.dst-deltaWindow, op.dst+deltaWindow // the boundary before op
+		lo, hi := op.dst-s.win(), op.dst+s.win() // the boundary before op
 		if op.src < 0 {
-			hi = op.dst + op.n + deltaWindow
+			hi = op.dst + op.n + s.win()
 		}
 		raw = append(raw, [2]int{lo, hi})
 	}
-	raw = append(raw, [2]int{len(target) - deltaWindow, len(target)})
+	raw = append(raw, [2]int{len(target) - s.win(), len(target)})
 	var out []span
 	total := 0
 	line, lineAt := 1, 0
@@ -368,4 +372,11 @@ func translate(f finding.Finding, base, target []byte, ops []deltaOp) (finding.F
 		return g, true
 	}
 	return f, false
+}
+
+func (s *session) win() int {
+	if s.opts.DeltaContext > 0 {
+		return s.opts.DeltaContext
+	}
+	return deltaWindowDefault
 }

@@ -47,7 +47,7 @@ func TestDeltaScanMatchesFullScan(t *testing.T) {
 	}
 	r.git("gc", "-q", "--aggressive")
 
-	full, stFull, p1 := scanT(t, Options{Repo: r.dir, noDelta: true})
+	full, stFull, p1 := scanT(t, Options{Repo: r.dir, FullBlobs: true})
 	fast, stFast, p2 := scanT(t, Options{Repo: r.dir})
 	if len(p1)+len(p2) > 0 {
 		t.Fatal(p1, p2)

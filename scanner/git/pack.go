@@ -243,6 +243,7 @@ func parseDelta(delta []byte, baseLen int) (targetLen int, ops []deltaOp, err er
 		return 0, nil, fmt.Errorf("%w: base size %d, delta expects %d", bad, baseLen, src)
 	}
 	dst := 0
+	ops = make([]deltaOp, 0, len(delta)/6+1)
 	for len(delta) > 0 {
 		c := delta[0]
 		delta = delta[1:]
@@ -348,38 +349,45 @@ func (s *objStore) locate(h plumbing.Hash) (packLoc, bool) {
 
 // resolve returns the type and content of the object at l.
 func (s *objStore) resolve(l packLoc) (byte, []byte, error) {
+	t, data, _, err := s.resolveOps(l)
+	return t, data, err
+}
+
+// resolveOps is resolve that also returns the delta instructions when the object
+// is a delta that was applied now (nil when it came from the cache or is whole).
+func (s *objStore) resolveOps(l packLoc) (byte, []byte, []deltaOp, error) {
 	if e, ok := s.cache.get(l); ok {
-		return e.typ, e.data, nil
+		return e.typ, e.data, nil, nil
 	}
 	p := s.packs[l.pack]
 	h, err := p.header(l.off)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	switch h.typ {
 	case objCommit, objTree, objBlob, objTag:
 		data, err := p.inflate(h)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		s.cache.add(l, h.typ, data)
-		return h.typ, data, nil
+		return h.typ, data, nil, nil
 	}
 	typ, base, err := s.base(l, h)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	delta, err := p.inflate(h)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	n, ops, err := parseDelta(delta, len(base))
 	if err != nil {
-		return 0, nil, fmt.Errorf("object at %d in %s: %w", l.off, p.name, err)
+		return 0, nil, nil, fmt.Errorf("object at %d in %s: %w", l.off, p.name, err)
 	}
 	data := applyDelta(base, n, ops)
 	s.cache.add(l, typ, data)
-	return typ, data, nil
+	return typ, data, ops, nil
 }
 
 // base resolves the base of delta entry h at l.

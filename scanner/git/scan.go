@@ -35,7 +35,12 @@ type Options struct {
 	// per key. Nil means results do not depend on the path.
 	PathClass func(path string) string
 
-	noDelta bool // tests: scan every blob whole
+	// FullBlobs scans every blob whole instead of only around what packed deltas
+	// change (slower; see delta.go for what the windows can miss).
+	FullBlobs bool
+	// DeltaContext is how many bytes around each change of a delta are scanned
+	// (widened to whole lines); 0 means 512.
+	DeltaContext int
 }
 
 // Stats counts the work done.
