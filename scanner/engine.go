@@ -167,7 +167,10 @@ func (e *Engine) scanReader(r io.Reader, b Blob) ([]finding.Finding, error) {
 // excludes the path entirely.
 func (e *Engine) activeRules(path string) []bool {
 	for i := range e.global {
-		if matchAny(e.global[i].PathRes, path) {
+		// Only a paths-only entry excludes the file; one that also names regexes or
+		// stopwords must hold for each match (its conditions are ANDed).
+		g := &e.global[i]
+		if len(g.Res) == 0 && len(g.Stopwords) == 0 && matchAny(g.PathRes, path) {
 			return nil
 		}
 	}
