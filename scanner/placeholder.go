@@ -21,8 +21,16 @@ func IsPlaceholder(s string) bool {
 			return true
 		}
 	}
+	// Long structured blobs (PEM and OpenSSH key bodies, DER, macaroons) carry runs of
+	// zero bytes ("AAAAAAAA") by design; variety is a test for short tokens only.
+	if len(s) > maxVarietyLen {
+		return false
+	}
 	return lowVariety(lower)
 }
+
+// maxVarietyLen is the longest secret judged by lowVariety.
+const maxVarietyLen = 200
 
 // lowVariety spots runs such as "aaaaaa", "123456" or "abcdef", and strings made of
 // three or fewer distinct characters.
