@@ -1,6 +1,7 @@
 package git
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,4 +149,43 @@ func TestStagedInLinkedWorktree(t *testing.T) {
 	// The main work tree's index is untouched.
 	fs, _, _ = scanT(t, Options{Repo: r.dir, Staged: true})
 	checkFindings(t, fs, want())
+}
+
+func TestCorruptPackedBlob(t *testing.T) {
+	r := newRepo(t)
+	c1, c2 := twoSecrets(r)
+	r.write("c.txt", strings.Repeat("filler line\n", 50)+tok("c")+"\n")
+	c3 := r.commit("c")
+	r.git("gc", "-q")
+	blob := r.git("rev-parse", c1+":a.txt")
+	packs, _ := filepath.Glob(filepath.Join(r.dir, ".git", "objects", "pack", "*.pack"))
+	if len(packs) != 1 {
+		t.Fatalf("packs: %v", packs)
+	}
+	var off int64 = -1
+	for _, line := range strings.Split(r.git("verify-pack", "-v", strings.TrimSuffix(packs[0], ".pack")+".idx"), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && f[0] == blob {
+			fmt.Sscan(f[4], &off)
+		}
+	}
+	if off < 0 {
+		t.Fatal("blob not found in pack")
+	}
+	data, err := os.ReadFile(packs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := off + 3; i < off+12 && int(i) < len(data); i++ {
+		data[i] ^= 0x5a // damage the zlib stream
+	}
+	os.Chmod(packs[0], 0o644)
+	if err := os.WriteFile(packs[0], data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs, _, problems := scanT(t, Options{Repo: r.dir})
+	checkFindings(t, fs, want(got{tok("b"), "b.txt", c2, 1, 1}, got{tok("c"), "c.txt", c3, 51, 1}))
+	if len(problems) == 0 || !strings.Contains(fmt.Sprint(problems), blob) {
+		t.Errorf("problems %v do not name blob %s", problems, blob)
+	}
 }
