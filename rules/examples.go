@@ -5,16 +5,19 @@ import (
 	"slices"
 )
 
-// RunExamples checks every rule's examples against a matcher built by newMatcher
+// RunExamples checks the examples of every rule that only selects (all when nil) against a matcher built by newMatcher
 // (the engine, which rules cannot import). It returns one line per failure, in the
 // form file:line: rule "id": what failed.
-func RunExamples(set *Set, newMatcher func(*Set) (func(path, text string) []string, error)) ([]string, error) {
+func RunExamples(set *Set, only func(*Rule) bool, newMatcher func(*Set) (func(path, text string) []string, error)) ([]string, error) {
 	match, err := newMatcher(set)
 	if err != nil {
 		return nil, err
 	}
 	var failures []string
 	for _, r := range set.Rules {
+		if only != nil && !only(r) {
+			continue
+		}
 		path := examplePath(r)
 		for _, ex := range r.Examples {
 			if !slices.Contains(match(path, ex), r.ID) {

@@ -113,6 +113,9 @@ func builtinRules() ([]*Rule, error) {
 	var all []*Rule
 	for _, p := range parsed {
 		if p != nil {
+			for _, r := range p.rules {
+				r.builtin = true
+			}
 			all = append(all, p.rules...)
 		}
 	}

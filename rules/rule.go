@@ -40,7 +40,8 @@ type Rule struct {
 	// runs LineRegexp on the anchor's line only.
 	SingleLine bool `toml:"-"`
 
-	lazy *lazyRegexps
+	lazy    *lazyRegexps
+	builtin bool
 }
 
 type lazyRegexps struct {
@@ -99,3 +100,6 @@ type Position struct {
 	File string
 	Line int
 }
+
+// Builtin reports whether the rule comes from the embedded built-in set.
+func (r *Rule) Builtin() bool { return r.builtin }

@@ -91,8 +91,26 @@ func usageError(err error) error { return &exitError{code: 2, err: err} }
 // gitleaks importer registers itself here.
 var ruleConverters []func(path string, data []byte) ([]byte, bool, error)
 
-// loadRules returns the rule set for a scan rooted at root.
+// loadRules returns the rule set for a scan rooted at root. The examples of the
+// user's own rules must hold (built-in ones are held by the test suite): a failing
+// example is a configuration error.
 func loadRules(root string) (*rules.Set, error) {
+	set, err := loadRulesUnchecked(root)
+	if err != nil {
+		return nil, err
+	}
+	failures, err := TestRuleExamples(set, func(r *rules.Rule) bool { return !r.Builtin() })
+	if err != nil {
+		return nil, usageError(err)
+	}
+	if len(failures) > 0 {
+		return nil, usageError(fmt.Errorf("%s\n(run tokenward rules test to see every failure)", strings.Join(failures, "\n")))
+	}
+	return set, nil
+}
+
+// loadRulesUnchecked loads the rule set without running examples.
+func loadRulesUnchecked(root string) (*rules.Set, error) {
 	set, err := rules.Load(rules.LoadOptions{ConfigPath: common.config, Root: root, Convert: convertConfig})
 	if err != nil {
 		return nil, usageError(err)
