@@ -61,7 +61,7 @@ func JudgeAuthorization(prefix string, dynamic bool, dynamicName string) []AuthP
 			tok := strings.TrimSpace(trimmed[len(sch):])
 			add("auth-header-spacing", "no space between the scheme "+quote(sch)+" and the credential; send \""+sch+
 				" <credential>\"", credOrEmpty(tok), lead+len(sch), sch+" "+trimmed[len(sch):])
-		case rest == "" && !dynamic && tokenish(word) && !Placeholder(word):
+		case rest == "" && !dynamic && tokenish(word) && strings.ContainsAny(word, "0123456789") && !Placeholder(word):
 			add("auth-header-missing-scheme", "Authorization value is a bare credential with no scheme word; most APIs "+
 				"expect \"Bearer <token>\" or \"Token <token>\" (check the provider's documentation)", word, lead, "")
 		}

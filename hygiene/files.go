@@ -56,7 +56,7 @@ func (c *Checker) checkFiles(d *doc, kind fileKind) {
 		c.logf("hygiene: %s: %d bytes is over max_config_size (%d); %s key checks skipped", d.path, len(d.data), c.cfg.MaxConfigBytes, format)
 		return
 	}
-	entries, err := config.Parse(format, d.data)
+	entries, err := config.ParseKeys(format, d.data, relevantKey)
 	if err != nil {
 		c.logf("hygiene: %s: %v; falling back to line rules", d.path, err)
 		entries = config.Lines(d.data)
@@ -74,8 +74,8 @@ func (c *Checker) checkFiles(d *doc, kind fileKind) {
 	if format == config.YAML {
 		c.checkKubeconfig(d, kind == kindKubeconfig, entries, claimed)
 	}
-	if kind == kindGitConfig || localeFile(d.path) {
-		return
+	if kind == kindGitConfig || localeFile(d.path) || testPath(d.path) && !d.host {
+		return // key names in test vectors and translations are not stored credentials
 	}
 	for i, e := range entries {
 		if claimed[i] || !credentialPath(e.Path) || !configValue(e.Value) {
@@ -85,6 +85,19 @@ func (c *Checker) checkFiles(d *doc, kind fileKind) {
 			"config key "+e.PathString()+" holds a credential",
 			"reference an environment variable or secret manager instead, e.g. ${"+EnvName(e.Key())+"}")
 	}
+}
+
+// structuralKeys are keys the file-format checks read besides credential keys.
+var structuralKeys = map[string]bool{
+	"auth": true, "identitytoken": true, "registrytoken": true, "password": true, // Docker
+	"kind": true, "name": true, "token": true, "client-key-data": true, "id-token": true, // kubeconfig
+	"refresh-token": true, "client-secret": true, "access-token": true,
+	"extraheader": true, "key": true, "keys": true,
+}
+
+// relevantKey selects the config entries any check looks at.
+func relevantKey(k string) bool {
+	return structuralKeys[strings.ToLower(k)] || CredentialKey(k)
 }
 
 // credentialPath judges a key path by its last key, qualified by its parent
@@ -123,6 +136,18 @@ func configValue(v string) bool {
 		}
 	}
 	return !letters || len(v) >= 20
+}
+
+// testPath reports test fixture trees, whose configs hold test vectors; the
+// engine's token rules still cover real credentials there.
+func testPath(p string) bool {
+	l := "/" + strings.ToLower(strings.ReplaceAll(p, `\`, "/"))
+	for _, dir := range []string{"/testdata/", "/test/", "/tests/", "/fixtures/", "/__tests__/", "/spec/", "/__fixtures__/"} {
+		if strings.Contains(l, dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // localeFile reports translation catalogues, whose "password" keys are labels.

@@ -455,7 +455,7 @@ func basicPair(s string) (bool, string) {
 		}
 	}
 	user, pass, ok := strings.Cut(string(raw), ":")
-	if !ok || pass == "" || pass == user || Placeholder(pass) && len(pass) < 20 {
+	if !ok || pass == "" || pass == user || Placeholder(pass) && len(pass) < 20 || Placeholder(strings.ToLower(pass)) {
 		return false, ""
 	}
 	return true, user

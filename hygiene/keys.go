@@ -115,6 +115,9 @@ var placeholderWords = map[string]bool{
 	"fixme": true, "unset": true, "notset": true, "hidden": true, "masked": true, "foo": true, "bar": true,
 	"foobar": true, "abc": true, "abcd": true, "test123": true, "password123": true, "secret123": true,
 	"mysecret": true, "mypassword": true, "mytoken": true, "sometoken": true, "somesecret": true,
+	// famous documentation credentials
+	"opensesame": true, "open sesame": true, "hunter2": true, "swordfish": true, "letmein": true, "qwerty": true,
+	"p@ssw0rd": true, "p@ssword": true, "passw0rd": true, "correcthorsebatterystaple": true, "tiger": true,
 }
 
 // Placeholder reports whether a value stands for a credential without being

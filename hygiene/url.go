@@ -20,7 +20,9 @@ var credParams = map[string]bool{
 }
 
 // Generic parameter names: a credential only when the value looks like one.
-var genericParams = map[string]bool{"key": true, "sig": true, "signature": true, "auth": true, "appkey": true, "k": false}
+// "key" alone names too many document and object ids; it counts only for
+// Google-style API keys (AIza…).
+var genericParams = map[string]bool{"key": true, "sig": true, "signature": true, "auth": true, "appkey": true}
 
 // signatureParams mark pre-signed URLs.
 var signatureParams = map[string]bool{"xamzsignature": true, "xgoogsignature": true, "sig": true, "signature": true}
@@ -52,6 +54,12 @@ func docHost(h string) bool {
 	}
 	for _, tld := range []string{".example", ".test", ".invalid"} {
 		if strings.HasSuffix(h, tld) {
+			return true
+		}
+	}
+	for _, label := range strings.Split(h, ".") {
+		switch label {
+		case "example", "dummy", "fake", "faketld", "placeholder", "your-domain", "yourdomain", "mydomain":
 			return true
 		}
 	}
@@ -249,6 +257,12 @@ func (c *Checker) checkQuery(d *doc) {
 		if generic && !tokenish(val) || specific && (len(val) < 8 || scanner.Entropy(val) < 2.5) {
 			continue
 		}
+		if np == "key" && !strings.HasPrefix(val, "AIza") {
+			continue
+		}
+		if inURL && badgeURL(data[max(lo, n-2048):n]) {
+			continue // status badges embed read-only graph tokens by design
+		}
 		msg := "URL query parameter " + name + " carries a credential; URLs end up in server, proxy and browser logs and " +
 			"Referer headers — send it in the Authorization header instead and rotate this one"
 		if signatureParams[np] {
@@ -285,6 +299,25 @@ func urlHostBefore(b []byte) (string, bool) {
 		h = h[at+1:]
 	}
 	return h, true
+}
+
+// badgeURL reports whether the URL path before a query is an image (a README
+// status badge).
+func badgeURL(before []byte) bool {
+	k := bytes.LastIndex(before, []byte("://"))
+	if k < 0 {
+		return false
+	}
+	p := strings.ToLower(string(before[k:]))
+	if q := strings.IndexByte(p, '?'); q >= 0 {
+		p = p[:q]
+	}
+	for _, ext := range []string{".svg", ".png", ".gif", "/badge"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // dynamicStart reports text that starts an interpolation or ends a literal to

@@ -58,14 +58,7 @@ type Entry struct {
 }
 
 // Key returns the last key of the path that is not a list index.
-func (e Entry) Key() string {
-	for i := len(e.Path) - 1; i >= 0; i-- {
-		if !strings.HasPrefix(e.Path[i], "[") {
-			return e.Path[i]
-		}
-	}
-	return ""
-}
+func (e Entry) Key() string { return lastKey(e.Path) }
 
 // PathString renders the path as "db.password" or "users[0].user.token".
 func (e Entry) PathString() string {
@@ -136,11 +129,17 @@ func (e *SyntaxError) Error() string {
 // entries; nor are TOML non-strings. On a syntax error it returns the error
 // (a *SyntaxError where the position is known) and whatever entries it read before.
 func Parse(f Format, data []byte) ([]Entry, error) {
+	return ParseKeys(f, data, nil)
+}
+
+// ParseKeys is Parse keeping only entries whose key (Entry.Key) satisfies keep
+// (nil keeps all). YAML and JSON then skip the cost of the entries they drop.
+func ParseKeys(f Format, data []byte, keep func(key string) bool) ([]Entry, error) {
 	switch f {
 	case YAML:
-		return parseYAML(data)
+		return parseYAML(data, keep)
 	case JSON:
-		return parseJSON(data)
+		return parseJSON(data, keep)
 	case TOML:
 		return parseTOML(data)
 	case INI:
@@ -151,6 +150,24 @@ func Parse(f Format, data []byte) ([]Entry, error) {
 		return parseDotenv(data), nil
 	}
 	return nil, fmt.Errorf("unsupported format %v", f)
+}
+
+// lastKey is the last path element that is not a list index.
+func lastKey(p []string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(p[i], "[") {
+			return p[i]
+		}
+	}
+	return ""
+}
+
+// emit reports whether an entry at path p is kept, and returns a copy of p.
+func emit(p []string, keep func(string) bool) ([]string, bool) {
+	if len(p) == 0 || keep != nil && !keep(lastKey(p)) {
+		return nil, false
+	}
+	return append([]string(nil), p...), true
 }
 
 // Lines is the fallback for files that do not parse: every line of the form

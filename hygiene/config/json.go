@@ -12,8 +12,8 @@ const maxDepth = 500
 
 // parseJSON streams tokens so that each value's byte span comes from the
 // decoder's input offset; nothing but the current path is held.
-func parseJSON(data []byte) ([]Entry, error) {
-	p := jsonParser{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
+func parseJSON(data []byte, keep func(string) bool) ([]Entry, error) {
+	p := jsonParser{data: data, dec: json.NewDecoder(bytes.NewReader(data)), keep: keep}
 	p.dec.UseNumber()
 	err := p.value(nil, 0)
 	if err == nil {
@@ -28,6 +28,7 @@ type jsonParser struct {
 	data []byte
 	dec  *json.Decoder
 	out  []Entry
+	keep func(string) bool
 }
 
 func (p *jsonParser) fail(msg string) error {
@@ -81,13 +82,13 @@ func (p *jsonParser) value(path []string, depth int) error {
 				if !ok {
 					return p.fail("object key is not a string")
 				}
-				if err := p.value(appendPath(path, k), depth+1); err != nil {
+				if err := p.value(append(path, k), depth+1); err != nil {
 					return err
 				}
 			}
 		case '[':
 			for i := 0; p.dec.More(); i++ {
-				if err := p.value(appendPath(path, "["+strconv.Itoa(i)+"]"), depth+1); err != nil {
+				if err := p.value(append(path, "["+strconv.Itoa(i)+"]"), depth+1); err != nil {
 					return err
 				}
 			}
@@ -98,13 +99,13 @@ func (p *jsonParser) value(path []string, depth int) error {
 		return err
 	case string:
 		end := int(p.dec.InputOffset())
-		if len(path) > 0 {
-			p.out = append(p.out, Entry{Path: path, Value: v, Start: start + 1, End: end - 1, Quoted: true})
+		if cp, ok := emit(path, p.keep); ok {
+			p.out = append(p.out, Entry{Path: cp, Value: v, Start: start + 1, End: end - 1, Quoted: true})
 		}
 	case json.Number:
 		end := int(p.dec.InputOffset())
-		if len(path) > 0 {
-			p.out = append(p.out, Entry{Path: path, Value: v.String(), Start: start, End: end})
+		if cp, ok := emit(path, p.keep); ok {
+			p.out = append(p.out, Entry{Path: cp, Value: v.String(), Start: start, End: end})
 		}
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-func parseYAML(data []byte) (out []Entry, err error) {
+func parseYAML(data []byte, keep func(string) bool) (out []Entry, err error) {
 	defer func() {
 		// yaml.v3 panics on a few pathological inputs; a bad file must not abort a scan.
 		if r := recover(); r != nil {
@@ -29,7 +29,7 @@ func parseYAML(data []byte) (out []Entry, err error) {
 			}
 			return out, yamlError(e)
 		}
-		w := yamlWalker{data: data, lines: lines}
+		w := yamlWalker{data: data, lines: lines, keep: keep}
 		w.walk(&n, nil)
 		out = append(out, w.out...)
 	}
@@ -53,6 +53,7 @@ type yamlWalker struct {
 	lines []int
 	out   []Entry
 	depth int
+	keep  func(string) bool
 }
 
 func (w *yamlWalker) walk(n *yaml.Node, p []string) {
@@ -72,21 +73,25 @@ func (w *yamlWalker) walk(n *yaml.Node, p []string) {
 			if k.Kind != yaml.ScalarNode || k.Value == "<<" {
 				continue
 			}
-			w.walk(v, appendPath(p, k.Value))
+			w.walk(v, append(p, k.Value))
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			w.walk(c, appendPath(p, "["+strconv.Itoa(i)+"]"))
+			w.walk(c, append(p, "["+strconv.Itoa(i)+"]"))
 		}
 	case yaml.ScalarNode:
-		if n.Tag == "!!null" || n.Tag == "!!bool" || len(p) == 0 || n.Tag != "" && !strings.HasPrefix(n.Tag, "!!") {
+		if n.Tag == "!!null" || n.Tag == "!!bool" || n.Tag != "" && !strings.HasPrefix(n.Tag, "!!") {
+			return
+		}
+		cp, keep := emit(p, w.keep)
+		if !keep {
 			return
 		}
 		start, end, ok := w.span(n)
 		if !ok {
 			return
 		}
-		w.out = append(w.out, Entry{Path: p, Value: n.Value, Start: start, End: end,
+		w.out = append(w.out, Entry{Path: cp, Value: n.Value, Start: start, End: end,
 			Quoted: n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0})
 	}
 }
