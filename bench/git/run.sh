@@ -156,7 +156,7 @@ set -- $gl
 printf '%-10s %8s %8s %12s %9s %11s/%d\n' gitleaks "$2" "$4" $(($3 / 1024)) "$gln" "$(found "$WORK/gitleaks.json")" ${#TOKENS[@]}
 
 # Pre-commit: a one-line staged change in this repository (history is not read).
-f=$(git -C "$REPO" ls-files '*.go' | head -n 1)
+f=$(git -C "$REPO" ls-files '*.go' | awk 'NR==1')
 echo "// staged change" >>"$REPO/$f"
 git -C "$REPO" add "$f"
 st=$(measure staged "$WORK/bin/tokenward" git --staged "$REPO")

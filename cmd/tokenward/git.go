@@ -17,6 +17,7 @@ var gitFlags struct {
 	unreachable bool
 	stats       bool
 	fullBlobs   bool
+	context     int
 }
 
 var gitCmd = &cobra.Command{
@@ -49,6 +50,7 @@ func init() {
 	f.BoolVar(&gitFlags.unreachable, "include-unreachable", false, "also scan dangling commits, trees and blobs")
 	f.BoolVar(&gitFlags.stats, "stats", false, "print scan statistics to stderr")
 	f.BoolVar(&gitFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (slower)")
+	f.IntVar(&gitFlags.context, "delta-context", 0, "bytes scanned around each change of a packed delta, widened to whole lines (default 512)")
 	rootCmd.AddCommand(gitCmd)
 }
 
@@ -94,6 +96,7 @@ func runGit(cmd *cobra.Command, args []string) error {
 		MaxBlobSize:        maxSize,
 		PathClass:          gitsrc.PathClassFor(set),
 		FullBlobs:          gitFlags.fullBlobs,
+		DeltaContext:       gitFlags.context,
 	})
 	if gitFlags.stats {
 		fmt.Fprintf(os.Stderr, "tokenward: %d refs, %d commits, %d trees, %d unique blobs (%d scanned, %d around delta changes only, %d binary, %d too large, %d streamed), %d messages, %d bytes scanned, %d findings in %s\n",

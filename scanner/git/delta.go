@@ -201,15 +201,21 @@ func (s *session) windows(p *pack, hd objHeader, target []byte, ops []deltaOp) [
 			return nil
 		}
 	}
+	w := s.win()
 	var raw [][2]int
-	for _, op := range ops {
-		lo, hi := op.dst-s.win(), op.dst+s.win() // the boundary before op
+	for i, op := range ops {
+		// The boundary before op, unless op continues the previous copy.
+		if i > 0 && op.src >= 0 && ops[i-1].src >= 0 && ops[i-1].src+ops[i-1].n == op.src {
+			continue
+		}
+		lo, hi := op.dst-w, op.dst+w
 		if op.src < 0 {
-			hi = op.dst + op.n + s.win()
+			hi = op.dst + op.n + w
 		}
 		raw = append(raw, [2]int{lo, hi})
 	}
-	raw = append(raw, [2]int{len(target) - s.win(), len(target)})
+	// The last line: a copy may end inside a line of the base.
+	raw = append(raw, [2]int{len(target) - 1, len(target)})
 	var out []span
 	total := 0
 	line, lineAt := 1, 0
