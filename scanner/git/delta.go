@@ -25,7 +25,7 @@ const (
 	deltaWindowDefault = 512
 	inheritMargin      = 256
 	// A delta whose windows cover more than this share of the blob is scanned whole.
-	windowShare = 0.5
+	windowShare = 0.8
 )
 
 // span is a window of a blob: bytes [start, end), starting at line `line`.

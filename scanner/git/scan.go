@@ -117,6 +117,7 @@ type session struct {
 	bulk         bool // delta-aware scanning on (during scanAll)
 	covered      map[coverKey]plumbing.Hash
 	deltas       []deltaRec
+	classes      map[string]string // path -> PathClass(path)
 }
 
 func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, stats *Stats) *session {
@@ -124,7 +125,7 @@ func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, st
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, covered: map[coverKey]plumbing.Hash{}}
+	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, covered: map[coverKey]plumbing.Hash{}, classes: map[string]string{}}
 	s.pool = newPool(eng, workers, s.problem)
 	return s
 }
@@ -139,7 +140,12 @@ func (s *session) class(path string) string {
 	if s.opts.PathClass == nil {
 		return ""
 	}
-	return s.opts.PathClass(path)
+	c, ok := s.classes[path]
+	if !ok {
+		c = s.opts.PathClass(path)
+		s.classes[path] = c
+	}
+	return c
 }
 
 // resultKey names one engine result: a blob under a path class, or a message.
