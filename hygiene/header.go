@@ -83,7 +83,7 @@ func (c *Checker) checkHeaders(d *doc) {
 			nameStart = i - 6
 		}
 		exact := name == "authorization"
-		typo := !exact && editDistance(name, "authorization") <= 2
+		typo := HeaderNameTypo(name)
 		authn := name == "authentication"
 		i = j - 1
 		if !exact && !typo && !authn {
@@ -307,6 +307,7 @@ func (h *hvalue) concat(data []byte, k, hi int) {
 		}
 		k = skipBlank(data, k+op)
 		if k >= hi {
+			h.dyn = true // the operand continues on the next line
 			return
 		}
 		if q := data[k]; q == '"' || q == '\'' || q == '`' {
@@ -510,6 +511,13 @@ func (c *Checker) checkBareConcat(d *doc, skipLines map[int]bool) {
 }
 
 func data2str(b []byte) string { return string(b) }
+
+// HeaderNameTypo reports whether a header name misspells Authorization: within
+// two edits of it, and not Authorization itself.
+func HeaderNameTypo(name string) bool {
+	l := strings.ToLower(strings.TrimSpace(name))
+	return l != "authorization" && len(l) >= 11 && editDistance(l, "authorization") <= 2
+}
 
 // editDistance is the Levenshtein distance with adjacent transpositions counted
 // as one edit (optimal string alignment).

@@ -79,7 +79,7 @@ func checkHeader(pass *analysis.Pass, keyExpr, val ast.Expr) {
 	lk := strings.ToLower(key)
 	v := decompose(pass, val)
 	if lk != "authorization" {
-		typo := lk != "proxy-authorization" && editDistance(lk, "authorization") <= 2
+		typo := hygiene.HeaderNameTypo(lk)
 		authn := lk == "authentication" && startsWithScheme(v.prefix)
 		if !typo && !authn {
 			return
@@ -203,29 +203,4 @@ func flattenAdd(e ast.Expr) []ast.Expr {
 		return append(flattenAdd(b.X), flattenAdd(b.Y)...)
 	}
 	return []ast.Expr{e}
-}
-
-// editDistance is the optimal-string-alignment distance.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
