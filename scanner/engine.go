@@ -39,6 +39,9 @@ type Engine struct {
 	anchorTo [][]int32 // anchor index -> rule indexes
 	overlap  int       // bytes kept between chunks
 	opts     Options
+
+	activeMu    sync.Mutex
+	activeCache map[string][]bool // path -> activeRules(path), bounded (git history repeats paths)
 }
 
 const lineSlack = 256 // how far a window is stretched to reach a line boundary
@@ -166,6 +169,23 @@ func (e *Engine) scanReader(r io.Reader, b Blob) ([]finding.Finding, error) {
 // activeRules marks the rules that apply to path; nil when a global allow list
 // excludes the path entirely.
 func (e *Engine) activeRules(path string) []bool {
+	e.activeMu.Lock()
+	a, ok := e.activeCache[path]
+	e.activeMu.Unlock()
+	if ok {
+		return a
+	}
+	a = e.computeActive(path)
+	e.activeMu.Lock()
+	if e.activeCache == nil || len(e.activeCache) >= 4096 {
+		e.activeCache = make(map[string][]bool)
+	}
+	e.activeCache[path] = a
+	e.activeMu.Unlock()
+	return a
+}
+
+func (e *Engine) computeActive(path string) []bool {
 	for i := range e.global {
 		// Only a paths-only entry excludes the file; one that also names regexes or
 		// stopwords must hold for each match (its conditions are ANDed).
