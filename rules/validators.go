@@ -35,6 +35,11 @@ var Validators = map[string]func(secret string) bool{
 	"letters-and-digits": LettersAndDigits,
 	// base64 text that decodes to printable `user:password` (HTTP Basic, docker auths).
 	"basic-auth": BasicAuthValue,
+	// base64 of printable text, 8 bytes or more (Kubernetes Secret data values).
+	"base64-text": Base64Text,
+	// What a generic rule accepts as a token: letters mixed with digits, or a long
+	// run of digits (numeric API tokens); not a word, not a short number.
+	"token-like": TokenLike,
 }
 
 // Valid reports whether secret passes the rule's validator, if it has one.
@@ -203,24 +208,71 @@ func GCPServiceAccount(secret string) bool {
 	return strings.Contains(secret, "PRIVATE KEY")
 }
 
-// URLPassword rejects URL passwords that are template variables, placeholders or
-// well-known dummies.
+// URLPassword rejects passwords that are template variables, placeholders or
+// well-known dummies: what documentation and templates put where a password goes.
 func URLPassword(secret string) bool {
 	s := strings.ToLower(secret)
-	if s == "" {
+	if s == "" || s[0] == '$' || s[0] == '%' || s[0] == '@' {
 		return false
 	}
-	for _, p := range []string{"$", "{", "}", "<", ">", "%s", "***", "..."} {
+	for _, p := range []string{"${", "$(", "{{", "}}", "{", "}", "<", ">", "%s", "%(", "***", "..."} {
 		if strings.Contains(s, p) {
 			return false
 		}
 	}
-	switch s {
-	case "password", "passwd", "pass", "pwd", "secret", "changeme", "example", "test",
-		"xxx", "xxxx", "xxxxx", "xxxxxx", "root", "admin", "user", "username", "postgres",
-		"mysql", "guest", "redis", "mypassword", "yourpassword", "your_password", "mongo",
-		"rabbitmq", "foobar", "foo", "bar", "dummy", "sample", "default", "123456":
+	for i := 0; i+1 < len(s); i++ { // $VAR, $var_name: a shell or Makefile variable
+		if s[i] == '$' && (s[i+1] == '_' || s[i+1] >= 'a' && s[i+1] <= 'z') {
+			return false
+		}
+	}
+	return !dummyPasswords[s]
+}
+
+var dummyPasswords = map[string]bool{
+	"password": true, "passwd": true, "pass": true, "pwd": true, "secret": true, "changeme": true,
+	"changeit": true, "example": true, "test": true, "testing": true, "xxx": true, "xxxx": true,
+	"xxxxx": true, "xxxxxx": true, "yyy": true, "root": true, "admin": true, "user": true,
+	"username": true, "postgres": true, "mysql": true, "guest": true, "redis": true,
+	"mypassword": true, "yourpassword": true, "your_password": true, "mongo": true,
+	"rabbitmq": true, "foobar": true, "foo": true, "bar": true, "dummy": true, "sample": true,
+	"default": true, "123456": true, "token": true, "apikey": true, "api_key": true, "key": true,
+	"pass123": true, "secret123": true, "letmein": true, "qwerty": true, "none": true,
+	"null": true, "nil": true, "empty": true, "demo": true, "tiger": true, "sa": true,
+}
+
+// Base64Text reports whether s is base64 (standard or URL alphabet) of at least 8
+// bytes of printable text: a Kubernetes Secret value or similar encoded credential,
+// not a short flag or binary noise.
+func Base64Text(s string) bool {
+	b, ok := decodeB64URL(s)
+	if !ok {
 		return false
+	}
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) < 8 {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// TokenLike reports whether s mixes letters and digits, or is a run of 16 or more
+// digits.
+func TokenLike(s string) bool {
+	if LettersAndDigits(s) {
+		return true
+	}
+	if len(s) < 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
 	}
 	return true
 }
@@ -249,8 +301,8 @@ func BasicAuthValue(s string) bool {
 			return false
 		}
 	}
-	for _, c := range b {
-		if c < 0x20 || c > 0x7e {
+	for _, c := range b { // control bytes mean binary, not text; UTF-8 passwords are fine
+		if c < 0x20 || c == 0x7f {
 			return false
 		}
 	}
