@@ -115,3 +115,39 @@ func TestFromSet(t *testing.T) {
 		t.Error("bad allow regex accepted")
 	}
 }
+
+// TestCheckConcurrent: the scan runs Check from many workers on one Checker.
+func TestCheckConcurrent(t *testing.T) {
+	c := New(rules.DefaultHygiene())
+	files := map[string]string{
+		"a.py":        "u = 'https://api.vendor.io/?access_token=" + cred + "'\n",
+		"c.yaml":      "db:\n  password: " + cred + "\n",
+		".netrc":      "machine h login u password " + cred + "\n",
+		"x.js":        `h = {"Authorization": "Bearer" + token}` + "\n",
+		"config.json": `{"auths": {"r.io": {"auth": "dXNlcjpIczNOYzZCdjBHZjVKeTJUdTRacTdM"}}}`,
+	}
+	want := map[string]int{}
+	for p, d := range files {
+		want[p] = len(c.Check(p, []byte(d)))
+		if want[p] != 1 {
+			t.Fatalf("%s: %d findings, want 1", p, want[p])
+		}
+	}
+	done := make(chan string, 64)
+	for i := 0; i < 8; i++ {
+		go func() {
+			for p, d := range files {
+				if n := len(c.Check(p, []byte(d))); n != want[p] {
+					done <- fmt.Sprintf("%s: %d findings", p, n)
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}
