@@ -462,7 +462,7 @@ func (c *lru) get(k packLoc) (*lruEntry, bool) {
 }
 
 func (c *lru) add(k packLoc, typ byte, data []byte) {
-	if len(data) > c.max/4 {
+	if len(data) > c.max/2 {
 		return
 	}
 	if _, ok := c.m[k]; ok {
