@@ -94,6 +94,17 @@ func TestHistory(t *testing.T) {
 			r.git("tag", "-a", "-m", "note "+tok("n"), "v2", c)
 			return []got{{tok("b"), "refs/tags/keyblob", "", 1, 1}, {tok("n"), "tag-message", c, 1, 6}}
 		}},
+		{"remote-tracking ref only", Options{}, func(r *testRepo) []got {
+			r.write("a.txt", "clean\n")
+			r.commit("base")
+			r.git("checkout", "-q", "-b", "gone")
+			r.write("r.txt", tok("r")+"\n")
+			c := r.commit("pushed elsewhere")
+			r.git("update-ref", "refs/remotes/origin/gone", c)
+			r.git("checkout", "-q", "main")
+			r.git("branch", "-q", "-D", "gone")
+			return []got{{tok("r"), "r.txt", c, 1, 1}}
+		}},
 		{"commit message", Options{}, func(r *testRepo) []got {
 			r.write("a.txt", "clean\n")
 			c := r.commit("oops\n\npassword " + tok("c"))
