@@ -44,7 +44,8 @@ line_for() { # a line that holds token $1 in a shape the rules expect
 }
 
 export GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=Bench GIT_COMMITTER_EMAIL=bench@example.com
-export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+: >"$WORK/gitconfig"
+export GIT_CONFIG_GLOBAL="$WORK/gitconfig" GIT_CONFIG_NOSYSTEM=1
 tick=1700000000
 commit() { # commit -m ...
 	tick=$((tick + 3600))

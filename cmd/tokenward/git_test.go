@@ -24,7 +24,7 @@ func gitCmdIn(dir string, args ...string) *exec.Cmd {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Ann", "GIT_AUTHOR_EMAIL=ann@example.com",
 		"GIT_COMMITTER_NAME=Ann", "GIT_COMMITTER_EMAIL=ann@example.com",
-		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "TOKENWARD="+binary)
+		"GIT_CONFIG_GLOBAL="+filepath.Join(os.TempDir(), "tokenward-cli-test-gitconfig"), "GIT_CONFIG_NOSYSTEM=1", "TOKENWARD="+binary)
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -85,7 +86,24 @@ func gitEnv(n int) []string {
 	return append(os.Environ(),
 		"GIT_AUTHOR_NAME=Ann Author", "GIT_AUTHOR_EMAIL=ann@example.com", "GIT_AUTHOR_DATE="+date,
 		"GIT_COMMITTER_NAME=Ann Author", "GIT_COMMITTER_EMAIL=ann@example.com", "GIT_COMMITTER_DATE="+date,
-		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent")
+		"GIT_CONFIG_GLOBAL="+emptyGitConfig(), "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent")
+}
+
+var gitConfigOnce sync.Once
+var gitConfigPath string
+
+// emptyGitConfig is an empty global git config for test repositories (not
+// /dev/null: git replaces its config file when it writes one).
+func emptyGitConfig() string {
+	gitConfigOnce.Do(func() {
+		f, err := os.CreateTemp("", "tokenward-test-gitconfig-")
+		if err != nil {
+			panic(err)
+		}
+		f.Close()
+		gitConfigPath = f.Name()
+	})
+	return gitConfigPath
 }
 
 func (r *testRepo) git(args ...string) string {
