@@ -83,7 +83,6 @@ type converter struct {
 	notes   []Note
 	ids     map[string]string // gitleaks id -> tokenward id
 	used    map[string]bool   // tokenward ids written
-	out     bytes.Buffer
 	rules   int
 }
 
@@ -201,9 +200,6 @@ func (cv *converter) targetAllowlists() {
 		}
 	}
 }
-
-// idRe matches what tokenward accepts as a rule id.
-var idRe = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 var nonID = regexp.MustCompile(`[^a-z0-9]+`)
 

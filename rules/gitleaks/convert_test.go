@@ -47,7 +47,7 @@ description = "Internal service token"
 regex = '''itk-[0-9a-f]{40}'''
 keywords = ["tk"]
   [rules.allowlist]
-  stopWords = ["staging"]
+  stopWords = ["c0ffee"]
   commits = ["0123456789abcdef0123456789abcdef01234567"]
 
 [[rules]]
@@ -98,7 +98,7 @@ const (
 	acmeKey2 = "acme_z7y5w3u1s9q7o5m3k1i9g7e5c3a1b2d4"
 	acmeZero = "acme_00000000m3x7r5w1y6n4h0j3k2l9p8o7"
 	itk      = "itk-3f9a1c7e5b2d4086a1f3c5e7b9d20468ace1f357"
-	itkStage = "itk-3f9a1c7e5b2d4086a1f3c5e7b9d2staging8ace"
+	itkStage = "itk-3f9a1c7e5b2d4086a1f3c5e7b9d2c0ffee8ace13"
 )
 
 // loadConverted loads a gitleaks file the way `scan --config` does.
@@ -172,6 +172,7 @@ func TestConvertRealisticConfig(t *testing.T) {
 		{"AND allowlist: line only", "src/app.go", "EXAMPLE key=" + acmeKey + "\n", []string{"acme-api-key"}},
 		{"renamed rule", "svc/conf.ini", "ref " + itk + "\n", []string{"internal-token"}},
 		{"legacy allowlist stopword", "svc/conf.ini", "ref " + itkStage + "\n", nil},
+		{"stopword only where it occurs", "svc/conf.ini", "ref " + itkStage[:len(itkStage)-12] + "a1b2c3d4e5f6\n", []string{"internal-token"}},
 		{"global path allowlist", "vendor/lib/x.go", "key=" + acmeKey + "\n", nil},
 		{"global AND allowlist holds", "docs/setup.txt", "key=" + acmeKey + "\n", nil},
 		{"global AND allowlist: regex fails", "docs/setup.txt", "key=" + acmeKey2 + "\n", []string{"acme-api-key"}},
