@@ -19,15 +19,8 @@ var Validators = map[string]func(secret string) bool{
 	"npm-crc32": GitHubChecksum,
 	// A JSON Web Token whose first segment decodes to a JSON object (its JOSE header).
 	"jwt": JWTHeader,
-	// A base64 string that decodes to a JWT (Kubernetes secrets, basic-auth blobs).
-	"base64-jwt": Base64JWT,
-	// Not a UUID-only or purely decimal value that merely happens to be long.
-	"not-uuid": NotUUID,
-	// An AWS access key id whose embedded account/characters are not a documented
-	// example or a placeholder.
+	// An AWS access key id that is not AWS's documented example or a placeholder.
 	"aws-key-id": AWSKeyID,
-	// GCP service-account JSON: the blob must contain a private_key PEM header.
-	"gcp-service-account": GCPServiceAccount,
 	// A URL whose password component is a real value, not a variable or placeholder.
 	"url-password": URLPassword,
 	// Random tokens over a mixed alphabet contain both letters and digits; identifiers
@@ -141,48 +134,6 @@ func JWTHeader(secret string) bool {
 	return len(h) > 0 && h[0] == '{' && bytes.Contains(h, []byte(`"alg"`))
 }
 
-// Base64JWT reports whether secret is base64 text that decodes to a JWT.
-func Base64JWT(secret string) bool {
-	b, ok := decodeB64URL(secret)
-	if !ok {
-		// Tolerate a trailing partial quantum: decode the longest valid prefix.
-		s := strings.TrimRight(secret, "=")
-		s = s[:len(s)/4*4]
-		if b, ok = decodeB64URL(s); !ok {
-			return false
-		}
-	}
-	t := strings.TrimSpace(string(b))
-	if !strings.HasPrefix(t, "eyJ") {
-		return false
-	}
-	if i := strings.IndexAny(t, " \t\r\n\"'"); i >= 0 {
-		t = t[:i]
-	}
-	return JWTHeader(t)
-}
-
-// NotUUID rejects canonical UUIDs (8-4-4-4-12 hex).
-func NotUUID(secret string) bool {
-	if len(secret) != 36 {
-		return true
-	}
-	for i := 0; i < len(secret); i++ {
-		c := secret[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return true
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // AWSKeyID rejects AWS's documented example key ids and ids whose random part is a
 // placeholder (all one character, or the word EXAMPLE).
 func AWSKeyID(secret string) bool {
@@ -201,11 +152,6 @@ func AWSKeyID(secret string) bool {
 		}
 	}
 	return !same
-}
-
-// GCPServiceAccount reports whether a service-account JSON excerpt holds a private key.
-func GCPServiceAccount(secret string) bool {
-	return strings.Contains(secret, "PRIVATE KEY")
 }
 
 // URLPassword rejects passwords that are template variables, placeholders or
