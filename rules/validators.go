@@ -184,6 +184,7 @@ var dummyPasswords = map[string]bool{
 	"default": true, "123456": true, "token": true, "apikey": true, "api_key": true, "key": true,
 	"pass123": true, "secret123": true, "letmein": true, "qwerty": true, "none": true,
 	"null": true, "nil": true, "empty": true, "demo": true, "tiger": true, "sa": true,
+	"opensesame": true, "open sesame": true, // RFC 7617's Aladdin example
 }
 
 // Base64Text reports whether s is base64 (standard or URL alphabet) of at least 8
