@@ -19,15 +19,24 @@ func PathClassFor(set *rules.Set) func(string) string {
 		return nil
 	}
 	var res []*regexp.Regexp
+	seen := map[string]bool{}
+	add := func(re *regexp.Regexp) { // the same pattern often guards many rules
+		if re != nil && !seen[re.String()] {
+			seen[re.String()] = true
+			res = append(res, re)
+		}
+	}
 	for _, a := range set.Allow {
-		res = append(res, a.PathRes...)
+		for _, re := range a.PathRes {
+			add(re)
+		}
 	}
 	for _, r := range set.Rules {
-		if r.PathRe != nil {
-			res = append(res, r.PathRe)
-		}
+		add(r.PathRe)
 		for _, a := range r.Allow {
-			res = append(res, a.PathRes...)
+			for _, re := range a.PathRes {
+				add(re)
+			}
 		}
 	}
 	if len(res) == 0 {

@@ -1,0 +1,49 @@
+package git
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/tokenward/tokenward/rules"
+)
+
+func TestPathClassFor(t *testing.T) {
+	lock := regexp.MustCompile(`(^|/)go\.sum$`)
+	set := &rules.Set{Rules: []*rules.Rule{
+		{ID: "a", Allow: []rules.Allow{{PathRes: []*regexp.Regexp{lock}}}},
+		{ID: "b", Allow: []rules.Allow{{PathRes: []*regexp.Regexp{regexp.MustCompile(`(^|/)go\.sum$`)}}}},
+		{ID: "c", PathRe: regexp.MustCompile(`\.env$`)},
+	}}
+	pc := PathClassFor(set)
+	cases := []struct {
+		a, b string
+		same bool
+	}{
+		{"x/go.sum", "go.sum", true},
+		{"main.go", "lib/util.go", true},
+		{"go.sum", "main.go", false},
+		{"prod.env", "main.go", false},
+		{"prod.env", "dev/.env", true},
+	}
+	for _, c := range cases {
+		if got := pc(c.a) == pc(c.b); got != c.same {
+			t.Errorf("class(%q) == class(%q) is %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+	if PathClassFor(&rules.Set{Rules: []*rules.Rule{{ID: "plain"}}}) != nil {
+		t.Error("a set without path rules should need no path classes")
+	}
+}
+
+func TestStripCredentials(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:ghp_secret@github.com/acme/x.git": "https://github.com/acme/x.git",
+		"https://github.com/acme/x.git":                 "https://github.com/acme/x.git",
+		"git@github.com:acme/x.git":                     "git@github.com:acme/x.git",
+		"ssh://git@host/x.git":                          "ssh://host/x.git",
+	} {
+		if got := StripCredentials(in); got != want {
+			t.Errorf("StripCredentials(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
