@@ -15,19 +15,9 @@ var errNotBlob = errors.New("object is not a blob")
 // binaryHead is how much of a blob decides whether it is binary.
 const binaryHead = 8 << 10
 
-// isBinary reports whether content whose first bytes are head is binary: a NUL
-// byte in the first 8 KiB, as git decides.
-func isBinary(head []byte) bool {
-	if len(head) > binaryHead {
-		head = head[:binaryHead]
-	}
-	for _, b := range head {
-		if b == 0 {
-			return true
-		}
-	}
-	return false
-}
+// isBinary reports whether content whose first bytes are head is binary, as the
+// files source decides (scanner.IsBinary: a NUL byte near the start).
+func isBinary(head []byte) bool { return scanner.IsBinary(head) }
 
 // scanBlob reads blob h and submits it to the engine under path's class, once per
 // (blob, class). It returns the key it was (or had been) scanned under.
