@@ -27,17 +27,20 @@ func (s *session) scanBlob(h plumbing.Hash, path string) resultKey {
 		return key
 	}
 	s.scanned[key] = true
-	if j, ok := s.blobJob(key, h, path); ok {
+	if j, ok := s.main.blobJob(key, h, path); ok {
 		s.pool.submit(j)
 	}
 	return key
 }
 
 // blobJob prepares the engine job for blob h (reading it unless it is large).
-func (s *session) blobJob(key resultKey, h plumbing.Hash, path string) (job, bool) {
-	if l, ok := s.rp.store.locate(h); ok {
-		return s.packedBlobJob(key, h, path, l)
+func (pr *producer) blobJob(key resultKey, h plumbing.Hash, path string) (job, bool) {
+	if l, ok := pr.store.locate(h); ok {
+		return pr.packedBlobJob(key, h, path, l)
 	}
+	s := pr.s
+	s.rp.gitMu.Lock()
+	defer s.rp.gitMu.Unlock()
 	name := fmt.Sprintf("blob %s (%s)", h, path)
 	obj, err := s.rp.st.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
@@ -46,7 +49,7 @@ func (s *session) blobJob(key resultKey, h plumbing.Hash, path string) (job, boo
 	}
 	size := obj.Size()
 	if s.opts.MaxBlobSize > 0 && size > s.opts.MaxBlobSize {
-		s.stats.TooLarge++
+		pr.st.TooLarge++
 		return job{}, false
 	}
 	j := job{key: key, name: name, blob: scanner.Blob{ID: h.String(), Path: path}}
@@ -64,10 +67,10 @@ func (s *session) blobJob(key resultKey, h plumbing.Hash, path string) (job, boo
 			return job{}, false
 		}
 		if isBinary(head[:n]) {
-			s.stats.Binary++
+			pr.st.Binary++
 			return job{}, false
 		}
-		s.stats.Streamed++
+		pr.st.Streamed++
 		j.blob.Open = obj.Reader
 	} else {
 		r, err := obj.Reader()
@@ -85,13 +88,13 @@ func (s *session) blobJob(key resultKey, h plumbing.Hash, path string) (job, boo
 			return job{}, false
 		}
 		if isBinary(data) {
-			s.stats.Binary++
+			pr.st.Binary++
 			return job{}, false
 		}
 		j.blob.Data = data
 	}
-	s.stats.BlobsScanned++
-	s.stats.Bytes += size
+	pr.st.BlobsScanned++
+	pr.st.Bytes += size
 	return j, true
 }
 
@@ -104,7 +107,7 @@ func (s *session) findingsAt(h plumbing.Hash, path string) []finding.Finding {
 		return fs
 	}
 	s.scanned[key] = true
-	if j, ok := s.blobJob(key, h, path); ok {
+	if j, ok := s.main.blobJob(key, h, path); ok {
 		return s.pool.scanNow(j)
 	}
 	return nil

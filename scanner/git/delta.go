@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sort"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -63,8 +64,27 @@ func (s *session) queue(h plumbing.Hash, path string) {
 	s.pendingBlobs = append(s.pendingBlobs, p)
 }
 
-// scanAll scans the queued blobs: unpacked ones first, then packed ones in pack
-// order, so delta bases come before their deltas.
+// producer reads blobs and prepares engine jobs. Parallel producers each own a
+// delta-base cache and take whole delta families (objects sharing a chain root),
+// so a delta's base is always read, and covered, by the same producer.
+type producer struct {
+	s       *session
+	store   *objStore
+	bulk    bool // delta-aware scanning on
+	covered map[coverKey]plumbing.Hash
+	deltas  []deltaRec
+	st      *Stats
+}
+
+func (s *session) newProducer(store *objStore, st *Stats) *producer {
+	return &producer{s: s, store: store, covered: map[coverKey]plumbing.Hash{}, st: st}
+}
+
+// producers is how many goroutines read and delta-resolve blobs in bulk scans.
+const producers = 2
+
+// scanAll scans the queued blobs: unpacked ones first, then packed ones grouped by
+// delta family, each family in pack order so bases come before their deltas.
 func (s *session) scanAll() {
 	ps := s.pendingBlobs
 	s.pendingBlobs = nil
@@ -78,16 +98,97 @@ func (s *session) scanAll() {
 		}
 		return a.loc.off < b.loc.off
 	})
-	s.bulk = true
-	for _, p := range ps {
-		if s.ctx.Err() != nil {
+	var packed []pending
+	for i, p := range ps {
+		if p.in {
+			packed = ps[i:]
 			break
 		}
-		if j, ok := s.blobJob(p.key, p.key.hash, p.path); ok {
+		if s.ctx.Err() != nil {
+			return
+		}
+		if j, ok := s.main.blobJob(p.key, p.key.hash, p.path); ok {
 			s.pool.submit(j)
 		}
 	}
-	s.bulk = false
+	if len(packed) == 0 {
+		return
+	}
+	families := s.families(packed)
+	work := make(chan []pending)
+	var wg sync.WaitGroup
+	prods := make([]*producer, producers)
+	for i := range prods {
+		st := &Stats{}
+		pr := s.newProducer(s.rp.store.withCache(objCacheSize/producers), st)
+		pr.bulk = true
+		prods[i] = pr
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for fam := range work {
+				for _, p := range fam {
+					if s.ctx.Err() != nil {
+						break
+					}
+					if j, ok := pr.blobJob(p.key, p.key.hash, p.path); ok {
+						s.pool.submit(j)
+					}
+				}
+			}
+		}()
+	}
+	for _, f := range families {
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	for _, pr := range prods {
+		s.deltas = append(s.deltas, pr.deltas...)
+		s.stats.BlobsScanned += pr.st.BlobsScanned
+		s.stats.Binary += pr.st.Binary
+		s.stats.TooLarge += pr.st.TooLarge
+		s.stats.Streamed += pr.st.Streamed
+		s.stats.DeltaScanned += pr.st.DeltaScanned
+		s.stats.Bytes += pr.st.Bytes
+	}
+}
+
+// families groups packed blobs (in pack order) by the root of their delta chain,
+// largest families first so that parallel producers finish together.
+func (s *session) families(ps []pending) [][]pending {
+	st := s.rp.store
+	roots := map[packLoc]packLoc{}
+	var root func(l packLoc, depth int) packLoc
+	root = func(l packLoc, depth int) packLoc {
+		if r, ok := roots[l]; ok {
+			return r
+		}
+		r := l
+		if hd, err := st.packs[l.pack].header(l.off); err == nil && depth < 10000 {
+			if hd.typ == objOfsDelta || hd.typ == objRefDelta {
+				if bl, ok := st.baseLoc(l, hd); ok {
+					r = root(bl, depth+1)
+				}
+			}
+		}
+		roots[l] = r
+		return r
+	}
+	index := map[packLoc]int{}
+	var out [][]pending
+	for _, p := range ps {
+		r := root(p.loc, 0)
+		i, ok := index[r]
+		if !ok {
+			i = len(out)
+			index[r] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], p)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
 }
 
 // drain waits for the engine and completes the findings of window-scanned blobs.
@@ -97,9 +198,10 @@ func (s *session) drain() {
 }
 
 // packedBlobJob prepares the job for a packed blob, delta-aware during bulk scans.
-func (s *session) packedBlobJob(key resultKey, h plumbing.Hash, path string, l packLoc) (job, bool) {
+func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l packLoc) (job, bool) {
+	s := pr.s
 	name := "blob " + h.String() + " (" + path + ")"
-	st := s.rp.store
+	st := pr.store
 	p := st.packs[l.pack]
 	hd, err := p.header(l.off)
 	if err != nil {
@@ -109,7 +211,7 @@ func (s *session) packedBlobJob(key resultKey, h plumbing.Hash, path string, l p
 	j := job{key: key, name: name, blob: scanner.Blob{ID: h.String(), Path: path}}
 	if hd.typ == objBlob && hd.size > streamAbove {
 		if s.opts.MaxBlobSize > 0 && hd.size > s.opts.MaxBlobSize {
-			s.stats.TooLarge++
+			pr.st.TooLarge++
 			return job{}, false
 		}
 		r, err := p.zreader(hd)
@@ -124,7 +226,7 @@ func (s *session) packedBlobJob(key resultKey, h plumbing.Hash, path string, l p
 			return job{}, false
 		}
 		if isBinary(head[:n]) {
-			s.stats.Binary++
+			pr.st.Binary++
 			return job{}, false
 		}
 		size := hd.size
@@ -138,10 +240,10 @@ func (s *session) packedBlobJob(key resultKey, h plumbing.Hash, path string, l p
 				io.Closer
 			}{io.LimitReader(r, size), r}, nil
 		}
-		s.stats.Streamed++
-		s.stats.BlobsScanned++
-		s.stats.Bytes += size
-		s.markCovered(l, key.class, h)
+		pr.st.Streamed++
+		pr.st.BlobsScanned++
+		pr.st.Bytes += size
+		pr.markCovered(l, key.class, h)
 		return j, true
 	}
 	typ, data, ops, err := st.resolveOps(l)
@@ -153,39 +255,39 @@ func (s *session) packedBlobJob(key resultKey, h plumbing.Hash, path string, l p
 		return job{}, false
 	}
 	if s.opts.MaxBlobSize > 0 && int64(len(data)) > s.opts.MaxBlobSize {
-		s.stats.TooLarge++
+		pr.st.TooLarge++
 		return job{}, false
 	}
 	if isBinary(data) {
-		s.stats.Binary++
+		pr.st.Binary++
 		return job{}, false
 	}
 	j.blob.Data = data
-	s.stats.BlobsScanned++
-	if s.bulk && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) {
+	pr.st.BlobsScanned++
+	if pr.bulk && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) {
 		if bl, ok := st.baseLoc(l, hd); ok {
-			if yh, ok := s.covered[coverKey{bl, key.class}]; ok {
+			if yh, ok := pr.covered[coverKey{bl, key.class}]; ok {
 				if wins := s.windows(p, hd, data, ops); wins != nil {
 					j.windows = wins
 					for _, w := range wins {
-						s.stats.Bytes += int64(w.end - w.start)
+						pr.st.Bytes += int64(w.end - w.start)
 					}
-					s.stats.DeltaScanned++
-					s.deltas = append(s.deltas, deltaRec{x: key, y: resultKey{hash: yh, class: key.class}, xloc: l, yloc: bl})
-					s.markCovered(l, key.class, h)
+					pr.st.DeltaScanned++
+					pr.deltas = append(pr.deltas, deltaRec{x: key, y: resultKey{hash: yh, class: key.class}, xloc: l, yloc: bl})
+					pr.markCovered(l, key.class, h)
 					return j, true
 				}
 			}
 		}
 	}
-	s.stats.Bytes += int64(len(data))
-	s.markCovered(l, key.class, h)
+	pr.st.Bytes += int64(len(data))
+	pr.markCovered(l, key.class, h)
 	return j, true
 }
 
-func (s *session) markCovered(l packLoc, class string, h plumbing.Hash) {
-	if s.bulk {
-		s.covered[coverKey{l, class}] = h
+func (pr *producer) markCovered(l packLoc, class string, h plumbing.Hash) {
+	if pr.bulk {
+		pr.covered[coverKey{l, class}] = h
 	}
 }
 

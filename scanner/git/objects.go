@@ -185,6 +185,8 @@ func (rp *repo) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 
 // goGitRead reads an object through go-git (loose objects, alternates).
 func (rp *repo) goGitRead(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	rp.gitMu.Lock()
+	defer rp.gitMu.Unlock()
 	obj, err := rp.st.EncodedObject(plumbing.AnyObject, h)
 	if err != nil {
 		return plumbing.InvalidObject, nil, err

@@ -332,6 +332,12 @@ func newObjStore(rp *repo, cacheBytes int) *objStore {
 	return s
 }
 
+// withCache returns a view of the same packs with its own cache, for use by
+// another goroutine.
+func (s *objStore) withCache(cacheBytes int) *objStore {
+	return &objStore{rp: s.rp, packs: s.packs, cache: newLRU(cacheBytes)}
+}
+
 func (s *objStore) close() {
 	for _, p := range s.packs {
 		p.unmap()
@@ -399,7 +405,7 @@ func (s *objStore) base(l packLoc, h objHeader) (byte, []byte, error) {
 		return s.resolve(bl)
 	}
 	t, data, err := s.rp.goGitRead(h.baseHash)
-	return typeByte(t), data, err
+	return typeByte(t), data, err // goGitRead locks go-git
 }
 
 // baseLoc returns where the base of the delta at l lives, if in a pack.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
@@ -27,6 +28,7 @@ type repo struct {
 	commonDir string // where objects, shared refs and logs/refs/stash live
 	workTree  string // "" for bare repositories
 	store     *objStore
+	gitMu     sync.Mutex // go-git's storage is not safe for concurrent use
 }
 
 // locate finds the git directory for path: path itself when it is a git dir

@@ -114,9 +114,8 @@ type session struct {
 	scanned  map[resultKey]bool // keys submitted to the engine (touched by the producer only)
 
 	pendingBlobs []pending
-	bulk         bool // delta-aware scanning on (during scanAll)
-	covered      map[coverKey]plumbing.Hash
-	deltas       []deltaRec
+	main         *producer // reads blobs outside bulk scans
+	deltas       []deltaRec // window-scanned blobs, each family in pack order
 	classes      map[string]string // path -> PathClass(path)
 }
 
@@ -125,7 +124,8 @@ func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, st
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, covered: map[coverKey]plumbing.Hash{}, classes: map[string]string{}}
+	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, classes: map[string]string{}}
+	s.main = s.newProducer(rp.store, stats)
 	s.pool = newPool(eng, workers, s.problem)
 	return s
 }
