@@ -114,8 +114,8 @@ type session struct {
 	scanned  map[resultKey]bool // keys submitted to the engine (touched by the producer only)
 
 	pendingBlobs []pending
-	main         *producer // reads blobs outside bulk scans
-	deltas       []deltaRec // window-scanned blobs, each family in pack order
+	main         *producer         // reads blobs outside bulk scans
+	deltas       []deltaRec        // window-scanned blobs, each family in pack order
 	classes      map[string]string // path -> PathClass(path)
 }
 
