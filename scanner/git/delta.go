@@ -120,7 +120,7 @@ func (s *session) scanAll() {
 	prods := make([]*producer, producers)
 	for i := range prods {
 		st := &Stats{}
-		pr := s.newProducer(s.rp.store.withCache(objCacheSize/producers), st)
+		pr := s.newProducer(s.rp.store.withCache(objCacheSize), st)
 		pr.bulk = true
 		prods[i] = pr
 		wg.Add(1)

@@ -468,7 +468,7 @@ func (c *lru) get(k packLoc) (*lruEntry, bool) {
 }
 
 func (c *lru) add(k packLoc, typ byte, data []byte) {
-	if len(data) > c.max/2 {
+	if len(data) > c.max {
 		return
 	}
 	if _, ok := c.m[k]; ok {
