@@ -96,6 +96,10 @@ func (s *session) tips(g *graph) []plumbing.Hash {
 			continue // symbolic (HEAD -> branch): its target is listed itself
 		}
 		s.stats.Refs++
+		if ref.Hash().IsZero() {
+			s.problem(fmt.Errorf("ref %s is malformed (its file does not hold a 40-hex object name); delete or repair it (`git fsck` lists broken refs)", ref.Name()))
+			continue
+		}
 		tips = s.peel(g, ref.Name().String(), ref.Hash(), tips, seenTag)
 	}
 	stash, err := s.rp.reflog("refs/stash")

@@ -54,6 +54,11 @@ func TestDamagedRepositories(t *testing.T) {
 		}, func(c1, c2 string) []got {
 			return []got{{tok("a"), "a.txt", c1, 1, 1}, {tok("b"), "b.txt", c2, 1, 1}}
 		}, "refs/heads/dangling"},
+		{"malformed ref", func(r *testRepo, c1, c2 string) {
+			os.WriteFile(filepath.Join(r.dir, ".git", "refs", "heads", "bad"), []byte("garbage\n"), 0o644)
+		}, func(c1, c2 string) []got {
+			return []got{{tok("a"), "a.txt", c1, 1, 1}, {tok("b"), "b.txt", c2, 1, 1}}
+		}, "refs/heads/bad is malformed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
