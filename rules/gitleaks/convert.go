@@ -153,6 +153,7 @@ func Convert(name string, data []byte, opts Options) (*Result, error) {
 		}
 	}
 
+	cv.notes = dedupeNotes(cv.notes)
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "# tokenward configuration converted from the gitleaks configuration %s\n", comment(name))
 	if cfg.Title != "" {
@@ -179,6 +180,18 @@ func Convert(name string, data []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("the converted configuration does not load (a bug in the converter; please report it): %w", err)
 	}
 	return &Result{TOML: out.Bytes(), Notes: cv.notes, RuleIDs: cv.ids, Rules: cv.rules, Builtin: cfg.UseDefault}, nil
+}
+
+// dedupeNotes drops repeated notes (an allowlist shared through targetRules is
+// converted once per rule).
+func dedupeNotes(ns []Note) []Note {
+	var out []Note
+	for _, n := range ns {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // targetAllowlists attaches global allowlists with targetRules to those rules.
@@ -216,7 +229,9 @@ func (cv *converter) newID(r *glRule) (string, bool) {
 		return "", false
 	}
 	base := id
-	for n := 2; cv.used[id]; n++ {
+	// A built-in rule's id is taken too: reusing it would replace the built-in rule,
+	// while in gitleaks only an identical id merges.
+	for n := 2; cv.used[id] || cv.builtin[id] != nil; n++ {
 		id = base + "-" + strconv.Itoa(n)
 	}
 	if id != r.ID {
