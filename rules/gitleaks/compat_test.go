@@ -186,3 +186,42 @@ func theirsFingerprint(t *testing.T, bin, dir, cfg string) string {
 	slices.SortFunc(fs, func(a, b glFinding) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	return fs[0].Fingerprint
 }
+
+// TestConvertGitleaksDefaultConfig converts gitleaks' own default configuration
+// (222 rules with allowlists of every form) when a copy is in the module cache.
+func TestConvertGitleaksDefaultConfig(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join(build.Default.GOPATH, "pkg", "mod", "github.com", "zricethezav", "gitleaks", "v8@*", "config", "gitleaks.toml"))
+	if len(paths) == 0 {
+		t.Skip("gitleaks' default configuration is not in the module cache")
+	}
+	path := paths[len(paths)-1]
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Convert(path, data, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := strings.Count(string(data), "[[rules]]")
+	if res.Rules < total*95/100 {
+		t.Errorf("only %d of %d rules converted:\n%s", res.Rules, total, notesText(res.Notes))
+	}
+	for _, n := range res.Dropped() {
+		if !strings.Contains(n.What, "path-only rule") && !strings.Contains(n.What, "shorter than the 3 bytes") {
+			t.Errorf("unexpected: %s", n)
+		}
+	}
+	set, _ := loadConverted(t, path)
+	eng, err := scanner.New(set, scanner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range eng.ScanBytes("config/app.env", []byte("GITHUB_TOKEN=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\n")) {
+		ids = append(ids, f.RuleID)
+	}
+	if !slices.Contains(ids, "github-pat") {
+		t.Errorf("the converted github-pat rule did not find a PAT: %v", ids)
+	}
+}
