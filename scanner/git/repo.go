@@ -107,7 +107,7 @@ const (
 	streamAbove = 32 << 20
 	cacheSize   = 16 << 20
 	// objCacheSize bounds the cache of resolved packed objects (delta bases).
-	objCacheSize = 32 << 20
+	objCacheSize = 16 << 20
 )
 
 func openRepo(path string) (*repo, error) {
