@@ -11,11 +11,13 @@
 #   bench/git/run.sh            # build (cached in $WORK) and measure
 #   REBUILD=1 bench/git/run.sh  # rebuild the repository
 #   RUNS=3 bench/git/run.sh     # best of N runs
+#   CHURN=0 REBUILD=1 ...       # without the churn commits
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${WORK:-/tmp/tokenward-bench-git}
 RUNS=${RUNS:-1}
+CHURN=${CHURN:-300}
 VERSIONS=${VERSIONS:-"v0.1.0 v0.1.1 v0.1.2 v0.1.3 v0.1.4 v0.1.5 v0.1.6 v0.1.7 v0.1.8 v0.1.9 v0.1.10 v0.1.11 v0.1.12 v0.2.0 v0.3.0 v0.4.0 v0.5.0 v0.6.0 v0.7.0 v0.8.0 v0.9.0 v0.9.1 v0.9.2 v0.9.3 v0.10.0 v0.11.0 v0.11.1 v0.12.0 v0.13.0 v0.14.0 v0.15.0 v0.16.0 v0.16.1 v0.17.0 v0.18.0 v0.19.0 v0.20.0 v0.21.0 v0.22.0 v0.23.0 v0.24.0 v0.24.1 v0.25.0 v0.25.1 v0.26.0 v0.27.0 v0.28.0 v0.29.0 v0.30.0 v0.31.0 v0.32.0 v0.33.0 v0.34.0 v0.35.0 v0.36.0 v0.37.0 v0.38.0 v0.39.0 v0.40.0 v0.41.0 v0.42.0 v0.43.0 v0.44.0 v0.45.0 v0.46.0 v0.47.0 v0.48.0 v0.49.0 v0.50.0 v0.51.0 v0.52.0"}
 REPO=$WORK/repo
 mkdir -p "$WORK/bin"
@@ -33,6 +35,7 @@ TOKENS=(
 	'AKIAN7JQJLQ5R6EFB3IK'
 	'glpat-QPMlaPnoYmWVcJhFaylu'
 	'glpat-qGqEs0Pmqs8u5NGa_ShS'
+	'glpat-iLuQd0ReE15mFBb8It7K'
 )
 line_for() { # a line that holds token $1 in a shape the rules expect
 	case "$1" in
@@ -105,6 +108,26 @@ build() {
 	git -C "$REPO" add -A && commit --no-edit
 	# A token in a commit message.
 	commit --allow-empty -m "rotate token ${TOKENS[9]}"
+	# Churn: $CHURN commits that each insert one line into each of the five largest
+	# Go files (what makes history expensive: every commit adds new versions of big
+	# blobs whose changes are small); a token is planted and removed along the way.
+	local files n f k
+	files=$(cd "$REPO" && find . -name '*.go' -not -path './.git/*' -printf '%s %p\n' | sort -rn | awk 'NR<=5{print $2}')
+	for n in $(seq "$CHURN"); do
+		for f in $files; do
+			k=$(( (n * 7919) % $(wc -l <"$REPO/$f") + 1 ))
+			sed -i "${k}i // churn $n" "$REPO/$f"
+		done
+		if [ "$n" -eq $((CHURN / 2)) ]; then
+			set -- $files
+			insert_line "$REPO/$1" "$(line_for "${TOKENS[10]}")"
+		fi
+		if [ "$n" -eq $((CHURN / 2 + 10)) ]; then
+			set -- $files
+			grep -vF "${TOKENS[10]}" "$REPO/$1" >"$WORK/tmp" && cp "$WORK/tmp" "$REPO/$1"
+		fi
+		git -C "$REPO" add -A && commit -m "regenerate $n"
+	done
 	git -C "$REPO" gc -q
 }
 
@@ -146,13 +169,17 @@ commits=$(git -C "$REPO" rev-list --all | wc -l)
 echo "repository: $commits commits, unique blobs/bytes: $blobs, .git/objects: ${pack} KiB" >&2
 
 tw=$(measure tokenward "$WORK/bin/tokenward" git --show-secrets --format json --output "$WORK/tokenward.json" "$REPO")
+twf=$(measure tokenward-full "$WORK/bin/tokenward" git --full-blobs --show-secrets --format json --output "$WORK/tokenward-full.json" "$REPO")
 gl=$(measure gitleaks "$WORK/bin/gitleaks" git --no-banner --report-format json --report-path "$WORK/gitleaks.json" "$REPO")
 twn=$(grep -c '"rule_id"' "$WORK/tokenward.json" || true)
+twfn=$(grep -c '"rule_id"' "$WORK/tokenward-full.json" || true)
 gln=$(grep -c '"RuleID"' "$WORK/gitleaks.json" || true)
 
 printf '%-10s %8s %8s %12s %9s %14s\n' tool wall_s cpu_s peak_rss_MB findings planted_found
 set -- $tw
 printf '%-10s %8s %8s %12s %9s %11s/%d\n' tokenward "$2" "$4" $(($3 / 1024)) "$twn" "$(found "$WORK/tokenward.json")" ${#TOKENS[@]}
+set -- $twf
+printf '%-10s %8s %8s %12s %9s %11s/%d\n' "--full-blobs" "$2" "$4" $(($3 / 1024)) "$twfn" "$(found "$WORK/tokenward-full.json")" ${#TOKENS[@]}
 set -- $gl
 printf '%-10s %8s %8s %12s %9s %11s/%d\n' gitleaks "$2" "$4" $(($3 / 1024)) "$gln" "$(found "$WORK/gitleaks.json")" ${#TOKENS[@]}
 
