@@ -26,6 +26,13 @@ type graph struct {
 	tags     []*tagInfo // annotated tags whose messages were scanned, with their hash in target
 	tagHash  []plumbing.Hash
 	roots    []root // trees and blobs reachable from refs or dangling, but from no commit
+	walkedAt map[treeAt]bool
+}
+
+// treeAt is a tree at a directory path.
+type treeAt struct {
+	hash   plumbing.Hash
+	prefix string
 }
 
 type root struct {
@@ -36,9 +43,10 @@ type root struct {
 
 func newGraph() *graph {
 	return &graph{
-		byHash: map[plumbing.Hash]*commitInfo{},
-		treeID: map[plumbing.Hash]int32{},
-		blobID: map[plumbing.Hash]int32{},
+		byHash:   map[plumbing.Hash]*commitInfo{},
+		treeID:   map[plumbing.Hash]int32{},
+		blobID:   map[plumbing.Hash]int32{},
+		walkedAt: map[treeAt]bool{},
 	}
 }
 
@@ -101,6 +109,9 @@ func (s *session) tips(g *graph) []plumbing.Hash {
 			continue
 		}
 		tips = s.peel(g, ref.Name().String(), ref.Hash(), tips, seenTag)
+	}
+	for _, wt := range s.rp.worktreeHeads() { // detached HEADs of linked worktrees
+		tips = s.peel(g, wt.name, wt.hash, tips, seenTag)
 	}
 	stash, err := s.rp.reflog("refs/stash")
 	if err != nil {
@@ -210,17 +221,26 @@ func firstHash(m map[plumbing.Hash]bool) plumbing.Hash {
 	return hs[0]
 }
 
-// walkTree interns tree h and everything below it (once per tree), scanning new blobs.
+// walkTree interns tree h and everything below it, scanning new blobs. A tree is
+// read once; with path classes, once per directory path it appears at, since the
+// same content under another path may get another engine result.
 func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
-	if id, ok := g.treeID[h]; ok {
-		return id
+	id, seen := g.treeID[h]
+	if seen {
+		if s.opts.PathClass == nil || g.walkedAt[treeAt{h, prefix}] {
+			return id
+		}
+	} else {
+		id = int32(len(g.subtrees))
+		g.treeID[h] = id
+		g.subtrees = append(g.subtrees, nil)
+		g.blobsIn = append(g.blobsIn, nil)
 	}
-	id := int32(len(g.subtrees))
-	g.treeID[h] = id
-	g.subtrees = append(g.subtrees, nil)
-	g.blobsIn = append(g.blobsIn, nil)
+	if s.opts.PathClass != nil {
+		g.walkedAt[treeAt{h, prefix}] = true
+	}
 	entries, err := s.rp.readTree(h)
-	if err != nil {
+	if err != nil && !seen {
 		what := "tree"
 		if prefix != "" {
 			what = "tree " + strings.TrimSuffix(prefix, "/")
@@ -236,7 +256,9 @@ func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
 			blobs = append(blobs, s.internBlob(g, e.hash, prefix+e.name))
 		}
 	}
-	g.subtrees[id], g.blobsIn[id] = subs, blobs
+	if !seen {
+		g.subtrees[id], g.blobsIn[id] = subs, blobs
+	}
 	return id
 }
 

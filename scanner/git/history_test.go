@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/scanner"
 )
 
 func TestHistory(t *testing.T) {
@@ -104,6 +107,17 @@ func TestHistory(t *testing.T) {
 			r.git("checkout", "-q", "main")
 			r.git("branch", "-q", "-D", "gone")
 			return []got{{tok("r"), "r.txt", c, 1, 1}}
+		}},
+		{"detached HEAD of a linked worktree", Options{}, func(r *testRepo) []got {
+			r.write("a.txt", "clean\n")
+			r.commit("base")
+			wt := filepath.Join(r.t.TempDir(), "wt")
+			r.git("worktree", "add", "-q", "--detach", wt)
+			os.WriteFile(filepath.Join(wt, "w.txt"), []byte(tok("wt")+"\n"), 0o644)
+			runGit(r.t, wt, r.n, "add", "w.txt")
+			runGit(r.t, wt, r.n, "commit", "-q", "-m", "in the worktree")
+			c := runGit(r.t, wt, r.n, "rev-parse", "HEAD")
+			return []got{{tok("wt"), "w.txt", c, 1, 1}}
 		}},
 		{"commit message", Options{}, func(r *testRepo) []got {
 			r.write("a.txt", "clean\n")
@@ -239,4 +253,33 @@ func mergeConflict(r *testRepo, args []string) {
 	if err := cmd.Run(); err == nil {
 		r.t.Fatal("merge did not conflict")
 	}
+}
+
+// pathAllowEngine is fakeEngine with a path allow list: nothing under allowed/.
+type pathAllowEngine struct{ fakeEngine }
+
+func (e *pathAllowEngine) Scan(b scanner.Blob) ([]finding.Finding, error) {
+	if strings.HasPrefix(b.Path, "allowed/") {
+		return nil, nil
+	}
+	return e.fakeEngine.Scan(b)
+}
+
+func TestPathDependentResults(t *testing.T) {
+	r := newRepo(t)
+	content := "k=" + tok("p") + "\n"
+	r.write("allowed/x.txt", content) // walked first: the blob is first seen here
+	r.write("src/x.txt", content)
+	c := r.commit("same blob at an allowed and a normal path")
+	class := func(p string) string {
+		if strings.HasPrefix(p, "allowed/") {
+			return "allowed"
+		}
+		return ""
+	}
+	fs, _, problems := Scan(t.Context(), &pathAllowEngine{}, Options{Repo: r.dir, PathClass: class})
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	checkFindings(t, fs, want(got{tok("p"), "src/x.txt", c, 1, 3}))
 }

@@ -186,3 +186,25 @@ func (rp *repo) reflog(ref string) ([]plumbing.Hash, error) {
 	}
 	return out, sc.Err()
 }
+
+type namedHash struct {
+	name string
+	hash plumbing.Hash
+}
+
+// worktreeHeads returns the detached HEADs of linked worktrees (a HEAD naming a
+// branch is already covered by that branch).
+func (rp *repo) worktreeHeads() []namedHash {
+	dirs, _ := filepath.Glob(filepath.Join(rp.commonDir, "worktrees", "*", "HEAD"))
+	var out []namedHash
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		if h := strings.TrimSpace(string(b)); plumbing.IsHash(h) {
+			out = append(out, namedHash{"worktrees/" + filepath.Base(filepath.Dir(d)) + "/HEAD", plumbing.NewHash(h)})
+		}
+	}
+	return out
+}
