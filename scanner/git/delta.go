@@ -117,7 +117,11 @@ func (s *session) scanAll() {
 	families := s.families(packed)
 	work := make(chan []pending)
 	var wg sync.WaitGroup
-	prods := make([]*producer, producers)
+	n := producers
+	if s.opts.Workers == 1 {
+		n = 1
+	}
+	prods := make([]*producer, n)
 	for i := range prods {
 		st := &Stats{}
 		pr := s.newProducer(s.rp.store.withCache(objCacheSize), st)
