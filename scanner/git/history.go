@@ -459,12 +459,25 @@ func (a *attributor) inherited(fp, path string, cur []loc, parents [][]loc) bool
 
 // has reports whether blob h at path has a finding with fingerprint fp.
 func (s *session) has(h plumbing.Hash, path, fp string) bool {
-	for _, f := range s.findingsAt(h, path) {
-		if f.Fingerprint == fp {
-			return true
+	fs := s.findingsAt(h, path)
+	if len(fs) < 8 {
+		for _, f := range fs {
+			if f.Fingerprint == fp {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	key := resultKey{hash: h, class: s.class(path)}
+	set, ok := s.fps[key]
+	if !ok {
+		set = make(map[string]bool, len(fs))
+		for _, f := range fs {
+			set[f.Fingerprint] = true
+		}
+		s.fps[key] = set
+	}
+	return set[fp]
 }
 
 func (s *session) emit(f finding.Finding, path string, c *commitInfo) {

@@ -117,6 +117,7 @@ type session struct {
 	main         *producer         // reads blobs outside bulk scans
 	deltas       []deltaRec        // window-scanned blobs, each family in pack order
 	classes      map[string]string // path -> PathClass(path)
+	fps          map[resultKey]map[string]bool
 }
 
 func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, stats *Stats) *session {
@@ -124,7 +125,7 @@ func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, st
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, classes: map[string]string{}}
+	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, classes: map[string]string{}, fps: map[resultKey]map[string]bool{}}
 	s.main = s.newProducer(rp.store, stats)
 	s.pool = newPool(eng, workers, s.problem)
 	return s
