@@ -96,12 +96,10 @@ var gitConfigPath string
 // /dev/null: git replaces its config file when it writes one).
 func emptyGitConfig() string {
 	gitConfigOnce.Do(func() {
-		f, err := os.CreateTemp("", "tokenward-test-gitconfig-")
-		if err != nil {
+		gitConfigPath = filepath.Join(os.TempDir(), "tokenward-git-test-empty.gitconfig")
+		if err := os.WriteFile(gitConfigPath, nil, 0o644); err != nil {
 			panic(err)
 		}
-		f.Close()
-		gitConfigPath = f.Name()
 	})
 	return gitConfigPath
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/scanner"
 )
@@ -278,18 +277,13 @@ func (s *session) internBlob(g *graph, h plumbing.Hash, path string) int32 {
 // unreachable adds dangling commits (and their history), trees and blobs.
 func (s *session) unreachable(g *graph) {
 	var commits, trees, blobs []plumbing.Hash
-	iter, ok := s.rp.st.(storer.EncodedObjectStorer)
-	if !ok {
-		return
-	}
-	it, err := iter.IterEncodedObjects(plumbing.AnyObject)
-	if err != nil {
-		s.problem(fmt.Errorf("listing objects for --include-unreachable: %w", err))
-		return
-	}
-	err = it.ForEach(func(o plumbing.EncodedObject) error {
-		h := o.Hash()
-		switch o.Type() {
+	seen := map[plumbing.Hash]bool{}
+	add := func(h plumbing.Hash, t plumbing.ObjectType) {
+		if seen[h] {
+			return
+		}
+		seen[h] = true
+		switch t {
 		case plumbing.CommitObject:
 			if g.byHash[h] == nil {
 				commits = append(commits, h)
@@ -303,11 +297,35 @@ func (s *session) unreachable(g *graph) {
 				blobs = append(blobs, h)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		s.problem(fmt.Errorf("listing objects for --include-unreachable: %w", err))
 	}
+	s.rp.store.forEach(func(h plumbing.Hash, t byte) { add(h, objectType(t)) })
+	// Loose objects, through go-git.
+	if fs, ok := s.rp.st.(interface {
+		ForEachObjectHash(func(plumbing.Hash) error) error
+	}); ok {
+		var loose []plumbing.Hash
+		err := fs.ForEachObjectHash(func(h plumbing.Hash) error {
+			loose = append(loose, h)
+			return nil
+		})
+		if err != nil {
+			s.problem(fmt.Errorf("listing loose objects for --include-unreachable: %w", err))
+		}
+		for _, h := range loose {
+			if seen[h] {
+				continue
+			}
+			t, _, err := s.rp.goGitRead(h)
+			if err != nil {
+				s.problem(objectProblem("object", h, err))
+				continue
+			}
+			add(h, t)
+		}
+	}
+	sort.Slice(commits, func(i, j int) bool { return commits[i].String() < commits[j].String() })
+	sort.Slice(trees, func(i, j int) bool { return trees[i].String() < trees[j].String() })
+	sort.Slice(blobs, func(i, j int) bool { return blobs[i].String() < blobs[j].String() })
 	n := len(g.commits)
 	s.walkCommits(g, commits)
 	for _, c := range g.commits[n:] {

@@ -149,6 +149,16 @@ func TestHistory(t *testing.T) {
 			blob := strings.TrimSpace(r.git("hash-object", "-w", writeTemp(r, "x="+tok("l")+"\n")))
 			return []got{{tok("u"), "a.txt", c, 1, 1}, {tok("l"), "blob:" + blob, "", 1, 3}}
 		}},
+		{"unreachable objects in a pack", Options{IncludeUnreachable: true}, func(r *testRepo) []got {
+			r.write("a.txt", "clean\n")
+			r.commit("base")
+			r.write("a.txt", tok("u")+"\n")
+			c := r.commit("dangling soon")
+			r.git("reset", "-q", "--hard", "HEAD~1")
+			r.git("reflog", "expire", "--expire=now", "--all")
+			r.git("repack", "-q", "-a", "-d", "--keep-unreachable")
+			return []got{{tok("u"), "a.txt", c, 1, 1}}
+		}},
 		{"same secret independently on two branches", Options{}, func(r *testRepo) []got {
 			r.write("a.txt", "clean\n")
 			r.commit("base")

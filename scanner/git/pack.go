@@ -493,3 +493,39 @@ func (s *objStore) readRaw(h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 	}
 	return s.rp.goGitRead(h)
 }
+
+// forEach calls fn for every object in the packs with its final type (a delta's
+// type is its chain root's).
+func (s *objStore) forEach(fn func(h plumbing.Hash, typ byte)) {
+	types := map[packLoc]byte{}
+	var typeAt func(l packLoc, depth int) byte
+	typeAt = func(l packLoc, depth int) byte {
+		if t, ok := types[l]; ok {
+			return t
+		}
+		var t byte
+		if hd, err := s.packs[l.pack].header(l.off); err == nil {
+			switch hd.typ {
+			case objOfsDelta, objRefDelta:
+				if bl, ok := s.baseLoc(l, hd); ok && depth < 10000 {
+					t = typeAt(bl, depth+1)
+				} else if hd.typ == objRefDelta {
+					if ty, _, err := s.rp.goGitRead(hd.baseHash); err == nil {
+						t = typeByte(ty)
+					}
+				}
+			default:
+				t = hd.typ
+			}
+		}
+		types[l] = t
+		return t
+	}
+	for pi, p := range s.packs {
+		for i := range p.n {
+			var h plumbing.Hash
+			copy(h[:], p.hashes[20*i:20*i+20])
+			fn(h, typeAt(packLoc{int32(pi), p.offset(i)}, 0))
+		}
+	}
+}
