@@ -27,6 +27,9 @@ func (s *session) scanBlob(h plumbing.Hash, path string) resultKey {
 		return key
 	}
 	s.scanned[key] = true
+	if s.fromCache(key) {
+		return key
+	}
 	if j, ok := s.main.blobJob(key, h, path); ok {
 		s.pool.submit(j)
 	}
@@ -68,6 +71,7 @@ func (pr *producer) blobJob(key resultKey, h plumbing.Hash, path string) (job, b
 		}
 		if isBinary(head[:n]) {
 			pr.st.Binary++
+			pr.s.pool.markDone(key)
 			return job{}, false
 		}
 		pr.st.Streamed++
@@ -89,6 +93,7 @@ func (pr *producer) blobJob(key resultKey, h plumbing.Hash, path string) (job, b
 		}
 		if isBinary(data) {
 			pr.st.Binary++
+			pr.s.pool.markDone(key)
 			return job{}, false
 		}
 		j.blob.Data = data
@@ -107,8 +112,15 @@ func (s *session) findingsAt(h plumbing.Hash, path string) []finding.Finding {
 		return fs
 	}
 	s.scanned[key] = true
-	if j, ok := s.main.blobJob(key, h, path); ok {
-		return s.pool.scanNow(j)
+	if s.fromCache(key) {
+		fs, _ := s.pool.get(key)
+		return fs
 	}
+	if j, ok := s.main.blobJob(key, h, path); ok {
+		fs := s.pool.scanNow(j)
+		s.offerResults()
+		return fs
+	}
+	s.offerResults() // a binary blob
 	return nil
 }

@@ -59,6 +59,9 @@ func (s *session) queue(h plumbing.Hash, path string) {
 		return
 	}
 	s.scanned[key] = true
+	if s.fromCache(key) {
+		return
+	}
 	p := pending{key: key, path: path}
 	p.loc, p.in = s.rp.store.locate(h)
 	s.pendingBlobs = append(s.pendingBlobs, p)
@@ -199,6 +202,7 @@ func (s *session) families(ps []pending) [][]pending {
 func (s *session) drain() {
 	s.pool.close()
 	s.propagate()
+	s.offerResults()
 }
 
 // packedBlobJob prepares the job for a packed blob, delta-aware during bulk scans.
@@ -231,6 +235,7 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 		}
 		if isBinary(head[:n]) {
 			pr.st.Binary++
+			pr.s.pool.markDone(key)
 			return job{}, false
 		}
 		size := hd.size
@@ -264,6 +269,7 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 	}
 	if isBinary(data) {
 		pr.st.Binary++
+		pr.s.pool.markDone(key)
 		return job{}, false
 	}
 	j.blob.Data = data
@@ -359,6 +365,9 @@ func (s *session) windows(p *pack, hd objHeader, target []byte, ops []deltaOp) [
 // inside copied data, in pack order so that bases are complete first.
 func (s *session) propagate() {
 	for _, d := range s.deltas {
+		if !s.pool.isDone(d.y) {
+			s.pool.undone(d.x) // x's findings in copied data are missing: never cache them
+		}
 		yf, _ := s.pool.get(d.y)
 		if len(yf) == 0 {
 			continue
@@ -378,6 +387,7 @@ func (s *session) propagate() {
 		}
 		if err1 != nil || err2 != nil || err3 != nil {
 			s.problem(objectProblem("blob", d.x.hash, firstErr(err1, err2, err3)))
+			s.pool.undone(d.x)
 			continue
 		}
 		own, _ := s.pool.get(d.x)

@@ -41,6 +41,22 @@ type Options struct {
 	// DeltaContext is how many bytes around each change of a delta are scanned
 	// (widened to whole lines); 0 means 512.
 	DeltaContext int
+
+	// Cache, when set, carries blob results across scans (incremental sweeps): a
+	// blob whose result Cache holds is neither read nor scanned (its findings
+	// still get provenance), and each blob result this scan completes is offered
+	// to Cache.Put. Commit and tag messages are not cached.
+	Cache ResultCache
+}
+
+// ResultCache holds the engine's complete findings for blobs, keyed by blob hash
+// (hex) and path class (Options.PathClass's key, "" without one). Findings are
+// positioned in the blob, without File or provenance. The caller keys the cache by
+// everything else the results depend on (rules, engine options). Get and Put may
+// be called from several goroutines.
+type ResultCache interface {
+	Get(blob, class string) (fs []finding.Finding, ok bool)
+	Put(blob, class string, fs []finding.Finding)
 }
 
 // Stats counts the work done.
@@ -50,6 +66,7 @@ type Stats struct {
 	Trees         int           `json:"trees"`
 	Blobs         int           `json:"blobs"`          // unique blobs found
 	BlobsScanned  int           `json:"blobs_scanned"`  // blob scans run (a blob under two path classes counts twice)
+	Cached        int           `json:"blobs_cached"`   // blob results taken from Options.Cache
 	Binary        int           `json:"binary_skipped"` // blobs skipped as binary
 	TooLarge      int           `json:"too_large"`      // blobs skipped as larger than MaxBlobSize
 	Streamed      int           `json:"streamed"`       // blobs streamed rather than held in memory
@@ -170,12 +187,13 @@ type pool struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	results map[resultKey][]finding.Finding
+	done    map[resultKey]bool // blob keys scanned without error (for Options.Cache)
 	report  func(error)
 	closed  bool
 }
 
 func newPool(eng BlobScanner, workers int, report func(error)) *pool {
-	p := &pool{eng: eng, jobs: make(chan job, workers*2), results: map[resultKey][]finding.Finding{}, report: report}
+	p := &pool{eng: eng, jobs: make(chan job, workers*2), results: map[resultKey][]finding.Finding{}, done: map[resultKey]bool{}, report: report}
 	for range workers {
 		p.wg.Add(1)
 		go func() {
@@ -216,14 +234,78 @@ func (p *pool) run(j job) {
 	if err != nil {
 		p.report(fmt.Errorf("%s: %w", j.name, err))
 	}
-	if len(fs) > 0 {
+	if len(fs) > 0 || (err == nil && !j.key.msg) {
 		p.mu.Lock()
-		p.results[j.key] = fs
+		if len(fs) > 0 {
+			p.results[j.key] = fs
+		}
+		if err == nil && !j.key.msg {
+			p.done[j.key] = true
+		}
 		p.mu.Unlock()
 	}
 }
 
 func (p *pool) submit(j job) { p.jobs <- j }
+
+// markDone records that key's result is complete without an engine run (a binary blob).
+func (p *pool) markDone(k resultKey) {
+	p.mu.Lock()
+	p.done[k] = true
+	p.mu.Unlock()
+}
+
+func (p *pool) isDone(k resultKey) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done[k]
+}
+
+func (p *pool) undone(k resultKey) {
+	p.mu.Lock()
+	delete(p.done, k)
+	p.mu.Unlock()
+}
+
+// fromCache takes key's result from Options.Cache, if it holds one.
+func (s *session) fromCache(k resultKey) bool {
+	if s.opts.Cache == nil || k.msg {
+		return false
+	}
+	fs, ok := s.opts.Cache.Get(k.hash.String(), k.class)
+	if !ok {
+		return false
+	}
+	if len(fs) > 0 {
+		s.pool.set(k, fs)
+	}
+	s.mu.Lock()
+	s.stats.Cached++
+	s.mu.Unlock()
+	return true
+}
+
+// offerResults gives Options.Cache every blob result completed since the last call.
+func (s *session) offerResults() {
+	if s.opts.Cache == nil {
+		return
+	}
+	p := s.pool
+	p.mu.Lock()
+	type res struct {
+		k  resultKey
+		fs []finding.Finding
+	}
+	var rs []res
+	for k := range p.done {
+		rs = append(rs, res{k, p.results[k]})
+	}
+	clear(p.done)
+	p.mu.Unlock()
+	for _, r := range rs {
+		s.opts.Cache.Put(r.k.hash.String(), r.k.class, r.fs)
+	}
+}
 
 // wait waits for all submitted work; the pool cannot be used afterwards except
 // through scanNow.
