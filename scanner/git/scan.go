@@ -1,6 +1,28 @@
 // Package git is the git source: it reads a repository's history, a commit range or
-// the staged index with go-git (no git binary), hands each unique blob to the engine
-// once, and attributes findings to the commit that introduced them.
+// the staged index (no git binary: packfiles are read directly, loose objects and
+// refs through go-git), hands each unique blob to the engine once, and attributes
+// findings to the commit that introduced them.
+//
+// History: every commit reachable from any ref (branches, tags, remote refs,
+// detached worktree HEADs, the stash and its reflog) and, with IncludeUnreachable,
+// dangling objects. Trees are walked once; each unique blob is scanned once (once
+// per path class when results depend on the path). Provenance is resolved only for
+// blobs that produced findings: a secret (fingerprint) is reported at a commit and
+// path when that commit holds it there and no parent holds it at that path, nor at a
+// path the commit changed to drop it (a move). So a secret introduced by a merge's
+// conflict resolution is attributed to the merge, and one later renamed or deleted
+// to the commit that added it.
+//
+// Range (BASE..HEAD): the commits reachable from HEAD and not from BASE; for each,
+// the blobs that differ from every parent at their path. A secret counts when the
+// commit introduced it (as above) and no base-side parent of the range holds it at
+// that path, so re-touching or moving a base secret is not reported.
+//
+// Staged: index entries whose blob differs from HEAD's at the same path, minus
+// secrets HEAD's version of the path (or a file the index deletes) already holds.
+// History is not read.
+//
+// Speed: see delta.go (packed deltas are scanned around their changes).
 package git
 
 import (
