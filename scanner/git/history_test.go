@@ -220,7 +220,7 @@ func TestEachBlobScannedOnce(t *testing.T) {
 	}
 	// blobs: same.txt content (shared with copy/same.txt) + 6 versions of changing.txt;
 	// messages: 6 (all "c").
-	if st.Blobs != 7 || st.BlobsScanned != 7 || st.Commits != 6 || st.Messages != 6 {
+	if st.Blobs != 7 || st.BlobsScanned != 7 || st.Commits != 6 || st.Messages != 6 || st.BlobsWithHits != 1 {
 		t.Errorf("stats = %+v", st)
 	}
 	if got := eng.scans.Load(); got != 7+6 {

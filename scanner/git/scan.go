@@ -113,6 +113,16 @@ const (
 func Scan(ctx context.Context, eng BlobScanner, opts Options) (fs []finding.Finding, stats Stats, problems []error) {
 	start := time.Now()
 	defer func() { stats.Elapsed = time.Since(start); stats.Findings = len(fs) }()
+	var sess *session
+	defer func() { // after the pool has drained (deferred below)
+		if s := sess; s != nil {
+			for k, r := range s.pool.results {
+				if !k.msg && len(r) > 0 {
+					stats.BlobsWithHits++
+				}
+			}
+		}
+	}()
 	if opts.Repo == "" {
 		opts.Repo = "."
 	}
@@ -125,6 +135,7 @@ func Scan(ctx context.Context, eng BlobScanner, opts Options) (fs []finding.Find
 	}
 	defer rp.store.close()
 	s := newSession(ctx, rp, eng, opts, &stats)
+	sess = s
 	defer s.pool.close()
 	switch {
 	case opts.Staged:
