@@ -185,6 +185,7 @@ var dummyPasswords = map[string]bool{
 	"pass123": true, "secret123": true, "letmein": true, "qwerty": true, "none": true,
 	"null": true, "nil": true, "empty": true, "demo": true, "tiger": true, "sa": true,
 	"opensesame": true, "open sesame": true, // RFC 7617's Aladdin example
+	"gx1fbat3bv": true, // RFC 6749's example client secret (s6BhdRkqt3)
 }
 
 // Base64Text reports whether s is base64 (standard or URL alphabet) of at least 8
