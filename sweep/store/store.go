@@ -1,0 +1,770 @@
+// Package store is the sweep datastore: an embedded SQLite database (WAL mode)
+// holding repositories, the blobs already scanned under each rule set with their
+// findings, findings deduplicated by fingerprint with every location kept,
+// verification results and triage state. Each repository is written in one
+// transaction, so a killed sweep loses at most the repository in flight.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tokenward/tokenward/finding"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver (no cgo)
+)
+
+// SchemaVersion is PRAGMA user_version of a current store.
+const SchemaVersion = 1
+
+const schema = `
+CREATE TABLE IF NOT EXISTS repositories (
+  url           TEXT PRIMARY KEY,           -- clone URL without credentials, or a local path
+  name          TEXT NOT NULL,              -- owner/name as shown in reports
+  source        TEXT NOT NULL DEFAULT '',   -- github:ORG, gitlab:GROUP, file:PATH
+  refs_digest   TEXT NOT NULL DEFAULT '',   -- sha256 of the refs at the last complete scan
+  scan_key      TEXT NOT NULL DEFAULT '',   -- rules and options of that scan
+  status        TEXT NOT NULL,              -- ok | incomplete | error
+  detail        TEXT NOT NULL DEFAULT '',   -- what went wrong (incomplete, error)
+  refs          INTEGER NOT NULL DEFAULT 0,
+  commits       INTEGER NOT NULL DEFAULT 0,
+  blobs         INTEGER NOT NULL DEFAULT 0,
+  blobs_scanned INTEGER NOT NULL DEFAULT 0,
+  blobs_cached  INTEGER NOT NULL DEFAULT 0,
+  bytes_scanned INTEGER NOT NULL DEFAULT 0,
+  findings      INTEGER NOT NULL DEFAULT 0,
+  scanned_at    TEXT NOT NULL DEFAULT '',   -- last scan (RFC 3339, UTC)
+  checked_at    TEXT NOT NULL DEFAULT ''    -- last sweep that looked at it
+);
+CREATE TABLE IF NOT EXISTS scanned_blobs (
+  scan_key TEXT NOT NULL,
+  blob     BLOB NOT NULL,                   -- git object id (20 or 32 bytes)
+  class    BLOB NOT NULL,                   -- path class (which path rules apply)
+  findings TEXT,                            -- JSON array positioned in the blob, NULL if none
+  PRIMARY KEY (scan_key, blob, class)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS findings (
+  fingerprint TEXT PRIMARY KEY,
+  rule_id     TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  severity    TEXT NOT NULL DEFAULT '',
+  kind        TEXT NOT NULL DEFAULT '',
+  secret      TEXT NOT NULL DEFAULT '',
+  redacted    TEXT NOT NULL DEFAULT '',
+  entropy     REAL NOT NULL DEFAULT 0,
+  tags        TEXT NOT NULL DEFAULT '[]',
+  first_seen  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS locations (
+  fingerprint TEXT NOT NULL,
+  repo        TEXT NOT NULL,
+  commit_id   TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  line        INTEGER NOT NULL,
+  col         INTEGER NOT NULL,
+  end_line    INTEGER NOT NULL DEFAULT 0,
+  end_col     INTEGER NOT NULL DEFAULT 0,
+  context     TEXT NOT NULL DEFAULT '',
+  encoding    TEXT NOT NULL DEFAULT '',
+  author      TEXT NOT NULL DEFAULT '',
+  email       TEXT NOT NULL DEFAULT '',
+  date        TEXT NOT NULL DEFAULT '',
+  message     TEXT NOT NULL DEFAULT '',
+  first_seen  TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (fingerprint, repo, commit_id, path, line, col)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS locations_repo ON locations(repo);
+CREATE TABLE IF NOT EXISTS verifications (
+  fingerprint TEXT PRIMARY KEY,
+  status      TEXT NOT NULL,
+  http_status INTEGER NOT NULL DEFAULT 0,
+  checked_at  TEXT NOT NULL DEFAULT '',
+  detail      TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS triage (         -- a log: the latest entry is the state
+  fingerprint TEXT NOT NULL,
+  at          TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  note        TEXT NOT NULL DEFAULT '',
+  actor       TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (fingerprint, at, status, note, actor)
+) WITHOUT ROWID;
+`
+
+// Repository statuses.
+const (
+	StatusOK         = "ok"         // scanned completely
+	StatusIncomplete = "incomplete" // scanned, but some objects could not be read
+	StatusError      = "error"      // could not be fetched or opened
+)
+
+// Triage statuses.
+const (
+	TriageOpen          = "open"
+	TriageFalsePositive = "false-positive"
+	TriageAcceptedRisk  = "accepted-risk"
+	TriageRevoked       = "revoked"
+)
+
+// TriageStatuses lists the valid triage statuses.
+func TriageStatuses() []string {
+	return []string{TriageOpen, TriageFalsePositive, TriageAcceptedRisk, TriageRevoked}
+}
+
+// Store is an open datastore. It is safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens (creating if needed) the store at path.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("store: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); errors.Is(err, os.ErrNotExist) {
+		// Created private: the store holds secrets.
+		f, err := os.OpenFile(abs, os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("creating database %s: %w", path, err)
+		}
+		f.Close()
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(30000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Set("_txlock", "immediate")
+	dsn := (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	s := &Store{db: db, path: abs}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w (is it a tokenward store?)", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) init() error {
+	var v int
+	if err := s.db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("schema version %d is newer than this tokenward supports (%d); upgrade tokenward", v, SchemaVersion)
+	}
+	if _, err := s.db.Exec(schema); err != nil {
+		return err
+	}
+	_, err := s.db.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion))
+	return err
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the store (checkpointing the WAL).
+func (s *Store) Close() error { return s.db.Close() }
+
+// Repo is a repository's row.
+type Repo struct {
+	URL, Name, Source   string
+	RefsDigest, ScanKey string
+	Status, Detail      string
+	Refs, Commits       int
+	Blobs, BlobsScanned int
+	BlobsCached         int
+	BytesScanned        int64
+	Findings            int
+	ScannedAt           string
+	CheckedAt           string
+}
+
+const repoCols = `url, name, source, refs_digest, scan_key, status, detail, refs, commits, blobs, blobs_scanned, blobs_cached, bytes_scanned, findings, scanned_at, checked_at`
+
+func scanRepo(sc interface{ Scan(...any) error }) (Repo, error) {
+	var r Repo
+	err := sc.Scan(&r.URL, &r.Name, &r.Source, &r.RefsDigest, &r.ScanKey, &r.Status, &r.Detail, &r.Refs, &r.Commits,
+		&r.Blobs, &r.BlobsScanned, &r.BlobsCached, &r.BytesScanned, &r.Findings, &r.ScannedAt, &r.CheckedAt)
+	return r, err
+}
+
+// Repo returns the row of the repository at url.
+func (s *Store) Repo(url string) (Repo, bool, error) {
+	r, err := scanRepo(s.db.QueryRow(`SELECT `+repoCols+` FROM repositories WHERE url = ?`, url))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Repo{}, false, nil
+	}
+	return r, err == nil, err
+}
+
+// Repos lists every repository, by URL.
+func (s *Store) Repos() ([]Repo, error) {
+	rows, err := s.db.Query(`SELECT ` + repoCols + ` FROM repositories ORDER BY url`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Repo
+	for rows.Next() {
+		r, err := scanRepo(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func upsertRepo(ctx context.Context, tx *sql.Tx, r Repo) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO repositories (`+repoCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+ON CONFLICT(url) DO UPDATE SET name=excluded.name, source=excluded.source, refs_digest=excluded.refs_digest,
+  scan_key=excluded.scan_key, status=excluded.status, detail=excluded.detail, refs=excluded.refs,
+  commits=excluded.commits, blobs=excluded.blobs, blobs_scanned=excluded.blobs_scanned,
+  blobs_cached=excluded.blobs_cached, bytes_scanned=excluded.bytes_scanned, findings=excluded.findings,
+  scanned_at=excluded.scanned_at, checked_at=excluded.checked_at`,
+		r.URL, r.Name, r.Source, r.RefsDigest, r.ScanKey, r.Status, r.Detail, r.Refs, r.Commits, r.Blobs,
+		r.BlobsScanned, r.BlobsCached, r.BytesScanned, r.Findings, r.ScannedAt, r.CheckedAt)
+	return err
+}
+
+// Touch records that a sweep found the repository unchanged.
+func (s *Store) Touch(ctx context.Context, url, name, source, at string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE repositories SET checked_at = ?, name = ?, source = ? WHERE url = ?`, at, name, source, url)
+	return err
+}
+
+// RecordError records a repository that could not be fetched or opened. Its
+// findings stay; its next sweep scans it again.
+func (s *Store) RecordError(ctx context.Context, r Repo) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO repositories (url, name, source, status, detail, checked_at) VALUES (?,?,?,?,?,?)
+ON CONFLICT(url) DO UPDATE SET name=excluded.name, source=excluded.source, refs_digest='', status=excluded.status,
+  detail=excluded.detail, checked_at=excluded.checked_at`,
+		r.URL, r.Name, r.Source, StatusError, r.Detail, r.CheckedAt)
+	return err
+}
+
+// storedFinding is a blob-level finding as kept in scanned_blobs, with the
+// named groups that verification templates need.
+type storedFinding struct {
+	finding.Finding
+	Groups map[string]string `json:"groups,omitempty"`
+}
+
+// BlobCache is the git source's ResultCache for one repository scan: Get reads
+// results committed by earlier scans under the same scan key; Put keeps new
+// results until Commit writes them with the repository.
+type BlobCache struct {
+	s       *Store
+	key     string
+	mu      sync.Mutex
+	pending map[string]blobResult
+	err     error
+}
+
+type blobResult struct {
+	blob, class []byte
+	fs          []finding.Finding
+}
+
+// NewBlobCache returns a cache of blob results under scanKey (a digest of the
+// rules and engine options).
+func (s *Store) NewBlobCache(scanKey string) *BlobCache {
+	return &BlobCache{s: s, key: scanKey, pending: map[string]blobResult{}}
+}
+
+// Get implements git.ResultCache.
+func (c *BlobCache) Get(blob, class string) ([]finding.Finding, bool) {
+	id, err := hex.DecodeString(blob)
+	if err != nil {
+		return nil, false
+	}
+	var data sql.NullString
+	err = c.s.db.QueryRow(`SELECT findings FROM scanned_blobs WHERE scan_key = ? AND blob = ? AND class = ?`, c.key, id, []byte(class)).Scan(&data)
+	if err != nil {
+		if !errors.Is(err, sql.ErrNoRows) {
+			c.fail(err)
+		}
+		return nil, false
+	}
+	if !data.Valid {
+		return nil, true
+	}
+	fs, err := decodeFindings(data.String)
+	if err != nil {
+		c.fail(fmt.Errorf("scanned blob %s: %w", blob, err))
+		return nil, false
+	}
+	return fs, true
+}
+
+// Put implements git.ResultCache.
+func (c *BlobCache) Put(blob, class string, fs []finding.Finding) {
+	id, err := hex.DecodeString(blob)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	c.pending[blob+"\x00"+class] = blobResult{blob: id, class: []byte(class), fs: fs}
+	c.mu.Unlock()
+}
+
+// Pending is how many results Put has collected.
+func (c *BlobCache) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+// Err is the first database error met by Get (a failed Get is a cache miss).
+func (c *BlobCache) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *BlobCache) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+}
+
+func encodeFindings(fs []finding.Finding) (any, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	sf := make([]storedFinding, len(fs))
+	for i, f := range fs {
+		sf[i] = storedFinding{Finding: f, Groups: f.Groups}
+	}
+	b, err := json.Marshal(sf)
+	return string(b), err
+}
+
+func decodeFindings(s string) ([]finding.Finding, error) {
+	var sf []storedFinding
+	if err := json.Unmarshal([]byte(s), &sf); err != nil {
+		return nil, err
+	}
+	fs := make([]finding.Finding, len(sf))
+	for i, f := range sf {
+		fs[i] = f.Finding
+		fs[i].Groups = f.Groups
+	}
+	return fs, nil
+}
+
+// Result is everything one repository's sweep writes.
+type Result struct {
+	Repo     Repo
+	Findings []finding.Finding // with provenance; Verification kept when set
+	Blobs    *BlobCache        // new blob results (may be nil)
+	Now      string            // first_seen of new findings and locations
+}
+
+// Commit writes one repository's result in a single transaction: its row, the
+// blobs it scanned, its findings and their locations, and verification results.
+func (s *Store) Commit(ctx context.Context, r Result) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := upsertRepo(ctx, tx, r.Repo); err != nil {
+		return fmt.Errorf("repository %s: %w", r.Repo.URL, err)
+	}
+	if r.Blobs != nil {
+		r.Blobs.mu.Lock()
+		pending := make([]blobResult, 0, len(r.Blobs.pending))
+		for _, b := range r.Blobs.pending {
+			pending = append(pending, b)
+		}
+		r.Blobs.mu.Unlock()
+		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO scanned_blobs (scan_key, blob, class, findings) VALUES (?,?,?,?)`)
+		if err != nil {
+			return err
+		}
+		for _, b := range pending {
+			data, err := encodeFindings(b.fs)
+			if err != nil {
+				st.Close()
+				return err
+			}
+			if _, err := st.ExecContext(ctx, r.Blobs.key, b.blob, b.class, data); err != nil {
+				st.Close()
+				return err
+			}
+		}
+		st.Close()
+	}
+	if err := insertFindings(ctx, tx, r.Repo.URL, r.Findings, r.Now); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if r.Blobs != nil {
+		r.Blobs.mu.Lock()
+		clear(r.Blobs.pending)
+		r.Blobs.mu.Unlock()
+	}
+	return nil
+}
+
+func insertFindings(ctx context.Context, tx *sql.Tx, repo string, fs []finding.Finding, now string) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	fst, err := tx.PrepareContext(ctx, `INSERT INTO findings (fingerprint, rule_id, description, severity, kind, secret, redacted, entropy, tags, first_seen)
+VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(fingerprint) DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer fst.Close()
+	lst, err := tx.PrepareContext(ctx, `INSERT INTO locations (fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message, first_seen)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer lst.Close()
+	vst, err := tx.PrepareContext(ctx, `INSERT INTO verifications (fingerprint, status, http_status, checked_at, detail) VALUES (?,?,?,?,?)
+ON CONFLICT(fingerprint) DO UPDATE SET status=excluded.status, http_status=excluded.http_status, checked_at=excluded.checked_at, detail=excluded.detail
+WHERE excluded.checked_at >= verifications.checked_at`)
+	if err != nil {
+		return err
+	}
+	defer vst.Close()
+	for _, f := range fs {
+		if f.Fingerprint == "" {
+			f.Fingerprint = finding.Fingerprint(f.RuleID, f.Secret)
+		}
+		tags, _ := json.Marshal(nonNil(f.Tags))
+		if _, err := fst.ExecContext(ctx, f.Fingerprint, f.RuleID, f.Description, f.Severity, f.Kind, f.Secret, f.Redacted, f.Entropy, string(tags), now); err != nil {
+			return fmt.Errorf("finding %s: %w", f.Fingerprint, err)
+		}
+		if _, err := lst.ExecContext(ctx, f.Fingerprint, repo, f.Commit, f.File, f.Line, f.Column, f.EndLine, f.EndColumn,
+			f.Context, f.Encoding, f.Author, f.Email, f.Date, f.Message, now); err != nil {
+			return fmt.Errorf("location of %s: %w", f.Fingerprint, err)
+		}
+		if v := f.Verification; v != nil && v.Status != "" && v.Status != finding.StatusNotChecked {
+			if _, err := vst.ExecContext(ctx, f.Fingerprint, v.Status, v.HTTPStatus, v.CheckedAt, v.Detail); err != nil {
+				return fmt.Errorf("verification of %s: %w", f.Fingerprint, err)
+			}
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Verification returns the stored verification of fingerprints (those without
+// one are absent from the map).
+func (s *Store) Verification(fps []string) (map[string]finding.Verification, error) {
+	out := map[string]finding.Verification{}
+	st, err := s.db.Prepare(`SELECT status, http_status, checked_at, detail FROM verifications WHERE fingerprint = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	for _, fp := range fps {
+		var v finding.Verification
+		err := st.QueryRow(fp).Scan(&v.Status, &v.HTTPStatus, &v.CheckedAt, &v.Detail)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[fp] = v
+	}
+	return out, nil
+}
+
+// SetVerification stores verification results (from `tokenward report --verify`).
+func (s *Store) SetVerification(ctx context.Context, fs []finding.Finding) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, f := range fs {
+		v := f.Verification
+		if v == nil || v.Status == "" || v.Status == finding.StatusNotChecked {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO verifications (fingerprint, status, http_status, checked_at, detail) VALUES (?,?,?,?,?)
+ON CONFLICT(fingerprint) DO UPDATE SET status=excluded.status, http_status=excluded.http_status, checked_at=excluded.checked_at, detail=excluded.detail
+WHERE excluded.checked_at >= verifications.checked_at`, f.Fingerprint, v.Status, v.HTTPStatus, v.CheckedAt, v.Detail); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// TriageEntry is one triage decision.
+type TriageEntry struct {
+	Fingerprint string `json:"fingerprint"`
+	At          string `json:"at"`
+	Status      string `json:"status"`
+	Note        string `json:"note,omitempty"`
+	Actor       string `json:"actor,omitempty"`
+}
+
+// ResolveFingerprint expands a fingerprint or a unique prefix of one (with or
+// without "sha256:") to a stored fingerprint.
+func (s *Store) ResolveFingerprint(prefix string) (string, error) {
+	p := strings.TrimSpace(prefix)
+	if !strings.HasPrefix(p, "sha256:") {
+		p = "sha256:" + p
+	}
+	if len(p) < len("sha256:")+8 {
+		return "", fmt.Errorf("fingerprint %q: give at least 8 hex digits", prefix)
+	}
+	rows, err := s.db.Query(`SELECT fingerprint FROM findings WHERE fingerprint >= ? AND fingerprint < ? ORDER BY fingerprint LIMIT 2`, p, p+"\xff")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var found []string
+	for rows.Next() {
+		var fp string
+		if err := rows.Scan(&fp); err != nil {
+			return "", err
+		}
+		found = append(found, fp)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("fingerprint %q is not in %s (list them with tokenward report --db %s --format jsonl)", prefix, s.path, s.path)
+	case 1:
+		return found[0], nil
+	default:
+		return "", fmt.Errorf("fingerprint %q is ambiguous (%s, %s, ...): give more digits", prefix, found[0], found[1])
+	}
+}
+
+// Triage records a decision about a fingerprint (which must be in the store).
+func (s *Store) Triage(ctx context.Context, e TriageEntry) error {
+	valid := false
+	for _, st := range TriageStatuses() {
+		valid = valid || e.Status == st
+	}
+	if !valid {
+		return fmt.Errorf("triage status %q: want one of %s", e.Status, strings.Join(TriageStatuses(), ", "))
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO triage (fingerprint, at, status, note, actor) VALUES (?,?,?,?,?)`,
+		e.Fingerprint, e.At, e.Status, e.Note, e.Actor)
+	return err
+}
+
+// TriageHistory lists a fingerprint's triage decisions, oldest first.
+func (s *Store) TriageHistory(fp string) ([]TriageEntry, error) {
+	rows, err := s.db.Query(`SELECT fingerprint, at, status, note, actor FROM triage WHERE fingerprint = ? ORDER BY at, status, note, actor`, fp)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TriageEntry
+	for rows.Next() {
+		var e TriageEntry
+		if err := rows.Scan(&e.Fingerprint, &e.At, &e.Status, &e.Note, &e.Actor); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// currentTriage is the latest decision per fingerprint; ties (same instant) go
+// to the greatest (status, note, actor), so the state is the same whatever
+// order stores were merged in.
+const currentTriage = `SELECT t.fingerprint, t.status, t.note FROM triage t WHERE NOT EXISTS (
+  SELECT 1 FROM triage u WHERE u.fingerprint = t.fingerprint AND (u.at, u.status, u.note, u.actor) > (t.at, t.status, t.note, t.actor))`
+
+// Located is a finding at one location, with its repository and triage state.
+type Located struct {
+	finding.Finding
+	RepoURL, RepoName string
+	Triage, Note      string
+}
+
+// Query selects findings for reports.
+type Query struct {
+	Triage   []string // triage statuses to include (empty: all)
+	Repos    []string // repository URLs or names (empty: all)
+	OnlyLive bool
+}
+
+// Findings returns every location of every finding matching q, in a stable order.
+func (s *Store) Findings(q Query) ([]Located, error) {
+	rows, err := s.db.Query(`SELECT f.fingerprint, f.rule_id, f.description, f.severity, f.kind, f.secret, f.redacted, f.entropy, f.tags,
+  l.repo, COALESCE(r.name, l.repo), l.commit_id, l.path, l.line, l.col, l.end_line, l.end_col, l.context, l.encoding,
+  l.author, l.email, l.date, l.message,
+  COALESCE(v.status, ''), COALESCE(v.http_status, 0), COALESCE(v.checked_at, ''), COALESCE(v.detail, ''),
+  COALESCE(t.status, 'open'), COALESCE(t.note, '')
+FROM locations l JOIN findings f ON f.fingerprint = l.fingerprint
+LEFT JOIN repositories r ON r.url = l.repo
+LEFT JOIN verifications v ON v.fingerprint = l.fingerprint
+LEFT JOIN (` + currentTriage + `) t ON t.fingerprint = l.fingerprint
+ORDER BY l.repo, l.path, l.line, l.col, l.commit_id, l.fingerprint`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	want := func(list []string, vals ...string) bool {
+		if len(list) == 0 {
+			return true
+		}
+		for _, x := range list {
+			for _, v := range vals {
+				if x == v {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var out []Located
+	for rows.Next() {
+		var l Located
+		var tags string
+		var v finding.Verification
+		f := &l.Finding
+		if err := rows.Scan(&f.Fingerprint, &f.RuleID, &f.Description, &f.Severity, &f.Kind, &f.Secret, &f.Redacted, &f.Entropy, &tags,
+			&l.RepoURL, &l.RepoName, &f.Commit, &f.File, &f.Line, &f.Column, &f.EndLine, &f.EndColumn, &f.Context, &f.Encoding,
+			&f.Author, &f.Email, &f.Date, &f.Message,
+			&v.Status, &v.HTTPStatus, &v.CheckedAt, &v.Detail, &l.Triage, &l.Note); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(tags), &f.Tags); err != nil {
+			return nil, fmt.Errorf("finding %s: tags: %w", f.Fingerprint, err)
+		}
+		if len(f.Tags) == 0 {
+			f.Tags = nil
+		}
+		if v.Status != "" {
+			f.Verification = &v
+		}
+		if !want(q.Triage, l.Triage) || !want(q.Repos, l.RepoURL, l.RepoName) {
+			continue
+		}
+		if q.OnlyLive && (f.Verification == nil || f.Verification.Status != finding.StatusLive) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Counts summarises the store.
+type Counts struct {
+	Repos, ReposFailed  int
+	Fingerprints        int
+	Locations           int
+	ScannedBlobs        int
+	Open, Triaged, Live int
+}
+
+// Counts returns the store's totals.
+func (s *Store) Counts() (Counts, error) {
+	var c Counts
+	err := s.db.QueryRow(`SELECT
+  (SELECT COUNT(*) FROM repositories),
+  (SELECT COUNT(*) FROM repositories WHERE status <> 'ok'),
+  (SELECT COUNT(*) FROM findings),
+  (SELECT COUNT(*) FROM locations),
+  (SELECT COUNT(*) FROM scanned_blobs),
+  (SELECT COUNT(*) FROM findings f WHERE NOT EXISTS (SELECT 1 FROM (`+currentTriage+`) t WHERE t.fingerprint = f.fingerprint AND t.status <> 'open')),
+  (SELECT COUNT(DISTINCT fingerprint) FROM triage),
+  (SELECT COUNT(*) FROM verifications WHERE status = 'live')`).Scan(
+		&c.Repos, &c.ReposFailed, &c.Fingerprints, &c.Locations, &c.ScannedBlobs, &c.Open, &c.Triaged, &c.Live)
+	return c, err
+}
+
+// Canonical renders the store's content in a canonical text form: every row of
+// every table, sorted, leaving out what differs between equivalent sweeps (times
+// and per-run work counters). Two stores with equal Canonical forms hold the same
+// repositories, scanned blobs, findings, locations, verifications and triage.
+func (s *Store) Canonical() (string, error) {
+	queries := []struct{ name, q string }{
+		{"repositories", `SELECT url, name, source, refs_digest, scan_key, status, detail FROM repositories`},
+		{"scanned_blobs", `SELECT scan_key, hex(blob), hex(class), COALESCE(findings, '') FROM scanned_blobs`},
+		{"findings", `SELECT fingerprint, rule_id, description, severity, kind, secret, redacted, entropy, tags FROM findings`},
+		{"locations", `SELECT fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message FROM locations`},
+		{"verifications", `SELECT fingerprint, status, http_status, detail FROM verifications`},
+		{"triage", `SELECT fingerprint, at, status, note, actor FROM triage`},
+	}
+	var b strings.Builder
+	for _, q := range queries {
+		rows, err := s.db.Query(q.q)
+		if err != nil {
+			return "", err
+		}
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return "", err
+			}
+			parts := make([]string, len(vals))
+			for i, v := range vals {
+				if bs, ok := v.([]byte); ok {
+					v = string(bs)
+				}
+				parts[i] = fmt.Sprintf("%q", fmt.Sprint(v))
+			}
+			lines = append(lines, strings.Join(parts, " "))
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return "", err
+		}
+		sort.Strings(lines)
+		fmt.Fprintf(&b, "# %s (%d)\n", q.name, len(lines))
+		for _, l := range lines {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String(), nil
+}
+
+// Now formats t as stored (RFC 3339 with nanoseconds, UTC, so that the text
+// order is the time order).
+func Now(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
