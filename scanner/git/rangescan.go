@@ -145,8 +145,7 @@ func (s *session) rangeCommits(base, head plumbing.Hash) (in []*commitInfo, boun
 		nodes[h] = n
 		return n
 	}
-	var markDown func(n *node)
-	markDown = func(n *node) { // propagate "reachable from base" through already-read commits
+	markDown := func(n *node) { // propagate "reachable from base" through already-read commits
 		stack := []*node{n}
 		for len(stack) > 0 {
 			x := stack[len(stack)-1]
