@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/scanner"
 )
@@ -501,4 +502,67 @@ func (s *session) win() int {
 		return s.opts.DeltaContext
 	}
 	return deltaWindowDefault
+}
+
+// minChangeScan: a changed blob smaller than this is scanned whole by changeScan's
+// callers (as cheap as finding what changed).
+const minChangeScan = 16 << 10
+
+// changeScan scans blob to (at path) only around what changed from blob from, its
+// version in a parent, for range and staged scans: a secret in data copied
+// unchanged from the parent is the parent's too, so it cannot be new there. The
+// windows are those of a delta from from to to (computed here, as git would pack
+// it). It returns the key of the partial result, or ok=false when to must be scanned
+// whole (small, binary, unreadable, or changed throughout).
+func (s *session) changeScan(from, to plumbing.Hash, path string) (resultKey, bool) {
+	key := resultKey{hash: to, class: s.class(path), base: from}
+	if ok, seen := s.partial[key]; seen {
+		return key, ok
+	}
+	ok := s.submitChange(key, from, to, path)
+	s.partial[key] = ok
+	return key, ok
+}
+
+func (s *session) submitChange(key resultKey, from, to plumbing.Hash, path string) bool {
+	if s.opts.FullBlobs || from.IsZero() {
+		return false
+	}
+	tt, target, err := s.rp.readObject(to)
+	if err != nil || tt != plumbing.BlobObject || len(target) < minChangeScan || isBinary(target) ||
+		(s.opts.MaxBlobSize > 0 && int64(len(target)) > s.opts.MaxBlobSize) {
+		return false
+	}
+	ft, base, err := s.rp.readObject(from)
+	if err != nil || ft != plumbing.BlobObject || isBinary(base) {
+		return false
+	}
+	_, ops, err := parseDelta(packfile.DiffDelta(base, target), len(base))
+	if err != nil {
+		return false
+	}
+	wins := s.windows(nil, objHeader{}, target, ops)
+	if wins == nil {
+		return false
+	}
+	s.stats.BlobsScanned++
+	s.stats.DeltaScanned++
+	for _, w := range wins {
+		s.stats.Bytes += int64(w.end - w.start)
+	}
+	s.pool.submit(job{key: key, name: "blob " + to.String() + " (" + path + ")",
+		blob: scanner.Blob{ID: to.String(), Path: path, Data: target}, windows: wins})
+	return true
+}
+
+// parentHas reports whether blob from (a parent's, the base's, a move source's) at
+// path holds finding f's secret: only when the secret occurs in it literally (or
+// is encoded) is from scanned.
+func (s *session) parentHas(from plumbing.Hash, path string, f finding.Finding) bool {
+	if f.Encoding == "" && f.Secret != "" {
+		if _, data, err := s.rp.readObject(from); err == nil && !bytes.Contains(data, []byte(f.Secret)) {
+			return false
+		}
+	}
+	return s.has(from, path, f.Fingerprint)
 }

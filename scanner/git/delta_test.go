@@ -86,3 +86,50 @@ func TestParseDelta(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeScan: range and staged scans of a large file look only around what
+// changed, and still tell new secrets from re-touched ones (for which the parent's
+// version is scanned, since the secret occurs in it).
+func TestChangeScan(t *testing.T) {
+	const n = 3000
+	base := map[int]string{100: "\tkey := \"" + tok("old") + "\"\n"}
+	far := map[int]string{100: base[100], 2000: "\tnewKey := \"" + tok("new") + "\"\n"}
+	near := map[int]string{100: "\tkey := \"" + tok("old") + "\" // re-touched\n", 2000: far[2000]}
+	blobSize := int64(len(bigFile(n, base)))
+	for _, tc := range []struct {
+		name     string
+		edits    map[int]string
+		maxBytes int64 // what the scan may hand the engine
+	}{
+		{"new secret far from the old one", far, 8 << 10},
+		{"old secret re-touched", near, blobSize + 8<<10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRepo(t)
+			r.write("big.go", bigFile(n, base))
+			r.commit("base")
+			r.git("checkout", "-q", "-b", "pr")
+			r.write("big.go", bigFile(n, tc.edits))
+			r.git("add", "big.go")
+			fs, st, problems := scanT(t, Options{Repo: r.dir, Staged: true})
+			if len(problems) > 0 {
+				t.Fatal(problems)
+			}
+			checkFindings(t, fs, want(got{tok("new"), "big.go", "", 2000, 13}))
+			if st.DeltaScanned != 1 || st.Bytes > tc.maxBytes {
+				t.Errorf("staged: %d bytes scanned (%d blobs around changes), want at most %d", st.Bytes, st.DeltaScanned, tc.maxBytes)
+			}
+			c := r.commit("pr")
+			for _, full := range []bool{false, true} {
+				fs, st, problems := scanT(t, Options{Repo: r.dir, Range: "main..pr", FullBlobs: full})
+				if len(problems) > 0 {
+					t.Fatal(problems)
+				}
+				checkFindings(t, fs, want(got{tok("new"), "big.go", c, 2000, 13}))
+				if !full && (st.DeltaScanned != 1 || st.Bytes > tc.maxBytes) {
+					t.Errorf("range: %d bytes scanned (%d blobs around changes), want at most %d", st.Bytes, st.DeltaScanned, tc.maxBytes)
+				}
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/tokenward/tokenward/finding"
 )
 
 // change is one file-level difference between two trees.
@@ -334,7 +335,9 @@ func (s *session) rangeScan() {
 				blobs[ch.to] = true
 				s.stats.Blobs++
 			}
-			s.queue(ch.to, ch.path)
+			if _, ok := s.changeScan(ch.from, ch.to, ch.path); !ok {
+				s.queue(ch.to, ch.path)
+			}
 		}
 		works = append(works, w)
 	}
@@ -351,26 +354,31 @@ func (s *session) rangeScan() {
 			}
 		}
 		for _, ch := range w.added {
+			var fs []finding.Finding
+			if key, ok := s.changeScan(ch.from, ch.to, ch.path); ok { // recorded in the first pass
+				fs, _ = s.pool.get(key)
+			} else {
+				fs = s.findingsAt(ch.to, ch.path)
+			}
 		next:
-			for _, f := range s.findingsAt(ch.to, ch.path) {
-				fp := f.Fingerprint
+			for _, f := range fs {
 				for _, pp := range w.parents {
-					if from := pp.byPath[ch.path].from; !from.IsZero() && s.has(from, ch.path, fp) {
+					if from := pp.byPath[ch.path].from; !from.IsZero() && s.parentHas(from, ch.path, f) {
 						continue next // re-touched: the parent had it here
 					}
 				}
 				for _, pp := range w.parents { // moved from a path this commit changed
 					for _, o := range pp.changes {
-						if o.path == ch.path || o.from.IsZero() || !s.has(o.from, o.path, fp) {
+						if o.path == ch.path || o.from.IsZero() || !s.parentHas(o.from, o.path, f) {
 							continue
 						}
-						if o.to.IsZero() || !s.has(o.to, o.path, fp) {
+						if o.to.IsZero() || !s.parentHas(o.to, o.path, f) {
 							continue next
 						}
 					}
 				}
 				for _, b := range bt { // already on the base side
-					if e, ok := b.lookup(ch.path); ok && e.isBlob() && s.has(e.hash, ch.path, fp) {
+					if e, ok := b.lookup(ch.path); ok && e.isBlob() && s.parentHas(e.hash, ch.path, f) {
 						continue next
 					}
 				}

@@ -168,6 +168,7 @@ type session struct {
 	deltas       []deltaRec        // window-scanned blobs, each family in pack order
 	classes      map[string]string // path -> PathClass(path)
 	fps          map[resultKey]map[string]bool
+	partial      map[resultKey]bool // changeScan keys: submitted (true) or to scan whole
 }
 
 func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, stats *Stats) *session {
@@ -175,7 +176,7 @@ func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, st
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, classes: map[string]string{}, fps: map[resultKey]map[string]bool{}}
+	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, classes: map[string]string{}, fps: map[resultKey]map[string]bool{}, partial: map[resultKey]bool{}}
 	s.main = s.newProducer(rp.store, stats)
 	s.pool = newPool(eng, workers, s.problem)
 	return s
@@ -204,6 +205,9 @@ type resultKey struct {
 	hash  plumbing.Hash
 	class string
 	msg   bool // a commit or tag message, hash being the commit or tag
+	// base, when set, marks a partial result: hash scanned only around what changed
+	// from blob base (range and staged scans; see changeScan). Never cached.
+	base plumbing.Hash
 }
 
 type job struct {
@@ -272,7 +276,7 @@ func (p *pool) run(j job) {
 		if len(fs) > 0 {
 			p.results[j.key] = fs
 		}
-		if err == nil && !j.key.msg {
+		if err == nil && !j.key.msg && j.key.base.IsZero() {
 			p.done[j.key] = true
 		}
 		p.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"github.com/tokenward/tokenward/finding"
 )
 
 // staged scans what the index adds against HEAD: each staged blob that differs
@@ -61,14 +62,22 @@ func (s *session) staged() {
 	}
 	for _, c := range changes {
 		s.stats.Blobs++
-		s.scanBlob(c.blob, c.path)
+		if _, ok := s.changeScan(c.head, c.blob, c.path); !ok {
+			s.scanBlob(c.blob, c.path)
+		}
 	}
 	s.drain()
 	var deleted []string // HEAD paths the index no longer has (move sources), found lazily
 	deletedDone := false
 	for _, c := range changes {
-		for _, f := range s.findingsAt(c.blob, c.path) {
-			if !c.head.IsZero() && s.has(c.head, c.path, f.Fingerprint) {
+		var fs []finding.Finding
+		if key, ok := s.changeScan(c.head, c.blob, c.path); ok {
+			fs, _ = s.pool.get(key)
+		} else {
+			fs = s.findingsAt(c.blob, c.path)
+		}
+		for _, f := range fs {
+			if !c.head.IsZero() && s.parentHas(c.head, c.path, f) {
 				continue
 			}
 			if !deletedDone {
@@ -76,7 +85,7 @@ func (s *session) staged() {
 			}
 			moved := false
 			for _, d := range deleted {
-				if he, ok := ht.lookup(d); ok && he.isBlob() && s.has(he.hash, d, f.Fingerprint) {
+				if he, ok := ht.lookup(d); ok && he.isBlob() && s.parentHas(he.hash, d, f) {
 					moved = true
 					break
 				}
