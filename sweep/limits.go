@@ -1,0 +1,175 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Limits governs how API listings wait out rate limits and transient failures.
+// Requests are sequential; after a rate-limit response nothing is sent until the
+// time the server named (Retry-After, or the reset time) has passed.
+type Limits struct {
+	// MaxWait is the longest single wait (default 15 minutes). A server asking
+	// for longer fails the listing with an error naming the time to retry.
+	MaxWait time.Duration
+	// Retries is how many times one request is retried (default 8).
+	Retries int
+	// Backoff is the first wait after a server error or a network failure,
+	// doubled on each retry (default 1s).
+	Backoff time.Duration
+	// Log receives one line per wait (never a token).
+	Log func(msg string)
+	// Sleep waits (default: a timer, cancelled with ctx). Tests may shorten it.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxWait <= 0 {
+		l.MaxWait = 15 * time.Minute
+	}
+	if l.Retries <= 0 {
+		l.Retries = 8
+	}
+	if l.Backoff <= 0 {
+		l.Backoff = time.Second
+	}
+	if l.Log == nil {
+		l.Log = func(string) {}
+	}
+	if l.Sleep == nil {
+		l.Sleep = sleepCtx
+	}
+	return l
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// waitReason is what a failed attempt asks for: wait d (why), or give up.
+type waitReason struct {
+	d       time.Duration
+	why     string
+	backoff bool // d is unknown: use exponential backoff
+}
+
+// do runs attempt until it succeeds, retrying after what classify asks for.
+func (l Limits) do(ctx context.Context, what string, attempt func() error, classify func(error) (waitReason, bool)) error {
+	l = l.withDefaults()
+	backoff := l.Backoff
+	for try := 0; ; try++ {
+		err := attempt()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		w, retry := classify(err)
+		if !retry || try >= l.Retries {
+			if retry {
+				return fmt.Errorf("%s: giving up after %d retries: %w", what, l.Retries, err)
+			}
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if w.backoff {
+			w.d = backoff
+			backoff *= 2
+		}
+		if w.d < time.Second && !w.backoff {
+			w.d = time.Second // never retry a rate-limited request at once
+		}
+		if w.d > l.MaxWait {
+			return fmt.Errorf("%s: %s for %s, longer than the longest wait (%s): retry after %s, or allow a longer wait (--rate-limit-wait)",
+				what, w.why, w.d.Round(time.Second), l.MaxWait, time.Now().Add(w.d).UTC().Format(time.RFC3339))
+		}
+		l.Log(fmt.Sprintf("%s: %s; waiting %s", what, w.why, w.d.Round(time.Millisecond)))
+		if err := l.Sleep(ctx, w.d); err != nil {
+			return err
+		}
+	}
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date).
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// resetIn reads an epoch-seconds reset header (X-RateLimit-Reset, RateLimit-Reset).
+func resetIn(h http.Header, name string, now time.Time) (time.Duration, bool) {
+	v := h.Get(name)
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return max(time.Unix(n, 0).Sub(now)+time.Second, 0), true
+}
+
+// errHTTP is a response that is not a success.
+type errHTTP struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (e *errHTTP) Error() string {
+	msg := http.StatusText(e.status)
+	if e.body != "" {
+		msg = e.body
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.status, msg)
+}
+
+// classifyHTTP handles plain HTTP failures: 429 and 403-with-no-quota-left wait
+// as told, 5xx and network errors back off, the rest fail.
+func classifyHTTP(err error) (waitReason, bool) {
+	var he *errHTTP
+	if !errors.As(err, &he) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return waitReason{}, false
+		}
+		return waitReason{why: "network error: " + err.Error(), backoff: true}, true // network
+	}
+	now := time.Now()
+	limited := he.status == http.StatusTooManyRequests ||
+		he.status == http.StatusForbidden && (he.header.Get("RateLimit-Remaining") == "0" || he.header.Get("X-RateLimit-Remaining") == "0" || he.header.Get("Retry-After") != "")
+	if limited {
+		if d, ok := retryAfter(he.header, now); ok {
+			return waitReason{d: d, why: fmt.Sprintf("rate limited (HTTP %d, Retry-After)", he.status)}, true
+		}
+		for _, name := range []string{"RateLimit-Reset", "X-RateLimit-Reset"} {
+			if d, ok := resetIn(he.header, name, now); ok {
+				return waitReason{d: d, why: fmt.Sprintf("rate limited (HTTP %d, %s)", he.status, name)}, true
+			}
+		}
+		return waitReason{d: time.Minute, why: fmt.Sprintf("rate limited (HTTP %d, no reset time given)", he.status)}, true
+	}
+	if he.status >= 500 {
+		return waitReason{why: fmt.Sprintf("server error (HTTP %d)", he.status), backoff: true}, true
+	}
+	return waitReason{}, false
+}

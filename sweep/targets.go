@@ -1,0 +1,188 @@
+// Package sweep sweeps many repositories: it enumerates them (GitHub
+// organisations and users, GitLab groups, a list file), keeps bare mirrors up to
+// date, scans each one's history incrementally (blobs already scanned with the same
+// rules are skipped) and commits each repository's results to the store
+// atomically. Repositories can be partitioned into shards swept by separate
+// machines whose stores are merged afterwards.
+package sweep
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+)
+
+// Target is one repository to sweep.
+type Target struct {
+	URL    string // clone URL without credentials, or an absolute local path; the store's key
+	Name   string // shown in reports, e.g. acme/api
+	Source string // where it was listed: github:ORG, github-user:USER, gitlab:GROUP, file:PATH
+	Local  bool   // a repository on this machine, scanned in place (no mirror)
+	// Auth authenticates fetches; it is never stored or logged.
+	Auth transport.AuthMethod
+}
+
+// Skip is a listed repository that is not swept, and why.
+type Skip struct {
+	Name   string
+	Reason string // fork, archived, disabled, empty, ...
+}
+
+// ShardOf returns the shard (0..n-1) of a clone URL: a stable hash of the URL
+// without credentials, so every worker computes the same partition.
+func ShardOf(cloneURL string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	sum := sha256.Sum256([]byte(stripCredentials(cloneURL)))
+	return int(binary.BigEndian.Uint64(sum[:8]) % uint64(n))
+}
+
+// Shard keeps the targets of shard i of n.
+func Shard(ts []Target, i, n int) []Target {
+	if n <= 1 {
+		return ts
+	}
+	var out []Target
+	for _, t := range ts {
+		if ShardOf(t.URL, n) == i {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Dedup sorts targets by URL and drops repeats (the first listing wins).
+func Dedup(ts []Target) []Target {
+	seen := map[string]bool{}
+	var out []Target
+	for _, t := range ts {
+		if !seen[t.URL] {
+			seen[t.URL] = true
+			out = append(out, t)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].URL < out[j].URL })
+	return out
+}
+
+// stripCredentials removes user info from a URL (scp-like and local paths are
+// returned as they are).
+func stripCredentials(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" && u.Scheme != "file" {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
+// ReadReposFile reads a list of repositories: one clone URL (https, http, ssh,
+// git, file, or scp-like user@host:path) or local path per line; blank lines and
+// lines starting with # are ignored, as is text after " #". Credentials in a URL
+// are used for fetching and never stored.
+func ReadReposFile(path string) ([]Target, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--repos: %w", err)
+	}
+	defer f.Close()
+	base := filepath.Dir(path)
+	var out []Target
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		t, err := parseTarget(line, base)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, n, err)
+		}
+		t.Source = "file:" + path
+		out = append(out, t)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", path, n+1, err)
+	}
+	return out, nil
+}
+
+// parseTarget interprets one line of a repos file; relative paths are relative
+// to base.
+func parseTarget(s, base string) (Target, error) {
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return Target{}, fmt.Errorf("%q is not a valid URL: %v", s, err)
+		}
+		switch u.Scheme {
+		case "https", "http", "ssh", "git", "file":
+		default:
+			return Target{}, fmt.Errorf("%q: unsupported scheme %q (want https, http, ssh, git or file)", s, u.Scheme)
+		}
+		if u.Scheme != "file" && u.Host == "" {
+			return Target{}, fmt.Errorf("%q has no host", s)
+		}
+		t := Target{}
+		if u.User != nil && (u.Scheme == "https" || u.Scheme == "http") {
+			if pw, ok := u.User.Password(); ok {
+				t.Auth = &githttp.BasicAuth{Username: u.User.Username(), Password: pw}
+			} else {
+				// https://TOKEN@host/...: the token as the password, as git does.
+				t.Auth = &githttp.BasicAuth{Username: "x-access-token", Password: u.User.Username()}
+			}
+			u.User = nil
+		}
+		t.URL = u.String()
+		t.Name = nameFromPath(u.Host, u.Path)
+		return t, nil
+	}
+	if at, colon := strings.Index(s, "@"), strings.Index(s, ":"); at > 0 && colon > at && !strings.ContainsAny(s[:at], "/\\") {
+		// scp-like: git@github.com:acme/api.git
+		return Target{URL: s, Name: nameFromPath(s[at+1:colon], s[colon+1:])}, nil
+	}
+	p := s
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			p = filepath.Join(home, p[2:])
+		}
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(base, p)
+	}
+	p = filepath.Clean(p)
+	st, err := os.Stat(p)
+	if err != nil {
+		return Target{}, fmt.Errorf("%s: %v (want a clone URL or a local repository)", s, err)
+	}
+	if !st.IsDir() {
+		return Target{}, fmt.Errorf("%s is not a directory (want a clone URL or a local repository)", s)
+	}
+	return Target{URL: p, Name: filepath.Base(strings.TrimSuffix(p, ".git")), Local: true}, nil
+}
+
+func nameFromPath(host, p string) string {
+	p = strings.Trim(p, "/")
+	p = strings.TrimSuffix(p, ".git")
+	if host == "" {
+		return p
+	}
+	return host + "/" + p
+}
