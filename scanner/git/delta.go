@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/scanner"
 )
@@ -510,10 +509,12 @@ const minChangeScan = 16 << 10
 
 // changeScan scans blob to (at path) only around what changed from blob from, its
 // version in a parent, for range and staged scans: a secret in data copied
-// unchanged from the parent is the parent's too, so it cannot be new there. The
-// windows are those of a delta from from to to (computed here, as git would pack
-// it). It returns the key of the partial result, or ok=false when to must be scanned
-// whole (small, binary, unreadable, or changed throughout).
+// unchanged from the parent is the parent's too, so it cannot be new there. What
+// changed is the span between the common prefix and the common suffix of the two
+// versions (exact for one edited region, the usual commit; several far apart widen
+// it, and a blob changed throughout is scanned whole). It returns the key of the
+// partial result, or ok=false when to must be scanned whole (small, binary,
+// unreadable, or changed throughout).
 func (s *session) changeScan(from, to plumbing.Hash, path string) (resultKey, bool) {
 	key := resultKey{hash: to, class: s.class(path), base: from}
 	if ok, seen := s.partial[key]; seen {
@@ -537,11 +538,7 @@ func (s *session) submitChange(key resultKey, from, to plumbing.Hash, path strin
 	if err != nil || ft != plumbing.BlobObject || isBinary(base) {
 		return false
 	}
-	_, ops, err := parseDelta(packfile.DiffDelta(base, target), len(base))
-	if err != nil {
-		return false
-	}
-	wins := s.windows(nil, objHeader{}, target, ops)
+	wins := s.windows(nil, objHeader{}, target, prefixSuffixOps(base, target))
 	if wins == nil {
 		return false
 	}
@@ -565,4 +562,37 @@ func (s *session) parentHas(from plumbing.Hash, path string, f finding.Finding) 
 		}
 	}
 	return s.has(from, path, f.Fingerprint)
+}
+
+// prefixSuffixOps describes target as base's common prefix, the changed middle
+// (inserted) and base's common suffix.
+func prefixSuffixOps(base, target []byte) []deltaOp {
+	n := min(len(base), len(target))
+	pre := 0
+	for pre < n {
+		k := min(4096, n-pre)
+		if bytes.Equal(base[pre:pre+k], target[pre:pre+k]) {
+			pre += k
+			continue
+		}
+		for base[pre] == target[pre] {
+			pre++
+		}
+		break
+	}
+	suf := 0
+	for suf < n-pre && base[len(base)-1-suf] == target[len(target)-1-suf] {
+		suf++
+	}
+	var ops []deltaOp
+	if pre > 0 {
+		ops = append(ops, deltaOp{src: 0, dst: 0, n: pre})
+	}
+	if mid := len(target) - pre - suf; mid > 0 {
+		ops = append(ops, deltaOp{src: -1, dst: pre, n: mid, lit: target[pre : pre+mid]})
+	}
+	if suf > 0 {
+		ops = append(ops, deltaOp{src: len(base) - suf, dst: len(target) - suf, n: suf})
+	}
+	return ops
 }

@@ -94,15 +94,16 @@ func TestChangeScan(t *testing.T) {
 	const n = 3000
 	base := map[int]string{100: "\tkey := \"" + tok("old") + "\"\n"}
 	far := map[int]string{100: base[100], 2000: "\tnewKey := \"" + tok("new") + "\"\n"}
-	near := map[int]string{100: "\tkey := \"" + tok("old") + "\" // re-touched\n", 2000: far[2000]}
+	near := map[int]string{100: "\tkey := \"" + tok("old") + "\" // re-touched\n", 150: far[2000]}
 	blobSize := int64(len(bigFile(n, base)))
 	for _, tc := range []struct {
 		name     string
 		edits    map[int]string
+		line     int   // of the new secret
 		maxBytes int64 // what the scan may hand the engine
 	}{
-		{"new secret far from the old one", far, 8 << 10},
-		{"old secret re-touched", near, blobSize + 8<<10},
+		{"new secret far from the old one", far, 2000, 8 << 10},
+		{"old secret re-touched, new one nearby", near, 150, blobSize + 8<<10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRepo(t)
@@ -115,7 +116,7 @@ func TestChangeScan(t *testing.T) {
 			if len(problems) > 0 {
 				t.Fatal(problems)
 			}
-			checkFindings(t, fs, want(got{tok("new"), "big.go", "", 2000, 13}))
+			checkFindings(t, fs, want(got{tok("new"), "big.go", "", tc.line, 13}))
 			if st.DeltaScanned != 1 || st.Bytes > tc.maxBytes {
 				t.Errorf("staged: %d bytes scanned (%d blobs around changes), want at most %d", st.Bytes, st.DeltaScanned, tc.maxBytes)
 			}
@@ -125,7 +126,7 @@ func TestChangeScan(t *testing.T) {
 				if len(problems) > 0 {
 					t.Fatal(problems)
 				}
-				checkFindings(t, fs, want(got{tok("new"), "big.go", c, 2000, 13}))
+				checkFindings(t, fs, want(got{tok("new"), "big.go", c, tc.line, 13}))
 				if !full && (st.DeltaScanned != 1 || st.Bytes > tc.maxBytes) {
 					t.Errorf("range: %d bytes scanned (%d blobs around changes), want at most %d", st.Bytes, st.DeltaScanned, tc.maxBytes)
 				}
