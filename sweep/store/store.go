@@ -640,15 +640,24 @@ ORDER BY l.repo, l.path, l.line, l.col, l.commit_id, l.fingerprint`)
 		return nil, err
 	}
 	defer rows.Close()
-	want := func(list []string, vals ...string) bool {
+	set := func(list []string) map[string]bool {
 		if len(list) == 0 {
+			return nil
+		}
+		m := map[string]bool{}
+		for _, x := range list {
+			m[x] = true
+		}
+		return m
+	}
+	triage, repos := set(q.Triage), set(q.Repos)
+	want := func(m map[string]bool, vals ...string) bool {
+		if m == nil {
 			return true
 		}
-		for _, x := range list {
-			for _, v := range vals {
-				if x == v {
-					return true
-				}
+		for _, v := range vals {
+			if m[v] {
+				return true
 			}
 		}
 		return false
@@ -674,7 +683,7 @@ ORDER BY l.repo, l.path, l.line, l.col, l.commit_id, l.fingerprint`)
 		if v.Status != "" {
 			f.Verification = &v
 		}
-		if !want(q.Triage, l.Triage) || !want(q.Repos, l.RepoURL, l.RepoName) {
+		if !want(triage, l.Triage) || !want(repos, l.RepoURL, l.RepoName) {
 			continue
 		}
 		if q.OnlyLive && (f.Verification == nil || f.Verification.Status != finding.StatusLive) {

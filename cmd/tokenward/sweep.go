@@ -1,0 +1,353 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/report"
+	gitsrc "github.com/tokenward/tokenward/scanner/git"
+	"github.com/tokenward/tokenward/sweep"
+	"github.com/tokenward/tokenward/sweep/store"
+	"github.com/tokenward/tokenward/verify"
+)
+
+var sweepFlags struct {
+	githubOrgs      []string
+	githubUsers     []string
+	githubAPI       string
+	gitlabGroups    []string
+	gitlabAPI       string
+	reposFiles      []string
+	includeForks    bool
+	includeArchived bool
+	db              string
+	cache           string
+	shard           string
+	shardCount      int
+	parallel        int
+	rescan          bool
+	allRefs         bool
+	rateLimitWait   time.Duration
+	progress        string
+	fullBlobs       bool
+	deltaContext    int
+}
+
+var sweepCmd = &cobra.Command{
+	Use:   "sweep",
+	Short: "Sweep many repositories (an organisation) incrementally into a findings store",
+	Long: `Sweep every repository of GitHub organisations or users, GitLab groups, or a list
+file: keep a bare mirror of each under --cache (a re-sweep fetches only new objects),
+scan each one's whole history, and commit its findings to the store (--db) in one
+transaction per repository.
+
+Re-sweeps cost only what changed: a repository whose refs did not move is not
+scanned at all, and a blob already scanned with the same rules (in any repository)
+is never read again; its findings are taken from the store. A sweep that is killed
+resumes where it stopped when run again.
+
+Sources (combine freely; each repository is swept once):
+  --github-org ORG, --github-user USER   token: $GITHUB_TOKEN; --github-api for GitHub Enterprise
+  --gitlab-group GROUP                   token: $GITLAB_TOKEN; --gitlab-api for self-hosted GitLab
+  --repos FILE                           one clone URL or local path per line (# comments)
+
+Forks and archived repositories are skipped unless --include-forks/--include-archived;
+what was skipped, and why, is summarised on stderr.
+
+Scale-out: --shard I/N sweeps the I-th of N disjoint shares (a stable hash of the
+clone URL); --shard-count N takes I from $JOB_COMPLETION_INDEX (Kubernetes Indexed
+Jobs). Sweep each share into its own store and combine them with tokenward merge.
+
+The rules are the built-in set plus --config (a repository's own .tokenward.toml
+and .tokenwardignore do not apply to a sweep). Results: tokenward report --db FILE;
+with --format or --output, the open findings of the swept repositories are also
+written here. Exit status: 0 nothing open, 1 open findings (--exit-code), 2 a
+source, repository or the store failed (the rest is still swept and stored).`,
+	Args: cobra.NoArgs,
+	RunE: runSweep,
+}
+
+func init() {
+	f := sweepCmd.Flags()
+	f.StringArrayVar(&sweepFlags.githubOrgs, "github-org", nil, "sweep the repositories of this GitHub organisation (repeatable)")
+	f.StringArrayVar(&sweepFlags.githubUsers, "github-user", nil, "sweep the repositories of this GitHub user (repeatable)")
+	f.StringVar(&sweepFlags.githubAPI, "github-api", "", "GitHub API URL (default https://api.github.com/; GitHub Enterprise: https://HOST/api/v3/)")
+	f.StringArrayVar(&sweepFlags.gitlabGroups, "gitlab-group", nil, "sweep the projects of this GitLab group and its subgroups (repeatable)")
+	f.StringVar(&sweepFlags.gitlabAPI, "gitlab-api", "", "GitLab API URL (default https://gitlab.com/api/v4)")
+	f.StringArrayVar(&sweepFlags.reposFiles, "repos", nil, "sweep the repositories listed in FILE: one clone URL or local path per line (repeatable)")
+	f.BoolVar(&sweepFlags.includeForks, "include-forks", false, "also sweep forks")
+	f.BoolVar(&sweepFlags.includeArchived, "include-archived", false, "also sweep archived repositories")
+	f.StringVar(&sweepFlags.db, "db", "tokenward.db", "the findings store (SQLite), created if missing")
+	f.StringVar(&sweepFlags.cache, "cache", "", "directory of bare mirrors (default: the user cache directory, tokenward/mirrors)")
+	f.StringVar(&sweepFlags.shard, "shard", "", "sweep only shard I of N (I/N, 0-based)")
+	f.IntVar(&sweepFlags.shardCount, "shard-count", 0, "sweep shard $JOB_COMPLETION_INDEX of N (Kubernetes Indexed Jobs)")
+	f.IntVar(&sweepFlags.parallel, "parallel", 2, "repositories swept at once")
+	f.BoolVar(&sweepFlags.rescan, "rescan", false, "scan repositories whose refs did not change too (blobs scanned before still come from the store)")
+	f.BoolVar(&sweepFlags.allRefs, "all-refs", false, "mirror every ref (pull request heads, notes, ...), not only branches and tags")
+	f.DurationVar(&sweepFlags.rateLimitWait, "rate-limit-wait", 15*time.Minute, "longest wait for an API rate limit to reset; longer fails the listing")
+	f.StringVar(&sweepFlags.progress, "progress", "auto", "progress on stderr: auto (a status line on a terminal, log lines otherwise), bar, log or none")
+	f.BoolVar(&sweepFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (slower)")
+	f.IntVar(&sweepFlags.deltaContext, "delta-context", 0, "bytes scanned around each change of a packed delta (default 512)")
+	rootCmd.AddCommand(sweepCmd)
+}
+
+// parseShard returns the shard index and count from --shard or --shard-count.
+func parseShard() (int, int, error) {
+	if sweepFlags.shard != "" && sweepFlags.shardCount != 0 {
+		return 0, 0, errors.New("--shard and --shard-count cannot be combined")
+	}
+	if sweepFlags.shard != "" {
+		is, ns, ok := strings.Cut(sweepFlags.shard, "/")
+		i, err1 := strconv.Atoi(strings.TrimSpace(is))
+		n, err2 := strconv.Atoi(strings.TrimSpace(ns))
+		if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+			return 0, 0, fmt.Errorf("--shard %q: want I/N with 0 <= I < N, e.g. 0/4", sweepFlags.shard)
+		}
+		return i, n, nil
+	}
+	if sweepFlags.shardCount != 0 {
+		n := sweepFlags.shardCount
+		v, ok := os.LookupEnv("JOB_COMPLETION_INDEX")
+		i, err := strconv.Atoi(strings.TrimSpace(v))
+		if n < 1 || !ok || err != nil || i < 0 || i >= n {
+			return 0, 0, fmt.Errorf("--shard-count %d: $JOB_COMPLETION_INDEX is %q, want 0..%d (set by a Kubernetes Indexed Job; elsewhere use --shard I/N)", n, v, n-1)
+		}
+		return i, n, nil
+	}
+	return 0, 1, nil
+}
+
+func stderrIsTTY() bool {
+	st, err := os.Stderr.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runSweep(cmd *cobra.Command, args []string) error {
+	fl := sweepFlags
+	if len(fl.githubOrgs)+len(fl.githubUsers)+len(fl.gitlabGroups)+len(fl.reposFiles) == 0 {
+		return usageError(errors.New("nothing to sweep: give --github-org, --github-user, --gitlab-group or --repos"))
+	}
+	if !report.ValidFormat(common.format) {
+		return usageError(errUnknownFormat(common.format))
+	}
+	shardI, shardN, err := parseShard()
+	if err != nil {
+		return usageError(err)
+	}
+	if fl.parallel < 1 {
+		return usageError(fmt.Errorf("--parallel %d: want at least 1", fl.parallel))
+	}
+	var showProgress, tty bool
+	switch fl.progress {
+	case "auto":
+		showProgress, tty = true, stderrIsTTY()
+	case "bar":
+		showProgress, tty = true, true
+	case "log":
+		showProgress = true
+	case "none":
+	default:
+		return usageError(fmt.Errorf("--progress %q: want auto, bar, log or none", fl.progress))
+	}
+	maxSize, err := parseSize(common.maxFileSize)
+	if err != nil {
+		return usageError(err)
+	}
+	cache := fl.cache
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return usageError(fmt.Errorf("no user cache directory (%v): give --cache DIR", err))
+		}
+		cache = filepath.Join(dir, "tokenward", "mirrors")
+	}
+	set, err := loadRules("")
+	if err != nil {
+		return err
+	}
+	eng, err := newEngine(set)
+	if err != nil {
+		return err
+	}
+	var verifyOpts verify.Options
+	doVerify := common.verify || common.onlyLive
+	if doVerify {
+		if verifyOpts, err = verifyOptions(); err != nil {
+			return usageError(err)
+		}
+		if _, err := verify.New(set, verifyOpts); err != nil {
+			return usageError(err)
+		}
+	}
+	st, err := store.Open(fl.db)
+	if err != nil {
+		return usageError(fmt.Errorf("--db: %w", err))
+	}
+	defer st.Close()
+
+	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "tokenward: "+format+"\n", a...) }
+	limits := sweep.Limits{MaxWait: fl.rateLimitWait, Log: func(m string) { logf("%s", m) }}
+
+	// Enumerate.
+	var targets []sweep.Target
+	var skipped []sweep.Skip
+	var problems []string
+	for _, org := range fl.githubOrgs {
+		ts, sk, err := sweep.ListGitHub(ctx, sweep.GitHubOptions{API: fl.githubAPI, Token: os.Getenv("GITHUB_TOKEN"), Org: org,
+			IncludeForks: fl.includeForks, IncludeArchived: fl.includeArchived, Limits: limits})
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		targets, skipped = append(targets, ts...), append(skipped, sk...)
+	}
+	for _, user := range fl.githubUsers {
+		ts, sk, err := sweep.ListGitHub(ctx, sweep.GitHubOptions{API: fl.githubAPI, Token: os.Getenv("GITHUB_TOKEN"), User: user,
+			IncludeForks: fl.includeForks, IncludeArchived: fl.includeArchived, Limits: limits})
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		targets, skipped = append(targets, ts...), append(skipped, sk...)
+	}
+	for _, g := range fl.gitlabGroups {
+		ts, sk, err := sweep.ListGitLab(ctx, sweep.GitLabOptions{API: fl.gitlabAPI, Token: os.Getenv("GITLAB_TOKEN"), Group: g,
+			IncludeForks: fl.includeForks, IncludeArchived: fl.includeArchived, Limits: limits})
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		targets, skipped = append(targets, ts...), append(skipped, sk...)
+	}
+	for _, file := range fl.reposFiles {
+		ts, err := sweep.ReadReposFile(file)
+		if err != nil {
+			return usageError(err)
+		}
+		targets = append(targets, ts...)
+	}
+	targets = sweep.Dedup(targets)
+	listed := len(targets)
+	targets = sweep.Shard(targets, shardI, shardN)
+	if n := len(skipped); n > 0 {
+		logf("skipped %s", skipSummary(skipped))
+	}
+	if shardN > 1 {
+		logf("shard %d/%d: %d of %d repositories", shardI, shardN, len(targets), listed)
+	}
+
+	scanOpts := sweep.ScanOptions{GitleaksAllow: common.gitleaksAllow, MaxBlobSize: maxSize, FullBlobs: fl.fullBlobs, DeltaContext: fl.deltaContext}
+	cfg := sweep.Config{
+		Store: st, Engine: eng, PathClass: gitsrc.PathClassFor(set),
+		ScanKey: sweep.ScanKey(set, scanOpts, version), Options: scanOpts,
+		CacheDir: cache, AllRefs: fl.allRefs, Workers: workers(), Parallel: fl.parallel, Rescan: fl.rescan,
+	}
+	if showProgress {
+		cfg.Progress = sweep.NewProgress(os.Stderr, tty)
+	}
+	if doVerify {
+		cfg.Verify = func(ctx context.Context, fs []finding.Finding) ([]finding.Finding, error) {
+			return verify.Apply(ctx, set, fs, verifyOpts, false)
+		}
+	}
+	sum, err := sweep.Run(ctx, cfg, targets)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if !showProgress {
+		logf("sweep: %s", sweep.SummaryLine(sum))
+	}
+	for _, p := range sum.Problems {
+		problems = append(problems, fmt.Sprintf("%s (%s): %s: %s", p.Target.Name, p.Target.URL, p.State, p.Detail))
+	}
+	if sum.Interrupted {
+		problems = append(problems, "interrupted: run the same command again to resume")
+	}
+
+	// The open findings of the swept repositories decide the exit status, and
+	// are written out when --format or --output asks for a report.
+	var urls []string
+	for _, t := range targets {
+		urls = append(urls, t.URL)
+	}
+	open, err := storeFindings(st, store.Query{Triage: []string{store.TriageOpen}, Repos: urls, OnlyLive: common.onlyLive})
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("reading the store: %w", err)}
+	}
+	if c, err := st.Counts(); err == nil {
+		logf("store %s: %d repositories, %d distinct secrets at %d locations (%d open, %d live)", fl.db, c.Repos, c.Fingerprints, c.Locations, c.Open, c.Live)
+	}
+	if cmd.Flags().Changed("format") || (common.output != "" && common.output != "-") {
+		// Verification already ran (and is stored); finish must not repeat it.
+		common.verify, common.onlyLive = false, false
+		res := &results{Findings: open, Set: set, Problems: problems}
+		res.Summary.Blobs = int64(sum.Blobs)
+		res.Summary.BytesScanned = sum.Bytes
+		return finish(cmd, res)
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(os.Stderr, "tokenward: error:", p)
+		}
+		return &exitError{code: 2, err: fmt.Errorf("incomplete sweep: %d problem(s) above; everything else was swept and stored", len(problems))}
+	}
+	if len(open) > 0 {
+		logf("%d open findings in the swept repositories: tokenward report --db %s", len(open), fl.db)
+		return exitCode(common.exitCode)
+	}
+	return nil
+}
+
+// skipSummary counts skipped repositories by reason.
+func skipSummary(sk []sweep.Skip) string {
+	by := map[string]int{}
+	for _, s := range sk {
+		by[s.Reason]++
+	}
+	var reasons []string
+	for r := range by {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	var parts []string
+	for _, r := range reasons {
+		parts = append(parts, fmt.Sprintf("%d %s", by[r], r))
+	}
+	hint := ""
+	if by["fork"] > 0 || by["archived"] > 0 {
+		hint = " (--include-forks, --include-archived sweep them)"
+	}
+	n := fmt.Sprintf("%d repositories", len(sk))
+	if len(sk) == 1 {
+		n = "1 repository"
+	}
+	return n + ": " + strings.Join(parts, ", ") + hint
+}
+
+// storeFindings reads findings from the store as report findings: File is
+// prefixed with the repository's name, so that locations are unique across
+// repositories.
+func storeFindings(st *store.Store, q store.Query) ([]finding.Finding, error) {
+	ls, err := st.Findings(q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]finding.Finding, len(ls))
+	for i, l := range ls {
+		f := l.Finding
+		f.File = l.RepoName + "/" + f.File
+		out[i] = f
+	}
+	return out, nil
+}
