@@ -94,7 +94,11 @@ func (s *session) parseRange(spec string) (base, head plumbing.Hash, err error) 
 	resolve := func(rev string) (plumbing.Hash, error) {
 		hp, err := s.rp.r.ResolveRevision(plumbing.Revision(rev))
 		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("--range %q: cannot resolve %q: %v (fetch it first, e.g. `git fetch origin %s`)", spec, rev, err, rev)
+			hint := fmt.Sprintf("fetch it first, e.g. `git fetch origin %s`", rev)
+			if strings.ContainsAny(rev, "~^@") {
+				hint = "the history may not reach that far: fetch more (`git fetch --deepen=N`) or name a commit"
+			}
+			return plumbing.ZeroHash, fmt.Errorf("--range %q: cannot resolve %q: %v (%s)", spec, rev, err, hint)
 		}
 		return *hp, nil
 	}
