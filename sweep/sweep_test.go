@@ -2,7 +2,6 @@ package sweep
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/sweep/store"
+	"github.com/tokenward/tokenward/sweep/sweeptest"
 )
 
 // orgRepos creates n bare repositories r0..r(n-1) under root, each with two
@@ -27,22 +27,11 @@ func orgRepos(t *testing.T, root string, n int) []string {
 			secretFile = secretLine("r0")
 		}
 		bares = append(bares, makeRepo(t, root, name,
-			map[string]string{"README.md": "# " + name + "\n", "config/app.sh": secretFile, "docs/notes.txt": noise(name, 400)},
+			map[string]string{"README.md": "# " + name + "\n", "config/app.sh": secretFile, "docs/notes.txt": sweeptest.Noise(name, 400)},
 			map[string]string{"main.go": "package main\n\n// " + name + "\nfunc main() {}\n"},
 		))
 	}
 	return bares
-}
-
-// noise is n lines of incompressible text without secrets.
-func noise(seed string, n int) string {
-	var b strings.Builder
-	h := sha256.Sum256([]byte(seed))
-	for i := range n {
-		h = sha256.Sum256(h[:])
-		fmt.Fprintf(&b, "%d %x\n", i, h[:12])
-	}
-	return b.String()
 }
 
 func repoFindings(t *testing.T, st *store.Store) map[string][]string {
@@ -100,16 +89,16 @@ func TestSweepOverSmartHTTP(t *testing.T) {
 	if r5.BlobsCached == 0 || r5.BlobsScanned != r5.Blobs-r5.BlobsCached {
 		t.Errorf("r5 shares blobs with r0 but scanned %d and took %d of %d from the store", r5.BlobsScanned, r5.BlobsCached, r5.Blobs)
 	}
-	initialPack := srv.uploadPackFor["/r2.git"]
+	initialPack := srv.PackBytes("/r2.git")
 	before := canonical(t, cfg.Store)
 
 	// An unchanged re-sweep scans no blob and fetches no pack.
-	packs := srv.packRequests.Load()
+	packs := srv.PackRequests.Load()
 	sum = run(t, cfg, ts[:6])
 	if sum.Unchanged != 6 || sum.BlobsScanned != 0 || sum.Bytes != 0 {
 		t.Errorf("unchanged re-sweep: %+v", sum)
 	}
-	if n := srv.packRequests.Load() - packs; n != 0 {
+	if n := srv.PackRequests.Load() - packs; n != 0 {
 		t.Errorf("unchanged re-sweep fetched %d packs", n)
 	}
 	if after := canonical(t, cfg.Store); after != before {
@@ -119,14 +108,12 @@ func TestSweepOverSmartHTTP(t *testing.T) {
 	// A new commit in r2: only its new blob is scanned, only new objects are
 	// fetched, and the old findings stay.
 	addCommit(t, bares[2], map[string]string{"deploy/token.txt": secretLine("new-in-r2")})
-	srv.mu.Lock()
-	srv.uploadPackFor["/r2.git"] = 0
-	srv.mu.Unlock()
+	srv.ResetPackBytes("/r2.git")
 	sum = run(t, cfg, ts[:6])
 	if sum.Scanned != 1 || sum.Unchanged != 5 || sum.BlobsScanned != 1 {
 		t.Errorf("after one new commit: %+v, want 1 repository and 1 blob scanned", sum)
 	}
-	if inc := srv.uploadPackFor["/r2.git"]; inc == 0 || inc*4 >= initialPack {
+	if inc := srv.PackBytes("/r2.git"); inc == 0 || inc*4 >= initialPack {
 		t.Errorf("incremental fetch sent %d bytes, the first clone %d: want only the new objects", inc, initialPack)
 	}
 	got := repoFindings(t, cfg.Store)
