@@ -28,9 +28,10 @@ repository's name (e.g. acme/api/config/app.yaml).
 
 By default only open findings are reported (not triaged, or triaged open):
 --triage false-positive,accepted-risk,revoked,open (or all) selects others.
---repo NAME_OR_URL (repeatable) keeps those repositories. --verify checks the
-secrets again and stores the results; --only-live keeps live ones; --baseline
-suppresses baseline entries as in any scan.
+--repo NAME_OR_URL (repeatable) keeps those repositories. --only-live keeps the
+secrets stored as live; --verify checks the secrets again and stores the results
+(with --only-live: keeps those live now). --baseline suppresses baseline entries
+as in any scan.
 
 Repositories that failed or were swept incompletely are named on stderr.
 Exit status: 0 nothing reported, 1 findings (--exit-code), 2 error.`,
@@ -83,7 +84,8 @@ func runReport(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	defer st.Close()
-	fs, err := storeFindings(st, store.Query{Triage: triage, Repos: reportFlags.repos})
+	// --only-live without --verify uses the stored verification results.
+	fs, err := storeFindings(st, store.Query{Triage: triage, Repos: reportFlags.repos, OnlyLive: common.onlyLive && !common.verify})
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("reading %s: %w", reportFlags.db, err)}
 	}
@@ -91,7 +93,7 @@ func runReport(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if common.verify || common.onlyLive {
+	if common.verify {
 		opts, err := verifyOptions()
 		if err != nil {
 			return usageError(err)
@@ -108,8 +110,8 @@ func runReport(cmd *cobra.Command, args []string) error {
 		if common.onlyLive {
 			fs = verify.OnlyLive(fs)
 		}
-		common.verify, common.onlyLive = false, false // done: finish must not repeat it
 	}
+	common.verify, common.onlyLive = false, false // done: finish must not repeat it
 	repos, err := st.Repos()
 	if err != nil {
 		return &exitError{code: 2, err: err}
