@@ -138,6 +138,9 @@ func Open(path string) (*Store, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(abs); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			return nil, fmt.Errorf("creating database %s: %w", path, err)
+		}
 		// Created private: the store holds secrets.
 		f, err := os.OpenFile(abs, os.O_CREATE|os.O_WRONLY, 0o600)
 		if err != nil {
