@@ -91,6 +91,7 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 			"name": name, "full_name": owner + "/" + name,
 			"clone_url": fmt.Sprintf("%s/%s/%s.git", f.URL, owner, name),
 			"fork":      i%20 == 19, "archived": i%50 == 49,
+			"pushed_at": fmt.Sprintf("2026-01-%02dT10:00:00Z", 1+i%28),
 		})
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -211,7 +212,7 @@ func TestListGitHub(t *testing.T) {
 			if len(ts) != 230-13 || reasons["fork"] != 11 || reasons["archived"] != 2 {
 				t.Errorf("%d targets, skipped %v; want 217, 11 forks, 2 archived", len(ts), reasons)
 			}
-			if ts[0].Name != "acme/repo-000" || ts[0].URL != gh.URL+"/acme/repo-000.git" || ts[0].Auth == nil || ts[0].Source != "github:acme" {
+			if ts[0].Name != "acme/repo-000" || ts[0].URL != gh.URL+"/acme/repo-000.git" || ts[0].Auth == nil || ts[0].Source != "github:acme" || ts[0].Stamp != "pushed_at=2026-01-01T10:00:00Z" {
 				t.Errorf("first target %+v", ts[0])
 			}
 		})
@@ -292,6 +293,7 @@ func TestListGitLab(t *testing.T) {
 				"http_url_to_repo":    fmt.Sprintf("https://gitlab.example.com/acme/platform/p%03d.git", i),
 				"archived":            i%50 == 7,
 				"empty_repo":          i == 3,
+				"last_activity_at":    "2026-02-03T04:05:06.000Z",
 			}
 			if i%25 == 0 {
 				p["forked_from_project"] = map[string]any{"id": 1}
@@ -323,6 +325,9 @@ func TestListGitLab(t *testing.T) {
 	}
 	if ts[0].Auth != nil {
 		t.Error("the GitLab token would be sent to another host for cloning")
+	}
+	if ts[0].Stamp != "last_activity_at=2026-02-03T04:05:06.000Z" || ts[0].Name != "acme/platform/p001" {
+		t.Errorf("first target %+v", ts[0])
 	}
 	if _, _, err := ListGitLab(context.Background(), GitLabOptions{API: srv.URL + "/api/v4", Group: "acme/platform"}); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("without a token: %v, want the 401", err)

@@ -93,6 +93,9 @@ func ListGitHub(ctx context.Context, o GitHubOptions) ([]Target, []Skip, error) 
 				continue
 			}
 			t := Target{URL: stripCredentials(clone), Name: name, Source: source}
+			if r.PushedAt != nil && !r.PushedAt.IsZero() {
+				t.Stamp = "pushed_at=" + r.PushedAt.UTC().Format(time.RFC3339Nano)
+			}
 			if auth != nil && sameService(c.BaseURL, clone) {
 				t.Auth = auth
 			}

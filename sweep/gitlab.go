@@ -33,6 +33,7 @@ type gitlabProject struct {
 	Archived          bool            `json:"archived"`
 	EmptyRepo         bool            `json:"empty_repo"`
 	ForkedFrom        json.RawMessage `json:"forked_from_project"`
+	LastActivityAt    string          `json:"last_activity_at"`
 }
 
 var linkNext = regexp.MustCompile(`<([^>]+)>;\s*rel="next"`)
@@ -121,6 +122,9 @@ func ListGitLab(ctx context.Context, o GitLabOptions) ([]Target, []Skip, error) 
 				continue
 			}
 			t := Target{URL: stripCredentials(p.HTTPURLToRepo), Name: name, Source: "gitlab:" + o.Group}
+			if p.LastActivityAt != "" {
+				t.Stamp = "last_activity_at=" + p.LastActivityAt
+			}
 			if auth != nil && sameService(base, p.HTTPURLToRepo) {
 				t.Auth = auth
 			}

@@ -15,6 +15,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
@@ -85,6 +86,9 @@ func Mirror(ctx context.Context, cache string, t Target, allRefs bool) (dir stri
 					return "", false, fmt.Errorf("mirror %s belongs to %v, not %s: use another --cache directory", dir, rc.URLs, t.URL)
 				}
 			}
+			if localUpToDate(t.URL, r, allRefs) {
+				return dir, false, nil
+			}
 			err = r.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: refSpecs(allRefs), Auth: t.Auth, Force: true, Tags: git.NoTags})
 			switch {
 			case err == nil:
@@ -128,6 +132,41 @@ func Mirror(ctx context.Context, cache string, t Target, allRefs bool) (dir stri
 		return "", false, fmt.Errorf("creating mirror %s: %w", dir, err)
 	}
 	return dir, true, nil
+}
+
+// localUpToDate reports whether a file:// remote's refs (those the refspecs
+// fetch) are all in the mirror already, read in-process: an unchanged local
+// remote then costs no git-upload-pack.
+func localUpToDate(remote string, mirror *git.Repository, allRefs bool) bool {
+	u, err := url.Parse(remote)
+	if err != nil || u.Scheme != "file" || u.Host != "" {
+		return false
+	}
+	src, err := git.PlainOpenWithOptions(u.Path, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
+		return false
+	}
+	it, err := src.Storer.IterReferences()
+	if err != nil {
+		return false
+	}
+	upToDate := true
+	err = it.ForEach(func(ref *plumbing.Reference) error {
+		name := ref.Name().String()
+		if ref.Type() != plumbing.HashReference || !allRefs && !strings.HasPrefix(name, "refs/heads/") && !strings.HasPrefix(name, "refs/tags/") {
+			return nil
+		}
+		if !allRefs && !strings.HasPrefix(name, "refs/") {
+			return nil
+		}
+		have, err := mirror.Storer.Reference(ref.Name())
+		if err != nil || have.Hash() != ref.Hash() {
+			upToDate = false
+			return storer.ErrStop
+		}
+		return nil
+	})
+	return err == nil && upToDate
 }
 
 // refsDigest hashes a repository's refs (name and target, sorted): equal

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -44,10 +45,17 @@ type Config struct {
 	CacheDir  string // mirrors
 	AllRefs   bool   // mirror every ref, not only branches and tags
 	Workers   int    // engine workers per repository (0: one per CPU)
-	Parallel  int    // repositories swept at once (default 2)
+	Parallel  int    // repositories scanned at once (default 2)
+	// FetchParallel is how many mirrors are fetched at once, ahead of the
+	// scans (default 8).
+	FetchParallel int
 	// Rescan scans repositories whose refs did not change too (blobs already
 	// scanned under the scan key are still skipped).
 	Rescan bool
+	// RefetchAfter bounds how long a repository whose listing stamp did not
+	// change goes without its mirror being checked against the remote
+	// (default 24h; negative: always check).
+	RefetchAfter time.Duration
 	// Verify, when set, checks findings whose fingerprint has no stored
 	// verification (or an unknown one) and returns them with Verification set.
 	Verify   func(ctx context.Context, fs []finding.Finding) ([]finding.Finding, error)
@@ -108,14 +116,22 @@ func (s *Summary) add(r RepoReport) {
 }
 
 // Run sweeps targets, committing each repository to the store as it completes.
-// Cancelling ctx stops it between (and inside) repositories; what was committed
-// stays, and a rerun resumes with the rest.
+// Two stages overlap: fetching (mirrors brought up to date, unchanged
+// repositories settled) with FetchParallel workers, and scanning with Parallel
+// workers. Cancelling ctx stops it between (and inside) repositories; what was
+// committed stays, and a rerun resumes with the rest.
 func Run(ctx context.Context, cfg Config, targets []Target) (Summary, error) {
 	if cfg.Store == nil || cfg.Engine == nil {
 		return Summary{}, errors.New("sweep: a store and an engine are required")
 	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 2
+	}
+	if cfg.FetchParallel <= 0 {
+		cfg.FetchParallel = 8
+	}
+	if cfg.RefetchAfter == 0 {
+		cfg.RefetchAfter = 24 * time.Hour
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -124,24 +140,35 @@ func Run(ctx context.Context, cfg Config, targets []Target) (Summary, error) {
 		cfg.Progress = nopProgress{}
 	}
 	start := time.Now()
-	var sum Summary
-	var mu sync.Mutex
+	sw := &sweeper{cfg: cfg}
 	cfg.Progress.Start(len(targets))
+
 	work := make(chan Target)
-	var wg sync.WaitGroup
-	for range min(cfg.Parallel, max(len(targets), 1)) {
-		wg.Add(1)
+	fetched := make(chan *pendingScan)
+	var fetchers, scanners sync.WaitGroup
+	for range min(cfg.FetchParallel, max(len(targets), 1)) {
+		fetchers.Add(1)
 		go func() {
-			defer wg.Done()
+			defer fetchers.Done()
 			for t := range work {
-				r := sweepOne(ctx, cfg, t)
-				if ctx.Err() != nil && r.State != StateUnchanged && r.State != StateScanned {
-					continue // interrupted: not recorded, swept again next time
+				p := sw.prepare(ctx, t)
+				if p.done {
+					sw.report(ctx, p.rep)
+					continue
 				}
-				mu.Lock()
-				sum.add(r)
-				mu.Unlock()
-				cfg.Progress.Done(r)
+				select {
+				case fetched <- p:
+				case <-ctx.Done():
+				}
+			}
+		}()
+	}
+	for range min(cfg.Parallel, max(len(targets), 1)) {
+		scanners.Add(1)
+		go func() {
+			defer scanners.Done()
+			for p := range fetched {
+				sw.report(ctx, sw.scan(ctx, p))
 			}
 		}()
 	}
@@ -154,56 +181,129 @@ feed:
 		}
 	}
 	close(work)
-	wg.Wait()
-	sum.Elapsed = time.Since(start)
-	sum.Interrupted = ctx.Err() != nil
-	cfg.Progress.Finish(sum)
-	return sum, nil
+	fetchers.Wait()
+	close(fetched)
+	scanners.Wait()
+	if err := sw.flushTouches(); err != nil {
+		sw.sum.Problems = append(sw.sum.Problems, RepoReport{State: StateFailed, Detail: "recording unchanged repositories: " + err.Error()})
+	}
+	sw.sum.Elapsed = time.Since(start)
+	sw.sum.Interrupted = ctx.Err() != nil
+	cfg.Progress.Finish(sw.sum)
+	return sw.sum, nil
 }
 
-func sweepOne(ctx context.Context, cfg Config, t Target) (rep RepoReport) {
-	start := time.Now()
-	rep.Target = t
-	defer func() { rep.Elapsed = time.Since(start) }()
-	now := store.Now(cfg.Now())
-	fail := func(err error) RepoReport {
-		rep.State, rep.Detail = StateFailed, err.Error()
-		if ctx.Err() == nil {
-			if serr := cfg.Store.RecordError(context.Background(), store.Repo{URL: t.URL, Name: t.Name, Source: t.Source, Detail: rep.Detail, CheckedAt: now}); serr != nil {
-				rep.Detail += "; and recording the failure: " + serr.Error()
+// sweeper is the state of one Run.
+type sweeper struct {
+	cfg     Config
+	mu      sync.Mutex
+	sum     Summary
+	touches []store.Touch // unchanged repositories, recorded together at the end
+}
+
+// pendingScan is a repository whose mirror is up to date, to scan.
+type pendingScan struct {
+	rep    RepoReport
+	done   bool // rep is final (unchanged or failed)
+	dir    string
+	digest string
+	start  time.Time
+}
+
+func (sw *sweeper) report(ctx context.Context, r RepoReport) {
+	if ctx.Err() != nil && r.State != StateUnchanged && r.State != StateScanned {
+		return // interrupted: not recorded, swept again next time
+	}
+	sw.mu.Lock()
+	sw.sum.add(r)
+	sw.mu.Unlock()
+	sw.cfg.Progress.Done(r)
+}
+
+func (sw *sweeper) flushTouches() error {
+	sw.mu.Lock()
+	ts := sw.touches
+	sw.touches = nil
+	sw.mu.Unlock()
+	return sw.cfg.Store.TouchAll(context.Background(), ts)
+}
+
+func (sw *sweeper) fail(ctx context.Context, p *pendingScan, err error) *pendingScan {
+	t := p.rep.Target
+	p.done = true
+	p.rep.State, p.rep.Detail = StateFailed, err.Error()
+	p.rep.Elapsed = time.Since(p.start)
+	if ctx.Err() == nil {
+		if serr := sw.cfg.Store.RecordError(context.Background(), store.Repo{URL: t.URL, Name: t.Name, Source: t.Source, Detail: p.rep.Detail, CheckedAt: store.Now(sw.cfg.Now())}); serr != nil {
+			p.rep.Detail += "; and recording the failure: " + serr.Error()
+		}
+	}
+	return p
+}
+
+// prepare brings t's mirror up to date and settles it when its refs did not
+// move since a complete scan under the same scan key.
+func (sw *sweeper) prepare(ctx context.Context, t Target) *pendingScan {
+	cfg := sw.cfg
+	p := &pendingScan{rep: RepoReport{Target: t}, start: time.Now(), dir: t.URL}
+	prev, known, err := cfg.Store.Repo(t.URL)
+	if err != nil {
+		return sw.fail(ctx, p, fmt.Errorf("reading the store: %w", err))
+	}
+	settled := known && !cfg.Rescan && prev.Status == store.StatusOK && prev.ScanKey == cfg.ScanKey
+	// The listing says nothing was pushed since the mirror was last checked.
+	if settled && !t.Local && !cfg.AllRefs && t.Stamp != "" && t.Stamp == prev.RemoteStamp && cfg.RefetchAfter > 0 {
+		if at, err := time.Parse(time.RFC3339Nano, prev.FetchedAt); err == nil && cfg.Now().Sub(at) < cfg.RefetchAfter {
+			if _, err := os.Stat(MirrorPath(cfg.CacheDir, t.URL)); err == nil {
+				return sw.unchanged(p, prev.Refs, false)
 			}
 		}
-		return rep
 	}
-	dir := t.URL
 	if !t.Local {
 		if cfg.CacheDir == "" {
-			return fail(errors.New("no --cache directory for mirrors"))
+			return sw.fail(ctx, p, errors.New("no --cache directory for mirrors"))
 		}
 		var err error
-		if dir, rep.Fetched, err = Mirror(ctx, cfg.CacheDir, t, cfg.AllRefs); err != nil {
-			return fail(err)
+		if p.dir, p.rep.Fetched, err = Mirror(ctx, cfg.CacheDir, t, cfg.AllRefs); err != nil {
+			return sw.fail(ctx, p, err)
 		}
 	}
-	digest, nrefs, err := refsDigest(dir)
+	digest, nrefs, err := refsDigest(p.dir)
 	if err != nil {
-		return fail(err)
+		return sw.fail(ctx, p, err)
 	}
-	prev, ok, err := cfg.Store.Repo(t.URL)
-	if err != nil {
-		return fail(fmt.Errorf("reading the store: %w", err))
+	p.digest = digest
+	if settled && prev.RefsDigest == digest {
+		return sw.unchanged(p, nrefs, !t.Local)
 	}
-	if ok && !cfg.Rescan && prev.Status == store.StatusOK && prev.RefsDigest == digest && prev.ScanKey == cfg.ScanKey {
-		rep.State = StateUnchanged
-		rep.Stats.Refs = nrefs
-		if err := cfg.Store.Touch(ctx, t.URL, t.Name, t.Source, now); err != nil && ctx.Err() == nil {
-			return fail(fmt.Errorf("writing the store: %w", err))
-		}
-		return rep
-	}
+	return p
+}
+
+// unchanged settles p as unchanged; fetched says the mirror was checked
+// against the remote just now.
+func (sw *sweeper) unchanged(p *pendingScan, nrefs int, fetched bool) *pendingScan {
+	t := p.rep.Target
+	p.done = true
+	p.rep.State = StateUnchanged
+	p.rep.Stats.Refs = nrefs
+	p.rep.Elapsed = time.Since(p.start)
+	sw.mu.Lock()
+	sw.touches = append(sw.touches, store.Touch{URL: t.URL, Name: t.Name, Source: t.Source, At: store.Now(sw.cfg.Now()), Fetched: fetched, Stamp: t.Stamp})
+	sw.mu.Unlock()
+	return p
+}
+
+// scan scans a prepared repository's history, skipping blobs already in the
+// store, and commits the result in one transaction.
+func (sw *sweeper) scan(ctx context.Context, p *pendingScan) RepoReport {
+	cfg := sw.cfg
+	t := p.rep.Target
+	rep := p.rep
+	defer func() { rep.Elapsed = time.Since(p.start) }()
+	now := store.Now(cfg.Now())
 	cache := cfg.Store.NewBlobCache(cfg.ScanKey)
 	fs, st, problems := gitsrc.Scan(ctx, cfg.Engine, gitsrc.Options{
-		Repo:         dir,
+		Repo:         p.dir,
 		Workers:      cfg.Workers,
 		MaxBlobSize:  cfg.Options.MaxBlobSize,
 		PathClass:    cfg.PathClass,
@@ -219,6 +319,7 @@ func sweepOne(ctx context.Context, cfg Config, t Target) (rep RepoReport) {
 	if err := cache.Err(); err != nil {
 		problems = append(problems, fmt.Errorf("reading scanned blobs from the store: %w", err))
 	}
+	var err error
 	if cfg.Verify != nil && len(fs) > 0 {
 		if fs, err = verifyNew(ctx, cfg, fs); err != nil {
 			problems = append(problems, err)
@@ -227,18 +328,21 @@ func sweepOne(ctx context.Context, cfg Config, t Target) (rep RepoReport) {
 	row := store.Repo{
 		URL: t.URL, Name: t.Name, Source: t.Source, ScanKey: cfg.ScanKey, Status: store.StatusOK,
 		Refs: st.Refs, Commits: st.Commits, Blobs: st.Blobs, BlobsScanned: st.BlobsScanned, BlobsCached: st.Cached,
-		BytesScanned: st.Bytes, Findings: len(fs), ScannedAt: now, CheckedAt: now, RefsDigest: digest,
+		BytesScanned: st.Bytes, Findings: len(fs), ScannedAt: now, CheckedAt: now, RefsDigest: p.digest,
+	}
+	if !t.Local {
+		row.RemoteStamp, row.FetchedAt = t.Stamp, now
 	}
 	if len(problems) > 0 {
 		var msgs []string
-		for i, p := range problems {
+		for i, pr := range problems {
 			if i == 5 {
 				msgs = append(msgs, fmt.Sprintf("and %d more", len(problems)-5))
 				break
 			}
-			msgs = append(msgs, p.Error())
+			msgs = append(msgs, pr.Error())
 		}
-		row.Status, row.Detail, row.RefsDigest = store.StatusIncomplete, strings.Join(msgs, "; "), ""
+		row.Status, row.Detail, row.RefsDigest, row.RemoteStamp = store.StatusIncomplete, strings.Join(msgs, "; "), "", ""
 		rep.State, rep.Detail = StateIncomplete, row.Detail
 	} else {
 		rep.State = StateScanned

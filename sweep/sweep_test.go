@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/sweep/store"
@@ -58,7 +59,7 @@ func TestSweepOverSmartHTTP(t *testing.T) {
 	}
 	ts = append(ts, Target{URL: srv.URL + "/missing.git", Name: "acme/missing", Source: "test"})
 	cfg := testConfig(t, filepath.Join(t.TempDir(), "sweep.db"), t.TempDir())
-	cfg.Parallel = 1 // r0 is stored before r5, which shares its secret
+	cfg.Parallel, cfg.FetchParallel = 1, 1 // r0 is stored before r5, which shares its secret
 
 	// First sweep: everything is cloned and scanned; the missing repository
 	// fails without stopping the others.
@@ -190,7 +191,7 @@ func TestSweepVerifiesEachFingerprintOnce(t *testing.T) {
 		ts = append(ts, Target{URL: b, Name: fmt.Sprintf("r%d", i), Local: true})
 	}
 	cfg := testConfig(t, filepath.Join(t.TempDir(), "v.db"), "")
-	cfg.Parallel = 1
+	cfg.Parallel, cfg.FetchParallel = 1, 1
 	var calls atomic.Int64
 	cfg.Verify = func(ctx context.Context, fs []finding.Finding) ([]finding.Finding, error) {
 		out := make([]finding.Finding, len(fs))
@@ -248,5 +249,54 @@ func TestKilledMirrorCloneIsRedone(t *testing.T) {
 		if _, _, err := Mirror(context.Background(), cache, other, false); err == nil {
 			t.Error("a mirror of another URL was reused")
 		}
+	}
+}
+
+// Listing stamps (GitHub pushed_at): while a repository's stamp is the one stored
+// when its mirror was last fetched, and that fetch is recent, it is unchanged
+// without any git request; a new stamp, or an old fetch, makes it fetched.
+func TestSweepTrustsListingStamps(t *testing.T) {
+	gitAvailable(t)
+	root := t.TempDir()
+	bares := orgRepos(t, root, 3)
+	srv := newGitServer(t, root)
+	targets := func(stamp string) []Target {
+		var ts []Target
+		for i := range bares {
+			ts = append(ts, Target{URL: fmt.Sprintf("%s/r%d.git", srv.URL, i), Name: fmt.Sprintf("acme/r%d", i), Stamp: stamp})
+		}
+		return ts
+	}
+	cfg := testConfig(t, filepath.Join(t.TempDir(), "s.db"), t.TempDir())
+	now := time.Now()
+	cfg.Now = func() time.Time { return now }
+	if sum := run(t, cfg, targets("pushed_at=1")); sum.Scanned != 3 {
+		t.Fatalf("first sweep: %+v", sum)
+	}
+	addCommit(t, bares[1], map[string]string{"new.txt": secretLine("stamp-test")})
+	tests := []struct {
+		name          string
+		stamp         string
+		later         time.Duration
+		wantRequests  bool
+		wantScanned   int
+		wantUnchanged int
+	}{
+		{"same stamp: no git request", "pushed_at=1", time.Hour, false, 0, 3},
+		{"same stamp, last fetch too old: fetched", "pushed_at=1", 25 * time.Hour, true, 1, 2},
+		{"same stamp again, fetched just now", "pushed_at=1", 25 * time.Hour, false, 0, 3},
+		{"new stamp: fetched", "pushed_at=2", 26 * time.Hour, true, 0, 3},
+	}
+	for _, tt := range tests {
+		before := srv.Requests.Load()
+		now = now.Add(tt.later)
+		sum := run(t, cfg, targets(tt.stamp))
+		if got := srv.Requests.Load() > before; got != tt.wantRequests {
+			t.Errorf("%s: git requests made: %v", tt.name, got)
+		}
+		if sum.Scanned != tt.wantScanned || sum.Unchanged != tt.wantUnchanged {
+			t.Errorf("%s: %+v", tt.name, sum)
+		}
+		now = now.Add(-tt.later + time.Minute)
 	}
 }

@@ -27,6 +27,11 @@ type Target struct {
 	Name   string // shown in reports, e.g. acme/api
 	Source string // where it was listed: github:ORG, github-user:USER, gitlab:GROUP, file:PATH
 	Local  bool   // a repository on this machine, scanned in place (no mirror)
+	// Stamp is the listing's record of the last push (GitHub pushed_at, GitLab
+	// last_activity_at), "" when unknown. While it equals the stamp stored when
+	// the mirror was last fetched (within Config.RefetchAfter), the repository is
+	// unchanged without asking git.
+	Stamp string
 	// Auth authenticates fetches; it is never stored or logged.
 	Auth transport.AuthMethod
 }

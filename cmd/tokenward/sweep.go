@@ -37,9 +37,11 @@ var sweepFlags struct {
 	shard           string
 	shardCount      int
 	parallel        int
+	fetchParallel   int
 	rescan          bool
 	allRefs         bool
 	rateLimitWait   time.Duration
+	refetchAfter    time.Duration
 	progress        string
 	fullBlobs       bool
 	deltaContext    int
@@ -55,7 +57,9 @@ transaction per repository.
 
 Re-sweeps cost only what changed: a repository whose refs did not move is not
 scanned at all, and a blob already scanned with the same rules (in any repository)
-is never read again; its findings are taken from the store. A sweep that is killed
+is never read again; its findings are taken from the store. A repository whose
+last-push time in the GitHub/GitLab listing is the one seen at its last fetch is
+not even fetched (for --refetch-after, default 24h). A sweep that is killed
 resumes where it stopped when run again.
 
 Sources (combine freely; each repository is swept once):
@@ -93,9 +97,11 @@ func init() {
 	f.StringVar(&sweepFlags.cache, "cache", "", "directory of bare mirrors (default: the user cache directory, tokenward/mirrors)")
 	f.StringVar(&sweepFlags.shard, "shard", "", "sweep only shard I of N (I/N, 0-based)")
 	f.IntVar(&sweepFlags.shardCount, "shard-count", 0, "sweep shard $JOB_COMPLETION_INDEX of N (Kubernetes Indexed Jobs)")
-	f.IntVar(&sweepFlags.parallel, "parallel", 2, "repositories swept at once")
+	f.IntVar(&sweepFlags.parallel, "parallel", 2, "repositories scanned at once")
+	f.IntVar(&sweepFlags.fetchParallel, "fetch-parallel", 8, "mirrors fetched at once, ahead of the scans")
 	f.BoolVar(&sweepFlags.rescan, "rescan", false, "scan repositories whose refs did not change too (blobs scanned before still come from the store)")
 	f.BoolVar(&sweepFlags.allRefs, "all-refs", false, "mirror every ref (pull request heads, notes, ...), not only branches and tags")
+	f.DurationVar(&sweepFlags.refetchAfter, "refetch-after", 24*time.Hour, "trust an unchanged last-push time in the GitHub/GitLab listing for this long before asking git again (0: always ask git)")
 	f.DurationVar(&sweepFlags.rateLimitWait, "rate-limit-wait", 15*time.Minute, "longest wait for an API rate limit to reset; longer fails the listing")
 	f.StringVar(&sweepFlags.progress, "progress", "auto", "progress on stderr: auto (a status line on a terminal, log lines otherwise), bar, log or none")
 	f.BoolVar(&sweepFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (slower)")
@@ -146,8 +152,11 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	if fl.parallel < 1 {
-		return usageError(fmt.Errorf("--parallel %d: want at least 1", fl.parallel))
+	if fl.refetchAfter == 0 {
+		fl.refetchAfter = -1 // sweep.Config: negative is never
+	}
+	if fl.parallel < 1 || fl.fetchParallel < 1 {
+		return usageError(fmt.Errorf("--parallel %d, --fetch-parallel %d: want at least 1", fl.parallel, fl.fetchParallel))
 	}
 	var showProgress, tty bool
 	switch fl.progress {
@@ -251,7 +260,8 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	cfg := sweep.Config{
 		Store: st, Engine: eng, PathClass: gitsrc.PathClassFor(set),
 		ScanKey: sweep.ScanKey(set, scanOpts, version), Options: scanOpts,
-		CacheDir: cache, AllRefs: fl.allRefs, Workers: workers(), Parallel: fl.parallel, Rescan: fl.rescan,
+		CacheDir: cache, AllRefs: fl.allRefs, Workers: workers(), Parallel: fl.parallel, FetchParallel: fl.fetchParallel, Rescan: fl.rescan,
+		RefetchAfter: fl.refetchAfter,
 	}
 	if showProgress {
 		cfg.Progress = sweep.NewProgress(os.Stderr, tty)
@@ -281,9 +291,11 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	for _, t := range targets {
 		urls = append(urls, t.URL)
 	}
-	open, err := storeFindings(st, store.Query{Triage: []string{store.TriageOpen}, Repos: urls, OnlyLive: common.onlyLive})
-	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("reading the store: %w", err)}
+	var open []finding.Finding
+	if len(urls) > 0 {
+		if open, err = storeFindings(st, store.Query{Triage: []string{store.TriageOpen}, Repos: urls, OnlyLive: common.onlyLive}); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("reading the store: %w", err)}
+		}
 	}
 	if c, err := st.Counts(); err == nil {
 		logf("store %s: %d repositories, %d distinct secrets at %d locations (%d open, %d live)", fl.db, c.Repos, c.Fingerprints, c.Locations, c.Open, c.Live)

@@ -24,13 +24,13 @@ ON CONFLICT(url) DO UPDATE SET name=excluded.name, source=excluded.source, refs_
   scan_key=excluded.scan_key, status=excluded.status, detail=excluded.detail, refs=excluded.refs,
   commits=excluded.commits, blobs=excluded.blobs, blobs_scanned=excluded.blobs_scanned,
   blobs_cached=excluded.blobs_cached, bytes_scanned=excluded.bytes_scanned, findings=excluded.findings,
-  scanned_at=excluded.scanned_at, checked_at=excluded.checked_at
-WHERE (excluded.scanned_at, excluded.checked_at, excluded.status, excluded.refs_digest, excluded.scan_key, excluded.detail,
+  scanned_at=excluded.scanned_at, checked_at=excluded.checked_at, remote_stamp=excluded.remote_stamp, fetched_at=excluded.fetched_at
+WHERE (excluded.scanned_at, excluded.checked_at, excluded.fetched_at, excluded.status, excluded.refs_digest, excluded.scan_key, excluded.detail,
        excluded.name, excluded.source, excluded.refs, excluded.commits, excluded.blobs, excluded.blobs_scanned,
-       excluded.blobs_cached, excluded.bytes_scanned, excluded.findings)
-    > (repositories.scanned_at, repositories.checked_at, repositories.status, repositories.refs_digest, repositories.scan_key,
+       excluded.blobs_cached, excluded.bytes_scanned, excluded.findings, excluded.remote_stamp)
+    > (repositories.scanned_at, repositories.checked_at, repositories.fetched_at, repositories.status, repositories.refs_digest, repositories.scan_key,
        repositories.detail, repositories.name, repositories.source, repositories.refs, repositories.commits, repositories.blobs,
-       repositories.blobs_scanned, repositories.blobs_cached, repositories.bytes_scanned, repositories.findings)`,
+       repositories.blobs_scanned, repositories.blobs_cached, repositories.bytes_scanned, repositories.findings, repositories.remote_stamp)`,
 
 	`INSERT INTO main.scanned_blobs (scan_key, blob, class, findings) SELECT scan_key, blob, class, findings FROM src.scanned_blobs WHERE true
 ON CONFLICT(scan_key, blob, class) DO UPDATE SET findings=excluded.findings

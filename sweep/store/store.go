@@ -45,7 +45,9 @@ CREATE TABLE IF NOT EXISTS repositories (
   bytes_scanned INTEGER NOT NULL DEFAULT 0,
   findings      INTEGER NOT NULL DEFAULT 0,
   scanned_at    TEXT NOT NULL DEFAULT '',   -- last scan (RFC 3339, UTC)
-  checked_at    TEXT NOT NULL DEFAULT ''    -- last sweep that looked at it
+  checked_at    TEXT NOT NULL DEFAULT '',   -- last sweep that looked at it
+  remote_stamp  TEXT NOT NULL DEFAULT '',   -- the listing's last-push time when refs_digest was taken
+  fetched_at    TEXT NOT NULL DEFAULT ''    -- last time the mirror was checked against the remote
 );
 CREATE TABLE IF NOT EXISTS scanned_blobs (
   scan_key TEXT NOT NULL,
@@ -200,14 +202,16 @@ type Repo struct {
 	Findings            int
 	ScannedAt           string
 	CheckedAt           string
+	RemoteStamp         string // see sweep.Target.Stamp
+	FetchedAt           string
 }
 
-const repoCols = `url, name, source, refs_digest, scan_key, status, detail, refs, commits, blobs, blobs_scanned, blobs_cached, bytes_scanned, findings, scanned_at, checked_at`
+const repoCols = `url, name, source, refs_digest, scan_key, status, detail, refs, commits, blobs, blobs_scanned, blobs_cached, bytes_scanned, findings, scanned_at, checked_at, remote_stamp, fetched_at`
 
 func scanRepo(sc interface{ Scan(...any) error }) (Repo, error) {
 	var r Repo
 	err := sc.Scan(&r.URL, &r.Name, &r.Source, &r.RefsDigest, &r.ScanKey, &r.Status, &r.Detail, &r.Refs, &r.Commits,
-		&r.Blobs, &r.BlobsScanned, &r.BlobsCached, &r.BytesScanned, &r.Findings, &r.ScannedAt, &r.CheckedAt)
+		&r.Blobs, &r.BlobsScanned, &r.BlobsCached, &r.BytesScanned, &r.Findings, &r.ScannedAt, &r.CheckedAt, &r.RemoteStamp, &r.FetchedAt)
 	return r, err
 }
 
@@ -239,28 +243,57 @@ func (s *Store) Repos() ([]Repo, error) {
 }
 
 func upsertRepo(ctx context.Context, tx *sql.Tx, r Repo) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO repositories (`+repoCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO repositories (`+repoCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT(url) DO UPDATE SET name=excluded.name, source=excluded.source, refs_digest=excluded.refs_digest,
   scan_key=excluded.scan_key, status=excluded.status, detail=excluded.detail, refs=excluded.refs,
   commits=excluded.commits, blobs=excluded.blobs, blobs_scanned=excluded.blobs_scanned,
   blobs_cached=excluded.blobs_cached, bytes_scanned=excluded.bytes_scanned, findings=excluded.findings,
-  scanned_at=excluded.scanned_at, checked_at=excluded.checked_at`,
+  scanned_at=excluded.scanned_at, checked_at=excluded.checked_at, remote_stamp=excluded.remote_stamp,
+  fetched_at=excluded.fetched_at`,
 		r.URL, r.Name, r.Source, r.RefsDigest, r.ScanKey, r.Status, r.Detail, r.Refs, r.Commits, r.Blobs,
-		r.BlobsScanned, r.BlobsCached, r.BytesScanned, r.Findings, r.ScannedAt, r.CheckedAt)
+		r.BlobsScanned, r.BlobsCached, r.BytesScanned, r.Findings, r.ScannedAt, r.CheckedAt, r.RemoteStamp, r.FetchedAt)
 	return err
 }
 
-// Touch records that a sweep found the repository unchanged.
-func (s *Store) Touch(ctx context.Context, url, name, source, at string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE repositories SET checked_at = ?, name = ?, source = ? WHERE url = ?`, at, name, source, url)
-	return err
+// Touch is a sweep finding a repository unchanged. Fetched says its mirror was
+// checked against the remote (then Stamp, the listing's stamp, is recorded).
+type Touch struct {
+	URL, Name, Source string
+	At                string
+	Fetched           bool
+	Stamp             string
+}
+
+// TouchAll records unchanged repositories (their checked_at, name and source)
+// in one transaction.
+func (s *Store) TouchAll(ctx context.Context, ts []Touch) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range ts {
+		q := `UPDATE repositories SET checked_at = ?, name = ?, source = ? WHERE url = ?`
+		args := []any{t.At, t.Name, t.Source, t.URL}
+		if t.Fetched {
+			q = `UPDATE repositories SET checked_at = ?, name = ?, source = ?, fetched_at = ?, remote_stamp = ? WHERE url = ?`
+			args = []any{t.At, t.Name, t.Source, t.At, t.Stamp, t.URL}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // RecordError records a repository that could not be fetched or opened. Its
 // findings stay; its next sweep scans it again.
 func (s *Store) RecordError(ctx context.Context, r Repo) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO repositories (url, name, source, status, detail, checked_at) VALUES (?,?,?,?,?,?)
-ON CONFLICT(url) DO UPDATE SET name=excluded.name, source=excluded.source, refs_digest='', status=excluded.status,
+ON CONFLICT(url) DO UPDATE SET name=excluded.name, source=excluded.source, refs_digest='', remote_stamp='', status=excluded.status,
   detail=excluded.detail, checked_at=excluded.checked_at`,
 		r.URL, r.Name, r.Source, StatusError, r.Detail, r.CheckedAt)
 	return err

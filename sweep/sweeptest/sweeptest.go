@@ -112,6 +112,7 @@ func AddCommit(t testing.TB, bare string, files map[string]string) {
 type GitServer struct {
 	*httptest.Server
 	PackRequests atomic.Int64 // POST .../git-upload-pack
+	Requests     atomic.Int64 // every git request (ref advertisements and packs)
 
 	mu       sync.Mutex
 	gate     func(r *http.Request)
@@ -143,6 +144,7 @@ func NewGitServer(t testing.TB, root string, fallback http.Handler) *GitServer {
 			gs.fallback.ServeHTTP(w, r)
 			return
 		}
+		gs.Requests.Add(1)
 		gs.mu.Lock()
 		gate := gs.gate
 		repo := strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, "/info/refs"), "/git-upload-pack")
