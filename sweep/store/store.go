@@ -26,7 +26,14 @@ import (
 )
 
 // SchemaVersion is PRAGMA user_version of a current store.
-const SchemaVersion = 1
+const SchemaVersion = 2
+
+// migrations[v] brings a store of version v+1 to version v+2.
+var migrations = []string{
+	// 1 -> 2: listing stamps.
+	`ALTER TABLE repositories ADD COLUMN remote_stamp TEXT NOT NULL DEFAULT '';
+ALTER TABLE repositories ADD COLUMN fetched_at TEXT NOT NULL DEFAULT '';`,
+}
 
 const schema = `
 CREATE TABLE IF NOT EXISTS repositories (
@@ -169,19 +176,37 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
+// init creates the schema, or migrates an older one, in one transaction.
 func (s *Store) init() error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
 	var v int
-	if err := s.db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+	if err := tx.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
 		return err
 	}
-	if v > SchemaVersion {
+	switch {
+	case v == SchemaVersion:
+		return nil
+	case v > SchemaVersion:
 		return fmt.Errorf("schema version %d is newer than this tokenward supports (%d); upgrade tokenward", v, SchemaVersion)
+	case v == 0:
+		if _, err := tx.Exec(schema); err != nil {
+			return err
+		}
+	default:
+		for ; v < SchemaVersion; v++ {
+			if _, err := tx.Exec(migrations[v-1]); err != nil {
+				return fmt.Errorf("migrating the schema from version %d: %w", v, err)
+			}
+		}
 	}
-	if _, err := s.db.Exec(schema); err != nil {
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
 		return err
 	}
-	_, err := s.db.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion))
-	return err
+	return tx.Commit()
 }
 
 // Path is the database file.

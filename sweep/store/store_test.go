@@ -269,3 +269,41 @@ func TestOpenRejectsNonStore(t *testing.T) {
 		t.Errorf("new store mode %v (%v), want 0600: it holds secrets", st.Mode().Perm(), err)
 	}
 }
+
+// A version 1 store (before listing stamps) is migrated in place and keeps its rows.
+func TestMigrateFromVersion1(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "v1.db")
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitRepo(t, s, "https://h/o/a", "t1", "k", nil, fnd("r1", "secretvalue0123456789", "x.txt", 1, "c1"))
+	// Turn it into what version 1 wrote.
+	for _, q := range []string{
+		`ALTER TABLE repositories DROP COLUMN remote_stamp`,
+		`ALTER TABLE repositories DROP COLUMN fetched_at`,
+		`PRAGMA user_version = 1`,
+	} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r, ok, err := s.Repo("https://h/o/a")
+	if err != nil || !ok || r.RefsDigest != "d-https://h/o/a" || r.RemoteStamp != "" {
+		t.Fatalf("after migration: %+v, %v, %v", r, ok, err)
+	}
+	var v int
+	s.db.QueryRow("PRAGMA user_version").Scan(&v)
+	if v != SchemaVersion {
+		t.Errorf("user_version %d, want %d", v, SchemaVersion)
+	}
+	if c, _ := s.Counts(); c.Locations != 1 {
+		t.Errorf("counts after migration: %+v", c)
+	}
+}
