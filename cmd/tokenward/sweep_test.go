@@ -114,7 +114,7 @@ func TestSweepKilledAndResumed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db, cache := strings.ReplaceAll(tt.name, " ", "-")+".db", "cache-"+strings.ReplaceAll(tt.name, " ", "-")
-			args := []string{"sweep", "--repos", "repos.txt", "--db", db, "--cache", cache, "--progress", "log", "--exit-code", "0", "--parallel", "2"}
+			args := []string{"sweep", "--repos", "repos.txt", "--db", db, "--cache", cache, "--progress", "log", "--exit-code", "0", "--parallel", "2", "--fetch-parallel", "1"}
 			release := make(chan struct{})
 			killNow := make(chan struct{})
 			var once sync.Once
