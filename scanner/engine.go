@@ -452,7 +452,7 @@ func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []fin
 			EndColumn:   end.col,
 			Secret:      x.secret,
 			Redacted:    finding.Redact(x.secret),
-			Context:     finding.RedactIn(clip(line, 240), x.secret),
+			Context:     clip([]byte(redactLines(line, x.secret)), 240),
 			Fingerprint: finding.Fingerprint(x.rule.ID, x.secret),
 			Entropy:     math.Round(Entropy(x.secret)*100) / 100,
 			Encoding:    x.encoding,
@@ -508,6 +508,20 @@ func snapForward(buf []byte, i int) (int, bool) {
 		return i + nl, false
 	}
 	return to, to < len(buf)
+}
+
+// redactLines hides secret in line, and also each of the secret's own lines (a
+// multi-line secret such as a PEM key may be only partly in the context line).
+func redactLines(line []byte, secret string) string {
+	out := finding.RedactIn(string(line), secret)
+	if strings.Contains(secret, "\n") {
+		for _, part := range strings.Split(secret, "\n") {
+			if part = strings.TrimSpace(part); len(part) >= 8 {
+				out = strings.ReplaceAll(out, part, finding.Redact(part))
+			}
+		}
+	}
+	return out
 }
 
 // clip shortens a long line to n bytes, keeping valid UTF-8.

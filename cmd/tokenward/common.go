@@ -182,6 +182,7 @@ func finish(cmd *cobra.Command, res *results) error {
 		for _, r := range res.Set.Rules {
 			infos = append(infos, report.RuleInfo{ID: r.ID, Description: r.Description, Severity: r.Severity, Tags: r.Tags})
 		}
+		infos = append(infos, hygieneRuleInfos()...)
 	}
 	out := cmd.OutOrStdout()
 	var file *os.File

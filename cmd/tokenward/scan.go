@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,7 @@ import (
 
 var scanFlags struct {
 	followSymlinks bool
+	hostConfig     bool
 }
 
 // fileChecks are extra per-file checks (hygiene) added by other command files.
@@ -30,6 +32,7 @@ followed unless --follow-symlinks. Files of any size are streamed.`,
 
 func init() {
 	scanCmd.Flags().BoolVar(&scanFlags.followSymlinks, "follow-symlinks", false, "follow symbolic links (loops are detected)")
+	scanCmd.Flags().BoolVar(&scanFlags.hostConfig, "host-config", false, "also check this user's credential files (~/.netrc, ~/.npmrc, ~/.docker/config.json, kubeconfig...) and their permissions")
 	rootCmd.AddCommand(scanCmd)
 }
 
@@ -55,16 +58,25 @@ func runScan(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	hc, err := hygieneChecker(set)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
 	res := files.Scan(ctx, eng, args, files.Options{
 		Workers:        workers(),
 		FollowSymlinks: scanFlags.followSymlinks,
 		MaxFileSize:    maxSize,
-		Checks:         fileChecks,
+		Checks:         append(slices.Clone(fileChecks), hc.Check),
 		Stdin:          cmd.InOrStdin(),
 	})
 	out := &results{Findings: res.Findings, Set: set, Root: root, Warnings: res.Warnings}
+	if scanFlags.hostConfig {
+		fs, warnings := hostConfigFindings(hc)
+		out.Findings = append(out.Findings, fs...)
+		out.Warnings = append(out.Warnings, warnings...)
+	}
 	out.Summary = report.Summary{Files: res.Stats.Files, BytesScanned: res.Stats.Bytes,
 		SkippedBinary: int(res.Stats.SkippedBinary), SkippedLarge: int(res.Stats.SkippedLarge)}
 	for _, p := range res.Problems {
