@@ -3,8 +3,9 @@ package scanner_test
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/tokenward/tokenward/rules"
@@ -17,7 +18,11 @@ func corpus(b *testing.B, limit int) [][]byte {
 	b.Helper()
 	var out [][]byte
 	total := 0
-	root := filepath.Join(runtime.GOROOT(), "src")
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		b.Skip("go env GOROOT:", err)
+	}
+	root := filepath.Join(strings.TrimSpace(string(goroot)), "src")
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || total >= limit {
 			return nil

@@ -268,7 +268,7 @@ func TestListGitLab(t *testing.T) {
 			return
 		}
 		if r.Header.Get("PRIVATE-TOKEN") != "gl-token" {
-			http.Error(w, `{"message":"401 Unauthorized"}`, 401)
+			http.Error(w, `{"message":"401 Unauthorized"}`, http.StatusUnauthorized)
 			return
 		}
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
