@@ -30,7 +30,6 @@ func org(t *testing.T, n int) string {
 		name := fmt.Sprintf("r%02d", i)
 		sweeptest.MakeRepo(t, filepath.Join(root, "acme"), name, map[string]string{"app/config.sh": sweeptest.SecretLine(name)})
 	}
-	var url string
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/v3/orgs/acme/repos" {
 			http.NotFound(w, r)
@@ -38,12 +37,11 @@ func org(t *testing.T, n int) string {
 		}
 		var repos []map[string]any
 		for i := range n {
-			repos = append(repos, map[string]any{"full_name": fmt.Sprintf("acme/r%02d", i), "clone_url": fmt.Sprintf("%s/acme/r%02d.git", url, i)})
+			repos = append(repos, map[string]any{"full_name": fmt.Sprintf("acme/r%02d", i), "clone_url": fmt.Sprintf("http://%s/acme/r%02d.git", r.Host, i)})
 		}
 		json.NewEncoder(w).Encode(repos)
 	})
 	srv := sweeptest.NewGitServer(t, root, api)
-	url = srv.URL
 	return srv.URL
 }
 

@@ -199,7 +199,6 @@ func TestSweepGitHubOrg(t *testing.T) {
 	const n = 6
 	orgOnDisk(t, filepath.Join(root, "acme"), n)
 	var apiAuth atomic.Value
-	var srvURL string
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/v3/orgs/acme/repos" {
 			http.NotFound(w, r)
@@ -209,12 +208,11 @@ func TestSweepGitHubOrg(t *testing.T) {
 		var repos []map[string]any
 		for i := range n + 1 {
 			repos = append(repos, map[string]any{"full_name": fmt.Sprintf("acme/r%02d", i),
-				"clone_url": fmt.Sprintf("%s/acme/r%02d.git", srvURL, i), "fork": i == n})
+				"clone_url": fmt.Sprintf("http://%s/acme/r%02d.git", r.Host, i), "fork": i == n})
 		}
 		json.NewEncoder(w).Encode(repos)
 	})
 	srv := sweeptest.NewGitServer(t, root, api)
-	srvURL = srv.URL
 	work := t.TempDir()
 	env := []string{"GITHUB_TOKEN=ghs_sweeptesttoken"}
 	sweep := func(db string, extra ...string) result {
