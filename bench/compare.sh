@@ -30,7 +30,7 @@ measure() {
   local best_wall=999999 best_rss=0
   for _ in 1 2 3; do
     /usr/bin/time -f "%e %M" -o "$work/t" "$@" >/dev/null 2>"$work/err" || true
-    read -r wall rss <"$work/t" || { cat "$work/err"; exit 1; }
+    read -r wall rss < <(tail -n 1 "$work/t") || { cat "$work/err"; exit 1; }
     if awk -v a="$wall" -v b="$best_wall" 'BEGIN{exit !(a<b)}'; then best_wall=$wall; best_rss=$rss; fi
   done
   echo "$name $best_wall $best_rss"
