@@ -280,7 +280,7 @@ func (r *Rule) Compile() error {
 	r.lazy = &lazyRegexps{src: r.Regex}
 	// Matches stay on one line unless the regex asks for newlines explicitly.
 	if r.SingleLine = !explicitNewline(r.Regex); r.SingleLine {
-		r.lazy.line = withoutNewline(tree).String()
+		r.lazy.tree = tree // printed without newlines on first use: String() is costly
 	}
 	if r.Path != "" {
 		if r.PathRe, err = regexp.Compile(r.Path); err != nil {

@@ -4,6 +4,7 @@ package rules
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"sync"
 )
 
@@ -47,7 +48,8 @@ type Rule struct {
 type lazyRegexps struct {
 	once       sync.Once
 	re, lineRe *regexp.Regexp
-	src, line  string
+	src        string
+	tree       *syntax.Regexp // set for single-line rules
 }
 
 // Regexp returns the rule's compiled regex, or nil before Compile.
@@ -73,9 +75,9 @@ func (r *Rule) compileLazy() {
 		// Compile parsed both sources successfully, and regexp.Compile fails only
 		// where regexp/syntax.Parse does, so MustCompile cannot panic here.
 		r.lazy.re = regexp.MustCompile(r.lazy.src)
-		if r.lazy.line != "" {
+		if r.lazy.tree != nil {
 			var err error
-			if r.lazy.lineRe, err = regexp.Compile(r.lazy.line); err != nil {
+			if r.lazy.lineRe, err = regexp.Compile(withoutNewline(r.lazy.tree).String()); err != nil {
 				r.lazy.lineRe = r.lazy.re // cannot happen for a printed syntax tree; stay correct anyway
 			}
 		}
