@@ -87,9 +87,6 @@ func New(set *rules.Set, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Rules returns the engine's rules.
-func (e *Engine) Rules() []*rules.Rule { return e.rules }
-
 // raw is a match before it is located in lines and columns. Offsets are relative to
 // the buffer being scanned.
 type raw struct {

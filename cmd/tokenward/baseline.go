@@ -61,7 +61,6 @@ func init() {
 	f.StringVar(&baselineFlags.expires, "expires", "", "YYYY-MM-DD after which new entries stop suppressing")
 	f.BoolVar(&baselineFlags.followSymlinks, "follow-symlinks", false, "follow symbolic links while scanning")
 	rootCmd.AddCommand(baselineCmd)
-	applyBaselineFunc = filterByBaseline
 }
 
 // filterByBaseline implements --baseline for every scanning command.

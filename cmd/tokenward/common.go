@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tokenward/tokenward/baseline"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/hygiene"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/scanner"
@@ -145,6 +145,7 @@ type results struct {
 	Set      *rules.Set
 	Root     string // where .tokenwardignore fingerprints are looked up
 	RepoURI  string
+	Hygiene  *hygiene.Checker // the scan's checker, reused by the hygiene review; nil: built from Set
 }
 
 // postProcessors run over findings before suppression (verification, hygiene
@@ -169,7 +170,7 @@ func finish(cmd *cobra.Command, res *results) error {
 		res.Summary.Suppressed += n
 	}
 	if common.baseline != "" {
-		kept, suppressed, err := applyBaseline(common.baseline, res.Findings)
+		kept, suppressed, err := filterByBaseline(common.baseline, res.Findings)
 		if err != nil {
 			return usageError(err)
 		}
@@ -227,16 +228,6 @@ func finish(cmd *cobra.Command, res *results) error {
 		return exitCode(common.exitCode)
 	}
 	return nil
-}
-
-// applyBaselineFunc is provided by the baseline command file.
-var applyBaselineFunc func(path string, fs []finding.Finding) ([]finding.Finding, int, error)
-
-func applyBaseline(path string, fs []finding.Finding) ([]finding.Finding, int, error) {
-	if applyBaselineFunc == nil {
-		return nil, 0, errors.New("--baseline is not available in this build")
-	}
-	return applyBaselineFunc(path, fs)
 }
 
 func colorOK() bool {

@@ -39,12 +39,15 @@ func hostConfigFindings(hc *hygiene.Checker) ([]finding.Finding, []string) {
 func init() {
 	// Every scanning command: JWT analysis and client-side severity on engine findings.
 	postProcessors = append(postProcessors, func(cmd *cobra.Command, res *results) error {
-		if res.Set == nil {
-			return nil
-		}
-		hc, err := hygieneChecker(res.Set)
-		if err != nil {
-			return err
+		hc := res.Hygiene
+		if hc == nil {
+			if res.Set == nil {
+				return nil
+			}
+			var err error
+			if hc, err = hygieneChecker(res.Set); err != nil {
+				return err
+			}
 		}
 		res.Findings = hc.Review(res.Findings)
 		return nil

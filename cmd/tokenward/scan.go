@@ -71,7 +71,7 @@ func runScan(cmd *cobra.Command, args []string) error {
 		Checks:         append(slices.Clone(fileChecks), hc.Check),
 		Stdin:          cmd.InOrStdin(),
 	})
-	out := &results{Findings: res.Findings, Set: set, Root: root, Warnings: res.Warnings}
+	out := &results{Findings: res.Findings, Set: set, Root: root, Warnings: res.Warnings, Hygiene: hc}
 	if scanFlags.hostConfig {
 		fs, warnings := hostConfigFindings(hc)
 		out.Findings = append(out.Findings, fs...)
