@@ -63,34 +63,12 @@ func FromSet(set *rules.Set) (*Checker, error) {
 	}
 	c := New(cfg)
 	for _, a := range set.Allow {
-		a := a
-		if len(a.Res) == 0 && len(a.Regexes) > 0 || len(a.PathRes) == 0 && len(a.Paths) > 0 {
-			if err := compileAllow(&a); err != nil {
-				return nil, err
-			}
+		if err := a.Compile(); err != nil {
+			return nil, fmt.Errorf("allow: %w", err)
 		}
 		c.allow = append(c.allow, a)
 	}
 	return c, nil
-}
-
-func compileAllow(a *rules.Allow) error {
-	a.Res, a.PathRes = nil, nil
-	for _, s := range a.Regexes {
-		re, err := regexp.Compile(s)
-		if err != nil {
-			return fmt.Errorf("allow regex %q does not compile: %v", s, err)
-		}
-		a.Res = append(a.Res, re)
-	}
-	for _, s := range a.Paths {
-		re, err := regexp.Compile(s)
-		if err != nil {
-			return fmt.Errorf("allow path %q does not compile: %v", s, err)
-		}
-		a.PathRes = append(a.PathRes, re)
-	}
-	return nil
 }
 
 // Config returns the checker's configuration.
@@ -279,13 +257,13 @@ func (c *Checker) allowed(p, secret string, match, line []byte) bool {
 	for i := range c.allow {
 		a := &c.allow[i]
 		conds := 0
-		if len(a.PathRes) > 0 {
-			if !anyMatch(a.PathRes, p) {
+		if len(a.Paths) > 0 {
+			if !anyMatch(a.PathRegexps(), p) {
 				continue
 			}
 			conds++
 		}
-		if len(a.Res) > 0 {
+		if len(a.Regexes) > 0 {
 			target := secret
 			switch a.Target {
 			case "match":
@@ -293,7 +271,7 @@ func (c *Checker) allowed(p, secret string, match, line []byte) bool {
 			case "line":
 				target = string(line)
 			}
-			if target == "" || !anyMatch(a.Res, target) {
+			if target == "" || !anyMatch(a.Regexps(), target) {
 				continue
 			}
 			conds++

@@ -20,6 +20,10 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
+// The built-in rules ship twice: as the TOML sources (embedded for `rules test`
+// and for users to read) and as a Go table generated from them, which Builtin uses.
+//go:generate go run -tags tokenward_regen ./internal/ruletable/gen
+
 //go:embed builtin
 var builtinFS embed.FS
 
@@ -80,23 +84,65 @@ var (
 // and shared: callers must not modify it.
 func Builtin() (*Set, error) {
 	builtinOnce.Do(func() {
-		rs, err := builtinRules()
-		if err != nil {
-			builtinErr = err
-			return
-		}
-		builtinSet, builtinErr = assemble(rs, nil, nil, nil)
+		builtinSet, builtinErr = builtinFromTable()
 	})
 	return builtinSet, builtinErr
 }
 
-func builtinRules() ([]*Rule, error) {
+// builtinFromTable returns a fresh built-in Set. Normally it comes from the table
+// generated from builtin/*.toml (builtin_table.go): no TOML to decode and no regex
+// to parse at start-up, which is on every pre-commit hook's critical path.
+func builtinFromTable() (*Set, error) {
+	if len(builtinTable) == 0 { // built with -tags tokenward_regen, to regenerate the table
+		return LoadBuiltinTOML()
+	}
+	return &Set{Rules: tableRules(), Hash: builtinHash}, nil
+}
+
+// tableRules returns fresh copies of the generated built-in rules, ready for use.
+// The table was validated when it was generated (TestBuiltinTableFresh keeps it in
+// step with the TOML), so its regexes compile.
+func tableRules() []*Rule {
+	rs := make([]Rule, len(builtinTable))
+	copy(rs, builtinTable)
+	out := make([]*Rule, len(rs))
+	for i := range rs {
+		r := &rs[i]
+		r.builtin = true
+		r.lazy = &lazyRegexps{src: r.Regex, single: r.SingleLine}
+		if r.Path != "" {
+			r.PathRe = regexp.MustCompile(r.Path)
+		}
+		if len(r.Allow) > 0 {
+			r.Allow = slices.Clone(r.Allow) // the table stays untouched
+			for j := range r.Allow {
+				lazyAllow(&r.Allow[j])
+			}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func mustCompileAll(srcs []string) []*regexp.Regexp {
+	if len(srcs) == 0 {
+		return nil
+	}
+	out := make([]*regexp.Regexp, len(srcs))
+	for i, s := range srcs {
+		out[i] = regexp.MustCompile(s)
+	}
+	return out
+}
+
+// builtinRulesTOML parses and validates the embedded builtin/*.toml files: the
+// source of truth the generated table is made from.
+func builtinRulesTOML() ([]*Rule, error) {
 	names, err := fs.Glob(builtinFS, "builtin/*.toml")
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
-	// Files parse concurrently: start-up is on every pre-commit's critical path.
 	parsed := make([]*Parsed, len(names))
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
@@ -120,6 +166,17 @@ func builtinRules() ([]*Rule, error) {
 		}
 	}
 	return all, errors.Join(errs...)
+}
+
+// LoadBuiltinTOML compiles the built-in rules from their TOML sources, bypassing
+// the generated table and the per-process cache (for the table generator, its
+// freshness test and benchmarks).
+func LoadBuiltinTOML() (*Set, error) {
+	rs, err := builtinRulesTOML()
+	if err != nil {
+		return nil, err
+	}
+	return assemble(rs, nil, nil, nil)
 }
 
 // Load returns the rule set for a scan: the user configuration if any (explicit or
@@ -154,9 +211,11 @@ func Load(opts LoadOptions) (*Set, error) {
 	}
 	var rs []*Rule
 	if f.extendBuiltin {
-		if rs, err = builtinRules(); err != nil {
+		b, err := builtinFromTable()
+		if err != nil {
 			return nil, err
 		}
+		rs = b.Rules
 	}
 	// A user rule with a built-in id replaces the built-in one.
 	for _, r := range f.rules {
@@ -277,9 +336,10 @@ func (r *Rule) Compile() error {
 		r.SecretGroup = 1
 	}
 	r.MaxLen = maxMatchLen(tree)
-	r.lazy = &lazyRegexps{src: r.Regex}
 	// Matches stay on one line unless the regex asks for newlines explicitly.
-	if r.SingleLine = !explicitNewline(r.Regex); r.SingleLine {
+	r.SingleLine = !explicitNewline(r.Regex)
+	r.lazy = &lazyRegexps{src: r.Regex, single: r.SingleLine}
+	if r.SingleLine {
 		r.lazy.tree = tree // printed without newlines on first use: String() is costly
 	}
 	if r.Path != "" {
@@ -311,31 +371,42 @@ func (r *Rule) Compile() error {
 	return nil
 }
 
-func (a *Allow) compile() error {
+func (a *Allow) compile() error { return a.Compile() }
+
+// Compile validates the entry, compiles its regexes and lower-cases its stopwords.
+// Parse does this for entries it reads; call it for an Allow built in code.
+func (a *Allow) Compile() error {
 	switch a.Target {
 	case "", "secret", "match", "line":
 	default:
 		return fmt.Errorf("target %q must be secret, match or line", a.Target)
 	}
-	a.Res, a.PathRes = nil, nil
-	for _, s := range a.Regexes {
-		re, err := regexp.Compile(s)
-		if err != nil {
-			return fmt.Errorf("regex %q does not compile: %v", s, err)
-		}
-		a.Res = append(a.Res, re)
+	c := &allowRegexps{}
+	var err error
+	if c.res, err = compileAll(a.Regexes, "regex"); err != nil {
+		return err
 	}
-	for _, s := range a.Paths {
-		re, err := regexp.Compile(s)
-		if err != nil {
-			return fmt.Errorf("path %q does not compile: %v", s, err)
-		}
-		a.PathRes = append(a.PathRes, re)
+	if c.paths, err = compileAll(a.Paths, "path"); err != nil {
+		return err
 	}
+	c.once.Do(func() {}) // nothing left to do lazily
+	a.compiled = c
 	for i, w := range a.Stopwords {
 		a.Stopwords[i] = strings.ToLower(w)
 	}
 	return nil
+}
+
+func compileAll(srcs []string, what string) ([]*regexp.Regexp, error) {
+	var out []*regexp.Regexp
+	for _, s := range srcs {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return out, fmt.Errorf("%s %q does not compile: %v", what, s, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
 }
 
 // assemble builds a Set and hashes its content.
@@ -347,12 +418,21 @@ func assemble(rs []*Rule, allow []Allow, disabled []string, hygiene map[string]a
 			continue
 		}
 		set.Rules = append(set.Rules, r)
-		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%v\x00%g\x00%s\x00%v\x00%s\x00%v\n",
-			r.ID, r.Regex, r.SecretGroup, r.Keywords, r.Entropy, r.Path, r.Allow, r.Validate, r.Severity)
+		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%v\x00%g\x00%s\x00%s\x00%s\x00%v\n",
+			r.ID, r.Regex, r.SecretGroup, r.Keywords, r.Entropy, r.Path, allowKey(r.Allow), r.Validate, r.Severity)
 	}
-	fmt.Fprintf(h, "%v", allow)
+	fmt.Fprintf(h, "%s", allowKey(allow))
 	set.Hash = hex.EncodeToString(h.Sum(nil))[:16]
 	return set, nil
+}
+
+// allowKey prints an allow list's source fields for hashing (not its compiled regexes).
+func allowKey(as []Allow) string {
+	var b strings.Builder
+	for _, a := range as {
+		fmt.Fprintf(&b, "%q %q %q %q|", a.Regexes, a.Target, a.Paths, a.Stopwords)
+	}
+	return b.String()
 }
 
 var ruleHeader = regexp.MustCompile(`(?m)^[ \t]*\[\[[ \t]*rule[ \t]*\]\]`)
@@ -378,12 +458,6 @@ func keyLine(data []byte, key string) int {
 	return 0
 }
 
-// LoadBuiltinFresh compiles the built-in rules anew, bypassing the per-process
-// cache; for benchmarks of start-up cost.
-func LoadBuiltinFresh() (*Set, error) {
-	rs, err := builtinRules()
-	if err != nil {
-		return nil, err
-	}
-	return assemble(rs, nil, nil, nil)
-}
+// LoadBuiltinFresh returns the built-in rules as a new process would get them,
+// bypassing the per-process cache; for benchmarks of start-up cost.
+func LoadBuiltinFresh() (*Set, error) { return builtinFromTable() }

@@ -49,7 +49,8 @@ type lazyRegexps struct {
 	once       sync.Once
 	re, lineRe *regexp.Regexp
 	src        string
-	tree       *syntax.Regexp // set for single-line rules
+	single     bool           // derive lineRe
+	tree       *syntax.Regexp // parsed src when Compile had it; parsed again otherwise
 }
 
 // Regexp returns the rule's compiled regex, or nil before Compile.
@@ -72,15 +73,22 @@ func (r *Rule) LineRegexp() *regexp.Regexp {
 
 func (r *Rule) compileLazy() {
 	r.lazy.once.Do(func() {
-		// Compile parsed both sources successfully, and regexp.Compile fails only
-		// where regexp/syntax.Parse does, so MustCompile cannot panic here.
+		// The rule was validated (by Compile, or when the built-in table was
+		// generated), and regexp.Compile fails only where regexp/syntax.Parse
+		// does, so MustCompile cannot panic here.
 		r.lazy.re = regexp.MustCompile(r.lazy.src)
-		if r.lazy.tree != nil {
-			var err error
-			if r.lazy.lineRe, err = regexp.Compile(withoutNewline(r.lazy.tree).String()); err != nil {
-				r.lazy.lineRe = r.lazy.re // cannot happen for a printed syntax tree; stay correct anyway
-			}
+		if !r.lazy.single {
+			return
 		}
+		tree := r.lazy.tree
+		if tree == nil {
+			tree, _ = syntax.Parse(r.lazy.src, syntax.Perl)
+		}
+		var err error
+		if r.lazy.lineRe, err = regexp.Compile(withoutNewline(tree).String()); err != nil {
+			r.lazy.lineRe = r.lazy.re // cannot happen for a printed syntax tree; stay correct anyway
+		}
+		r.lazy.tree = nil
 	})
 }
 
@@ -93,8 +101,47 @@ type Allow struct {
 	Paths       []string `toml:"paths"`
 	Stopwords   []string `toml:"stopwords"`
 
-	Res     []*regexp.Regexp `toml:"-"`
-	PathRes []*regexp.Regexp `toml:"-"`
+	// Compiled Regexes and Paths, shared by copies of the entry. Built-in entries
+	// compile on first use, so start-up does not pay for allow lists of rules
+	// that never fire.
+	compiled *allowRegexps
+}
+
+type allowRegexps struct {
+	once       sync.Once
+	res, paths []*regexp.Regexp
+	src        *Allow // compiled on first use; validated beforehand
+}
+
+// Regexps returns the compiled Regexes.
+func (a *Allow) Regexps() []*regexp.Regexp { return a.regexps().res }
+
+// PathRegexps returns the compiled Paths.
+func (a *Allow) PathRegexps() []*regexp.Regexp { return a.regexps().paths }
+
+func (a *Allow) regexps() *allowRegexps {
+	c := a.compiled
+	if c == nil {
+		// Not from Parse or the built-in table (an Allow built in code without
+		// Compile): compile now, every time; invalid patterns match nothing.
+		c = &allowRegexps{}
+		c.res, _ = compileAll(a.Regexes, "regex")
+		c.paths, _ = compileAll(a.Paths, "path")
+		return c
+	}
+	c.once.Do(func() {
+		if c.src != nil {
+			c.res, c.paths = mustCompileAll(c.src.Regexes), mustCompileAll(c.src.Paths)
+			c.src = nil
+		}
+	})
+	return c
+}
+
+// lazyAllow prepares a validated entry (from the built-in table) to compile its
+// regexes on first use.
+func lazyAllow(a *Allow) {
+	a.compiled = &allowRegexps{src: &Allow{Regexes: a.Regexes, Paths: a.Paths}}
 }
 
 // Position locates a definition in a TOML file.

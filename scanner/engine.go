@@ -187,7 +187,7 @@ func (e *Engine) computeActive(path string) []bool {
 		// Only a paths-only entry excludes the file; one that also names regexes or
 		// stopwords must hold for each match (its conditions are ANDed).
 		g := &e.global[i]
-		if len(g.Res) == 0 && len(g.Stopwords) == 0 && matchAny(g.PathRes, path) {
+		if len(g.Regexes) == 0 && len(g.Stopwords) == 0 && len(g.Paths) > 0 && matchAny(g.PathRegexps(), path) {
 			return nil
 		}
 	}
@@ -200,7 +200,7 @@ func (e *Engine) computeActive(path string) []bool {
 		}
 		for j := range r.Allow {
 			a := &r.Allow[j]
-			if len(a.PathRes) > 0 && len(a.Res) == 0 && len(a.Stopwords) == 0 && matchAny(a.PathRes, path) {
+			if len(a.Paths) > 0 && len(a.Regexes) == 0 && len(a.Stopwords) == 0 && matchAny(a.PathRegexps(), path) {
 				active[i] = false
 			}
 		}
@@ -338,13 +338,13 @@ func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string)
 // given conditions must hold (paths AND regexes AND stopwords), as in gitleaks.
 func allowed(a *rules.Allow, secret string, match, line []byte, path string) bool {
 	conds := 0
-	if len(a.PathRes) > 0 {
-		if !matchAny(a.PathRes, path) {
+	if len(a.Paths) > 0 {
+		if !matchAny(a.PathRegexps(), path) {
 			return false
 		}
 		conds++
 	}
-	if len(a.Res) > 0 {
+	if len(a.Regexes) > 0 {
 		target := []byte(secret)
 		switch a.Target {
 		case "match":
@@ -353,7 +353,7 @@ func allowed(a *rules.Allow, secret string, match, line []byte, path string) boo
 			target = line
 		}
 		hit := false
-		for _, re := range a.Res {
+		for _, re := range a.Regexps() {
 			if re.Match(target) {
 				hit = true
 				break

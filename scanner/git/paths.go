@@ -27,14 +27,14 @@ func PathClassFor(set *rules.Set) func(string) string {
 		}
 	}
 	for _, a := range set.Allow {
-		for _, re := range a.PathRes {
+		for _, re := range a.PathRegexps() {
 			add(re)
 		}
 	}
 	for _, r := range set.Rules {
 		add(r.PathRe)
 		for _, a := range r.Allow {
-			for _, re := range a.PathRes {
+			for _, re := range a.PathRegexps() {
 				add(re)
 			}
 		}

@@ -10,8 +10,8 @@ import (
 func TestPathClassFor(t *testing.T) {
 	lock := regexp.MustCompile(`(^|/)go\.sum$`)
 	set := &rules.Set{Rules: []*rules.Rule{
-		{ID: "a", Allow: []rules.Allow{{PathRes: []*regexp.Regexp{lock}}}},
-		{ID: "b", Allow: []rules.Allow{{PathRes: []*regexp.Regexp{regexp.MustCompile(`(^|/)go\.sum$`)}}}},
+		{ID: "a", Allow: []rules.Allow{{Paths: []string{lock.String()}}}},
+		{ID: "b", Allow: []rules.Allow{{Paths: []string{`(^|/)go\.sum$`}}}},
 		{ID: "c", PathRe: regexp.MustCompile(`\.env$`)},
 	}}
 	pc := PathClassFor(set)
