@@ -383,13 +383,14 @@ func (a *Allow) Compile() error {
 	}
 	c := &allowRegexps{}
 	var err error
-	if c.res, err = compileAll(a.Regexes, "regex"); err != nil {
+	if c.res.res, err = compileAll(a.Regexes, "regex"); err != nil {
 		return err
 	}
-	if c.paths, err = compileAll(a.Paths, "path"); err != nil {
+	if c.paths.res, err = compileAll(a.Paths, "path"); err != nil {
 		return err
 	}
-	c.once.Do(func() {}) // nothing left to do lazily
+	c.res.once.Do(func() {}) // nothing left to do lazily
+	c.paths.once.Do(func() {})
 	a.compiled = c
 	for i, w := range a.Stopwords {
 		a.Stopwords[i] = strings.ToLower(w)

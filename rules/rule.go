@@ -108,40 +108,47 @@ type Allow struct {
 }
 
 type allowRegexps struct {
-	once       sync.Once
-	res, paths []*regexp.Regexp
-	src        *Allow // compiled on first use; validated beforehand
+	res, paths lazyList
+}
+
+// lazyList is a list of validated patterns compiled on first use.
+type lazyList struct {
+	once sync.Once
+	src  []string
+	res  []*regexp.Regexp
+}
+
+func (l *lazyList) get() []*regexp.Regexp {
+	l.once.Do(func() {
+		l.res, l.src = mustCompileAll(l.src), nil
+	})
+	return l.res
 }
 
 // Regexps returns the compiled Regexes.
-func (a *Allow) Regexps() []*regexp.Regexp { return a.regexps().res }
-
-// PathRegexps returns the compiled Paths.
-func (a *Allow) PathRegexps() []*regexp.Regexp { return a.regexps().paths }
-
-func (a *Allow) regexps() *allowRegexps {
-	c := a.compiled
-	if c == nil {
+func (a *Allow) Regexps() []*regexp.Regexp {
+	if a.compiled == nil {
 		// Not from Parse or the built-in table (an Allow built in code without
 		// Compile): compile now, every time; invalid patterns match nothing.
-		c = &allowRegexps{}
-		c.res, _ = compileAll(a.Regexes, "regex")
-		c.paths, _ = compileAll(a.Paths, "path")
-		return c
+		res, _ := compileAll(a.Regexes, "regex")
+		return res
 	}
-	c.once.Do(func() {
-		if c.src != nil {
-			c.res, c.paths = mustCompileAll(c.src.Regexes), mustCompileAll(c.src.Paths)
-			c.src = nil
-		}
-	})
-	return c
+	return a.compiled.res.get()
+}
+
+// PathRegexps returns the compiled Paths.
+func (a *Allow) PathRegexps() []*regexp.Regexp {
+	if a.compiled == nil {
+		res, _ := compileAll(a.Paths, "path")
+		return res
+	}
+	return a.compiled.paths.get()
 }
 
 // lazyAllow prepares a validated entry (from the built-in table) to compile its
 // regexes on first use.
 func lazyAllow(a *Allow) {
-	a.compiled = &allowRegexps{src: &Allow{Regexes: a.Regexes, Paths: a.Paths}}
+	a.compiled = &allowRegexps{res: lazyList{src: a.Regexes}, paths: lazyList{src: a.Paths}}
 }
 
 // Position locates a definition in a TOML file.
