@@ -184,16 +184,15 @@ func (h *headTrees) unchangedDir(dir string, cache map[string]plumbing.Hash) boo
 	if v, ok := h.same[dir]; ok {
 		return v
 	}
-	var v bool
-	if ch, ok := cache[dir]; ok {
+	// Ancestors first: an unchanged ancestor answers without reading the HEAD
+	// trees below it, so only directories on changed paths are read.
+	v := dir != "" && h.unchangedDir(path.Dir(dir), cache)
+	if ch, ok := cache[dir]; ok && !v {
 		if dir == "" {
 			v = ch == h.root
 		} else if e, ok := h.lookup(dir); ok && e.isDir() {
 			v = ch == e.hash
 		}
-	}
-	if !v && dir != "" {
-		v = h.unchangedDir(path.Dir(dir), cache)
 	}
 	h.same[dir] = v
 	return v
