@@ -3,11 +3,10 @@ package git
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/tokenward/tokenward/finding"
 )
 
@@ -16,9 +15,12 @@ import (
 // path (or of a file the index deletes, for moves) does not already hold. History
 // is not read: only the trees on the paths of staged changes.
 func (s *session) staged() {
-	idx, err := s.rp.st.Index()
+	idx, err := readIndex(indexPath(s.rp.gitDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		idx, err = &gitIndex{}, nil // nothing was ever staged
+	}
 	if err != nil {
-		s.problem(fmt.Errorf("reading the index (%s/index): %w (run `git status` to check it)", s.rp.gitDir, err))
+		s.problem(fmt.Errorf("reading the index: %w", err))
 		return
 	}
 	ht := &headTrees{rp: s.rp, s: s, dirs: map[string]map[string]treeEntry{}}
@@ -33,28 +35,28 @@ func (s *session) staged() {
 		s.problem(fmt.Errorf("resolving HEAD: %w", err))
 		return
 	}
-	cache := cacheTree(idx.Cache)
+	cache := cacheTree(idx.tree)
 	type change struct {
 		path string
 		blob plumbing.Hash
 		head plumbing.Hash // zero when new
 	}
 	var changes []change
-	inIndex := make(map[string]bool, len(idx.Entries))
-	for _, e := range idx.Entries {
-		inIndex[e.Name] = true
-		// Stage 0 is a merged entry (go-git's index.Merged constant is 1, not the on-disk 0).
-		if e.Stage != 0 || e.Mode == filemode.Submodule || e.IntentToAdd || e.Hash.IsZero() {
+	inIndex := make(map[string]bool, len(idx.entries))
+	for _, e := range idx.entries {
+		inIndex[e.name] = true
+		// Stage 0 is a merged entry; others are sides of an unresolved conflict.
+		if e.stage != 0 || e.mode == modeGitlink || e.intentToAdd || e.hash.IsZero() {
 			continue
 		}
-		if ht.unchangedDir(path.Dir(e.Name), cache) {
+		if ht.unchangedDir(path.Dir(e.name), cache) {
 			continue
 		}
-		he, ok := ht.lookup(e.Name)
-		if ok && he.hash == e.Hash {
+		he, ok := ht.lookup(e.name)
+		if ok && he.hash == e.hash {
 			continue
 		}
-		c := change{path: e.Name, blob: e.Hash}
+		c := change{path: e.name, blob: e.hash}
 		if ok && he.isBlob() {
 			c.head = he.hash
 		}
@@ -101,25 +103,25 @@ func (s *session) staged() {
 
 // cacheTree maps directory paths ("" for the root) to the tree hash the index's
 // cache-tree extension records for them, for directories whose entry is valid.
-func cacheTree(t *index.Tree) map[string]plumbing.Hash {
+func cacheTree(t []cacheTreeEntry) map[string]plumbing.Hash {
 	out := map[string]plumbing.Hash{}
-	if t == nil || len(t.Entries) == 0 {
+	if len(t) == 0 {
 		return out
 	}
 	i := 0
 	var walk func(prefix string)
 	walk = func(prefix string) {
-		e := t.Entries[i]
+		e := t[i]
 		i++
-		dir := prefix + e.Path
-		if e.Entries >= 0 {
-			out[dir] = e.Hash
+		dir := prefix + e.path
+		if e.entries >= 0 {
+			out[dir] = e.hash
 		}
 		sub := dir
 		if sub != "" {
 			sub += "/"
 		}
-		for k := 0; k < e.Trees && i < len(t.Entries); k++ {
+		for k := 0; k < e.trees && i < len(t); k++ {
 			walk(sub)
 		}
 	}
