@@ -335,7 +335,14 @@ func (r *Rule) Compile() error {
 	} else if r.SecretGroup == 0 && n > 0 {
 		r.SecretGroup = 1
 	}
-	r.MaxLen = maxMatchLen(tree)
+	switch {
+	case r.MaxLength < 0 || r.MaxLength > maxWindow:
+		return fail("max_length %d is outside 1..%d bytes", r.MaxLength, maxWindow)
+	case r.MaxLength > 0:
+		r.MaxLen = r.MaxLength
+	default:
+		r.MaxLen = maxMatchLen(tree)
+	}
 	// Matches stay on one line unless the regex asks for newlines explicitly.
 	r.SingleLine = !explicitNewline(r.Regex)
 	r.lazy = &lazyRegexps{src: r.Regex, single: r.SingleLine}
