@@ -13,18 +13,18 @@ var Severities = []string{"critical", "high", "medium", "low", "info"}
 
 // Rule is one detector as written in TOML, plus what Compile derives from it.
 type Rule struct {
-	ID               string   `toml:"id"`
-	Description      string   `toml:"description"`
-	Regex            string   `toml:"regex"`
-	Path             string   `toml:"path"` // optional: only files whose path matches
-	SecretGroup      int      `toml:"secret_group"`
-	Keywords         []string `toml:"keywords"`
-	Entropy          float64  `toml:"entropy"`
+	ID          string   `toml:"id"`
+	Description string   `toml:"description"`
+	Regex       string   `toml:"regex"`
+	Path        string   `toml:"path"` // optional: only files whose path matches
+	SecretGroup int      `toml:"secret_group"`
+	Keywords    []string `toml:"keywords"`
+	Entropy     float64  `toml:"entropy"`
 	// MaxLength is the longest match in bytes, for regexes with unbounded repeats
 	// (x+, x{n,}), which otherwise count as 64 bytes each when the engine sizes the
 	// window it searches around an anchor. Prefer it to chains of bounded repeats
 	// such as x{8,1000}x{0,1000}: those compile to very large programs.
-	MaxLength int `toml:"max_length"`
+	MaxLength        int      `toml:"max_length"`
 	Severity         string   `toml:"severity"`
 	Tags             []string `toml:"tags"`
 	Examples         []string `toml:"examples"`
