@@ -5,7 +5,7 @@
 
 package rules
 
-const builtinHash = "c7655ac5a9b844c8"
+const builtinHash = "bdff4d85695c1a4a"
 
 var builtinTable = []Rule{
 	Rule{ID: "openai-api-key",

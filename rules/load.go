@@ -426,8 +426,8 @@ func assemble(rs []*Rule, allow []Allow, disabled []string, hygiene map[string]a
 			continue
 		}
 		set.Rules = append(set.Rules, r)
-		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%v\x00%g\x00%s\x00%s\x00%s\x00%v\n",
-			r.ID, r.Regex, r.SecretGroup, r.Keywords, r.Entropy, r.Path, allowKey(r.Allow), r.Validate, r.Severity)
+		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%v\x00%g\x00%s\x00%s\x00%s\x00%v\x00%d\n",
+			r.ID, r.Regex, r.SecretGroup, r.Keywords, r.Entropy, r.Path, allowKey(r.Allow), r.Validate, r.Severity, r.MaxLength)
 	}
 	fmt.Fprintf(h, "%s", allowKey(allow))
 	set.Hash = hex.EncodeToString(h.Sum(nil))[:16]
