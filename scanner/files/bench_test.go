@@ -45,7 +45,6 @@ func benchTree(b *testing.B) (string, int64) {
 	return dir, total
 }
 
-
 // BenchmarkScanDir measures the file source on a tree held in the page cache:
 // walk, open, read, binary sniffing and the engine, with two workers.
 func BenchmarkScanDir(b *testing.B) {
