@@ -77,14 +77,18 @@ func (c *Checker) checkHeaders(d *doc) {
 			i = j
 			continue
 		}
-		name := strings.ToLower(string(data[i:j]))
+		var lower [16]byte // the name in lower case, without allocating: [A-Za-z-] | 0x20
+		name := lower[:j-i]
+		for k, ch := range data[i:j] {
+			name[k] = ch | 0x20
+		}
 		nameStart := i
 		if i >= 6 && strings.EqualFold(string(data[i-6:i]), "proxy-") {
 			nameStart = i - 6
 		}
-		exact := name == "authorization"
-		typo := HeaderNameTypo(name)
-		authn := name == "authentication"
+		exact := string(name) == "authorization"
+		typo := headerNameTypo(string(name))
+		authn := string(name) == "authentication"
 		i = j - 1
 		if !exact && !typo && !authn {
 			continue
@@ -515,33 +519,41 @@ func data2str(b []byte) string { return string(b) }
 // HeaderNameTypo reports whether a header name misspells Authorization: within
 // two edits of it, and not Authorization itself.
 func HeaderNameTypo(name string) bool {
-	l := strings.ToLower(strings.TrimSpace(name))
+	return headerNameTypo(strings.ToLower(strings.TrimSpace(name)))
+}
+
+// headerNameTypo is HeaderNameTypo for a trimmed, lower-case name.
+func headerNameTypo(l string) bool {
 	return l != "authorization" && len(l) >= 11 && editDistance(l, "authorization") <= 2
 }
 
 // editDistance is the Levenshtein distance with adjacent transpositions counted
-// as one edit (optimal string alignment).
+// as one edit (optimal string alignment). It keeps the last three rows of the
+// table, on the stack when b is short.
 func editDistance(a, b string) int {
 	n, m := len(a), len(b)
-	d := make([][]int, n+1)
-	for i := range d {
-		d[i] = make([]int, m+1)
-		d[i][0] = i
+	var stack [3 * 32]int
+	rows := stack[:]
+	if 3*(m+1) > len(stack) {
+		rows = make([]int, 3*(m+1))
 	}
-	for j := 0; j <= m; j++ {
-		d[0][j] = j
+	prev2, prev, cur := rows[:m+1], rows[m+1:2*(m+1)], rows[2*(m+1):3*(m+1)]
+	for j := range prev {
+		prev[j] = j
 	}
 	for i := 1; i <= n; i++ {
+		cur[0] = i
 		for j := 1; j <= m; j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
 		}
+		prev2, prev, cur = prev, cur, prev2
 	}
-	return d[n][m]
+	return prev[m]
 }
