@@ -358,16 +358,25 @@ func (s *state) scanFile(j job, buf []byte) []byte {
 	return buf
 }
 
-// readUpTo reads f until EOF or until limit bytes are read, into buf's storage
-// (grown by doubling, from minBuf up to limit bytes, when it fills).
+// readUpTo reads f until EOF or until limit bytes are read, into buf's storage.
+// When buf fills, fstat tells how far to grow it (at least double, at most limit
+// bytes), so that a large file costs one allocation and one copy.
 func readUpTo(f rfile, buf []byte, limit int) ([]byte, error) {
 	buf = buf[:0]
+	sized := false
 	for {
 		if len(buf) == cap(buf) {
 			if len(buf) >= limit {
 				return buf, nil
 			}
-			grown := make([]byte, len(buf), min(max(2*cap(buf), minBuf), limit))
+			want := max(2*cap(buf), minBuf)
+			if !sized && len(buf) > 0 {
+				sized = true
+				if size, ok := f.size(); ok && size >= int64(want) {
+					want = int(min(size+1, int64(limit))) // +1: room to read EOF without growing again
+				}
+			}
+			grown := make([]byte, len(buf), min(want, limit))
 			copy(grown, buf)
 			buf = grown
 		}

@@ -133,6 +133,43 @@ func TestBufferReuse(t *testing.T) {
 	}
 }
 
+// TestReadUpTo reads files of sizes around the buffer's steps and the limit into
+// buffers left over from earlier files.
+func TestReadUpTo(t *testing.T) {
+	const limit = 5*minBuf + 7
+	dir := t.TempDir()
+	var buf []byte
+	for _, size := range []int{0, 1, minBuf - 1, minBuf, minBuf + 1, 2*minBuf + 3, 3 * minBuf, limit - 1, limit, limit + 1, 2 * limit, 10, 0} {
+		for _, start := range []int{0, 100, minBuf, 4 * minBuf} { // capacity of the buffer passed in
+			content := make([]byte, size)
+			for i := range content {
+				content[i] = byte('a' + (i*7+size)%26)
+			}
+			p := filepath.Join(dir, fmt.Sprintf("f%d-%d", size, start))
+			if err := os.WriteFile(p, content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := openFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if start > 0 {
+				buf = bytes.Repeat([]byte{'~'}, start)
+			}
+			got, err := readUpTo(f, buf, limit)
+			f.Close()
+			want := content[:min(size, limit)]
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("size %d, buffer %d: read %d bytes (err %v), want the first %d", size, start, len(got), err, len(want))
+			}
+			if cap(got) > max(limit, start) {
+				t.Errorf("size %d, buffer %d: buffer grew to %d, over the limit %d", size, start, cap(got), limit)
+			}
+			buf = got
+		}
+	}
+}
+
 // TestLargeFile scans files around memLimit, which are read whole up to it and
 // streamed beyond it, with tokens on both sides of the limit.
 func TestLargeFile(t *testing.T) {

@@ -42,3 +42,14 @@ func (f rfile) Read(p []byte) (int, error) {
 }
 
 func (f rfile) Close() error { return syscall.Close(int(f)) }
+
+// size returns the file's size, if fstat knows it.
+func (f rfile) size() (int64, bool) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Fstat(int(f), &st)
+		if err != syscall.EINTR {
+			return st.Size, err == nil
+		}
+	}
+}
