@@ -64,9 +64,12 @@ func (c *Checker) checkHeaders(d *doc) {
 	data := d.data
 	code := codeFile(d.path)
 	concatLines := map[int]bool{}
-	for i := 0; i < len(data); i++ {
-		ch := data[i] | 0x20
-		if ch != 'a' || i > 0 && (isAlnum(data[i-1]) || data[i-1] == '_') {
+	lowerA, upperA := seeker{data: data, pat: []byte("a")}, seeker{data: data, pat: []byte("A")}
+	for i := 0; ; i++ {
+		if i = first(lowerA.from(i), upperA.from(i)); i < 0 {
+			break
+		}
+		if i > 0 && (isAlnum(data[i-1]) || data[i-1] == '_') {
 			continue
 		}
 		j := i
@@ -124,6 +127,36 @@ func (c *Checker) checkHeaders(d *doc) {
 	if code && d.c.cfg.On("auth-header-concatenated") {
 		c.checkBareConcat(d, concatLines)
 	}
+}
+
+// seeker finds the successive occurrences of pat in data with bytes.Index
+// (vectorised), remembering the next one across queries.
+type seeker struct {
+	data, pat []byte
+	next      int  // the first occurrence at or after the last query (-1: none)
+	searched  bool // next is valid
+}
+
+// from returns the offset of the first occurrence at or after at, or -1.
+func (s *seeker) from(at int) int {
+	if !s.searched || s.next >= 0 && s.next < at {
+		s.searched = true
+		s.next = -1
+		if at <= len(s.data) {
+			if i := bytes.Index(s.data[at:], s.pat); i >= 0 {
+				s.next = at + i
+			}
+		}
+	}
+	return s.next
+}
+
+// first returns the smaller of two offsets, ignoring -1.
+func first(a, b int) int {
+	if a < 0 || b >= 0 && b < a {
+		return b
+	}
+	return a
 }
 
 func lineOf(d *doc, off int) int {
@@ -470,17 +503,19 @@ func basicPair(s string) (bool, string) {
 // `"Bearer" + tok`, “ `Bearer${tok}` “, f"Bearer{tok}", "Bearer%s".
 func (c *Checker) checkBareConcat(d *doc, skipLines map[int]bool) {
 	data := d.data
+	// "Bearer" and "bearer" are found by their first letter, much rarer in code
+	// than the 'e' a search for "earer" keeps stopping at.
+	upper, lower := seeker{data: data, pat: []byte("Bearer")}, seeker{data: data, pat: []byte("bearer")}
 	for at := 0; ; {
-		i := bytes.Index(data[at:], []byte("earer"))
-		if i < 0 {
+		b := first(upper.from(at), lower.from(at))
+		if b < 0 {
 			return
 		}
-		i += at
+		i := b + 1 // "earer"
 		at = i + 5
-		if i == 0 || data[i-1]|0x20 != 'b' || i < 2 {
+		if b == 0 {
 			continue
 		}
-		b := i - 1
 		q := data[b-1]
 		if q != '"' && q != '\'' && q != '`' {
 			continue
