@@ -64,9 +64,12 @@ func (c *Checker) checkHeaders(d *doc) {
 	data := d.data
 	code := codeFile(d.path)
 	concatLines := map[int]bool{}
-	for i := 0; i < len(data); i++ {
-		ch := data[i] | 0x20
-		if ch != 'a' || i > 0 && (isAlnum(data[i-1]) || data[i-1] == '_') {
+	lowerA, upperA := seeker{data: data, pat: []byte("a")}, seeker{data: data, pat: []byte("A")}
+	for i := 0; ; i++ {
+		if i = first(lowerA.from(i), upperA.from(i)); i < 0 {
+			break
+		}
+		if i > 0 && (isAlnum(data[i-1]) || data[i-1] == '_') {
 			continue
 		}
 		j := i
@@ -77,14 +80,18 @@ func (c *Checker) checkHeaders(d *doc) {
 			i = j
 			continue
 		}
-		name := strings.ToLower(string(data[i:j]))
+		var lower [16]byte // the name in lower case, without allocating: [A-Za-z-] | 0x20
+		name := lower[:j-i]
+		for k, ch := range data[i:j] {
+			name[k] = ch | 0x20
+		}
 		nameStart := i
 		if i >= 6 && strings.EqualFold(string(data[i-6:i]), "proxy-") {
 			nameStart = i - 6
 		}
-		exact := name == "authorization"
-		typo := HeaderNameTypo(name)
-		authn := name == "authentication"
+		exact := string(name) == "authorization"
+		typo := headerNameTypo(string(name))
+		authn := string(name) == "authentication"
 		i = j - 1
 		if !exact && !typo && !authn {
 			continue
@@ -120,6 +127,36 @@ func (c *Checker) checkHeaders(d *doc) {
 	if code && d.c.cfg.On("auth-header-concatenated") {
 		c.checkBareConcat(d, concatLines)
 	}
+}
+
+// seeker finds the successive occurrences of pat in data with bytes.Index
+// (vectorised), remembering the next one across queries.
+type seeker struct {
+	data, pat []byte
+	next      int  // the first occurrence at or after the last query (-1: none)
+	searched  bool // next is valid
+}
+
+// from returns the offset of the first occurrence at or after at, or -1.
+func (s *seeker) from(at int) int {
+	if !s.searched || s.next >= 0 && s.next < at {
+		s.searched = true
+		s.next = -1
+		if at <= len(s.data) {
+			if i := bytes.Index(s.data[at:], s.pat); i >= 0 {
+				s.next = at + i
+			}
+		}
+	}
+	return s.next
+}
+
+// first returns the smaller of two offsets, ignoring -1.
+func first(a, b int) int {
+	if a < 0 || b >= 0 && b < a {
+		return b
+	}
+	return a
 }
 
 func lineOf(d *doc, off int) int {
@@ -466,17 +503,19 @@ func basicPair(s string) (bool, string) {
 // `"Bearer" + tok`, “ `Bearer${tok}` “, f"Bearer{tok}", "Bearer%s".
 func (c *Checker) checkBareConcat(d *doc, skipLines map[int]bool) {
 	data := d.data
+	// "Bearer" and "bearer" are found by their first letter, much rarer in code
+	// than the 'e' a search for "earer" keeps stopping at.
+	upper, lower := seeker{data: data, pat: []byte("Bearer")}, seeker{data: data, pat: []byte("bearer")}
 	for at := 0; ; {
-		i := bytes.Index(data[at:], []byte("earer"))
-		if i < 0 {
+		b := first(upper.from(at), lower.from(at))
+		if b < 0 {
 			return
 		}
-		i += at
+		i := b + 1 // "earer"
 		at = i + 5
-		if i == 0 || data[i-1]|0x20 != 'b' || i < 2 {
+		if b == 0 {
 			continue
 		}
-		b := i - 1
 		q := data[b-1]
 		if q != '"' && q != '\'' && q != '`' {
 			continue
@@ -515,33 +554,41 @@ func data2str(b []byte) string { return string(b) }
 // HeaderNameTypo reports whether a header name misspells Authorization: within
 // two edits of it, and not Authorization itself.
 func HeaderNameTypo(name string) bool {
-	l := strings.ToLower(strings.TrimSpace(name))
+	return headerNameTypo(strings.ToLower(strings.TrimSpace(name)))
+}
+
+// headerNameTypo is HeaderNameTypo for a trimmed, lower-case name.
+func headerNameTypo(l string) bool {
 	return l != "authorization" && len(l) >= 11 && editDistance(l, "authorization") <= 2
 }
 
 // editDistance is the Levenshtein distance with adjacent transpositions counted
-// as one edit (optimal string alignment).
+// as one edit (optimal string alignment). It keeps the last three rows of the
+// table, on the stack when b is short.
 func editDistance(a, b string) int {
 	n, m := len(a), len(b)
-	d := make([][]int, n+1)
-	for i := range d {
-		d[i] = make([]int, m+1)
-		d[i][0] = i
+	var stack [3 * 32]int
+	rows := stack[:]
+	if 3*(m+1) > len(stack) {
+		rows = make([]int, 3*(m+1))
 	}
-	for j := 0; j <= m; j++ {
-		d[0][j] = j
+	prev2, prev, cur := rows[:m+1], rows[m+1:2*(m+1)], rows[2*(m+1):3*(m+1)]
+	for j := range prev {
+		prev[j] = j
 	}
 	for i := 1; i <= n; i++ {
+		cur[0] = i
 		for j := 1; j <= m; j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
 		}
+		prev2, prev, cur = prev, cur, prev2
 	}
-	return d[n][m]
+	return prev[m]
 }

@@ -119,36 +119,48 @@ type doc struct {
 	c      *Checker
 	path   string
 	data   []byte
-	lines  []int // byte offset of each line start
+	lines  []int // byte offset of each line start; built on first use (most files have no finding)
 	out    []finding.Finding
-	seen   map[string]bool
-	host   bool          // checking the user's own credential files (--host-config)
-	format config.Format // syntax override (Unknown: by name)
+	seen   map[string]bool // issues already added; nil until the first
+	host   bool            // checking the user's own credential files (--host-config)
+	format config.Format   // syntax override (Unknown: by name)
 }
 
 func newDoc(c *Checker, p string, data []byte) *doc {
-	lines := []int{0}
-	for i, b := range data {
-		if b == '\n' {
-			lines = append(lines, i+1)
+	return &doc{c: c, path: p, data: data}
+}
+
+// lineStarts returns the byte offset of each line start.
+func (d *doc) lineStarts() []int {
+	if d.lines == nil {
+		d.lines = make([]int, 1, 1+bytes.Count(d.data, []byte{'\n'}))
+		for at := 0; ; {
+			i := bytes.IndexByte(d.data[at:], '\n')
+			if i < 0 {
+				break
+			}
+			at += i + 1
+			d.lines = append(d.lines, at)
 		}
 	}
-	return &doc{c: c, path: p, data: data, lines: lines, seen: map[string]bool{}}
+	return d.lines
 }
 
 // pos converts a byte offset into a 1-based line and rune column.
 func (d *doc) pos(off int) (line, col int) {
-	i := sort.Search(len(d.lines), func(i int) bool { return d.lines[i] > off }) - 1
-	return i + 1, 1 + utf8.RuneCount(d.data[d.lines[i]:off])
+	lines := d.lineStarts()
+	i := sort.Search(len(lines), func(i int) bool { return lines[i] > off }) - 1
+	return i + 1, 1 + utf8.RuneCount(d.data[lines[i]:off])
 }
 
 // lineAt returns the bounds of the line holding off.
 func (d *doc) lineAt(off int) (int, int) {
-	i := sort.Search(len(d.lines), func(i int) bool { return d.lines[i] > off }) - 1
-	lo := d.lines[i]
+	lines := d.lineStarts()
+	i := sort.Search(len(lines), func(i int) bool { return lines[i] > off }) - 1
+	lo := lines[i]
 	hi := len(d.data)
-	if i+1 < len(d.lines) {
-		hi = d.lines[i+1] - 1
+	if i+1 < len(lines) {
+		hi = lines[i+1] - 1
 	}
 	if hi > lo && d.data[hi-1] == '\r' {
 		hi--
@@ -175,6 +187,9 @@ func (d *doc) add(is issue) {
 	key := fmt.Sprintf("%s\x00%d\x00%d", is.rule, is.start, is.end)
 	if d.seen[key] {
 		return
+	}
+	if d.seen == nil {
+		d.seen = map[string]bool{}
 	}
 	d.seen[key] = true
 	lo, hi := d.lineAt(is.start)

@@ -1,6 +1,7 @@
 package hygiene
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -57,12 +58,58 @@ func TestPlaceholder(t *testing.T) {
 	}
 }
 
+// osaReference is the textbook full-table optimal string alignment distance.
+func osaReference(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
+// TestEditDistanceReference compares the three-row editDistance with the full
+// table on random strings over a small alphabet (many transpositions), with b
+// both shorter and longer than the stack rows.
+func TestEditDistanceReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abc"[rng.IntN(3)]
+		}
+		return string(b)
+	}
+	for range 3000 {
+		a, b := word(rng.IntN(16)), word(rng.IntN(40))
+		if got, want := editDistance(a, b), osaReference(a, b); got != want {
+			t.Fatalf("editDistance(%q, %q) = %d, want %d", a, b, got, want)
+		}
+	}
+}
+
 func TestEditDistance(t *testing.T) {
 	tests := []struct {
 		a, b string
 		d    int
 	}{{"authorization", "authorisation", 1}, {"bearer", "baerer", 1}, {"token", "tokne", 1}, {"autorization", "authorization", 1},
-		{"authentication", "authorization", 4}, {"", "abc", 3}, {"same", "same", 0}}
+		{"authentication", "authorization", 4}, {"", "abc", 3}, {"same", "same", 0}, {"abc", "", 3}, {"ca", "abc", 3},
+		{strings.Repeat("ab", 20), strings.Repeat("ba", 20), 2}, {strings.Repeat("x", 40), strings.Repeat("x", 38) + "yx", 1}}
 	for _, tt := range tests {
 		if got := editDistance(tt.a, tt.b); got != tt.d {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.d)

@@ -36,9 +36,12 @@ func CredentialParam(name string) bool {
 	return credParams[n] && !signatureParams[n]
 }
 
+// paramPunct is dropped from parameter names before lookup (a Replacer is safe
+// for concurrent use; building one per call cost more than the lookup).
+var paramPunct = strings.NewReplacer("_", "", "-", "", ".", "", "[", "", "]", "")
+
 func normParam(s string) string {
-	s = strings.ToLower(s)
-	return strings.NewReplacer("_", "", "-", "", ".", "", "[", "", "]", "").Replace(s)
+	return paramPunct.Replace(strings.ToLower(s))
 }
 
 // docHost reports hosts reserved for documentation (RFC 2606 / 6761).

@@ -3,6 +3,7 @@
 package files
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +17,6 @@ import (
 	"sync/atomic"
 
 	ignore "github.com/sabhiram/go-gitignore"
-	"github.com/sourcegraph/conc/pool"
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/scanner"
@@ -29,7 +29,16 @@ const IgnoreFileName = ".tokenwardignore"
 // memLimit is the largest file read whole; larger files are streamed in chunks.
 const memLimit = 4 << 20
 
-// Check is an extra per-file check (hygiene) run on files held in memory.
+// A worker reads files into one buffer, minBuf bytes at first and grown as
+// needed; it keeps the buffer for the next file unless it grew over maxKeep.
+const (
+	minBuf  = 64 << 10
+	maxKeep = 1 << 20
+)
+
+// Check is an extra per-file check (hygiene) run on files held in memory. data
+// is only valid during the call: the source reuses the buffer for the next file,
+// so the findings must not share memory with it (copy with string(data[i:j])).
 type Check func(path string, data []byte) []finding.Finding
 
 // Options control a file scan.
@@ -67,7 +76,6 @@ type Result struct {
 type job struct {
 	path string // reported path
 	open string // path on disk
-	size int64
 }
 
 // Scan walks paths and scans every regular text file. The order of findings does not
@@ -77,8 +85,16 @@ func Scan(ctx context.Context, eng *scanner.Engine, paths []string, opts Options
 		opts.Workers = 4
 	}
 	s := &state{eng: eng, opts: opts, res: &Result{}, seenDirs: map[fileID]bool{}}
-	p := pool.New().WithMaxGoroutines(opts.Workers)
 	jobs := make(chan job, 256)
+	var workers sync.WaitGroup
+	for range opts.Workers {
+		workers.Go(func() {
+			var buf []byte // reused for every file this worker reads
+			for j := range jobs {
+				buf = s.scanFile(j, buf)
+			}
+		})
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -95,11 +111,8 @@ func Scan(ctx context.Context, eng *scanner.Engine, paths []string, opts Options
 			s.walkRoot(ctx, root, jobs)
 		}
 	}()
-	for j := range jobs {
-		p.Go(func() { s.scanFile(j) })
-	}
-	p.Wait()
 	wg.Wait()
+	workers.Wait()
 	if ctx.Err() != nil {
 		s.problem("scan", ctx.Err())
 	}
@@ -179,7 +192,7 @@ func (s *state) walkRoot(ctx context.Context, root string, jobs chan<- job) {
 		}
 	}
 	if !st.IsDir() {
-		s.enqueue(root, root, st, jobs)
+		s.enqueue(root, root, st.Size(), jobs)
 		return
 	}
 	var ign *ignore.GitIgnore
@@ -236,12 +249,16 @@ func (s *state) walkDir(ctx context.Context, dir, report, rel string, ign *ignor
 		if !d.Type().IsRegular() {
 			return nil // devices, sockets, pipes hold no committed text
 		}
-		info, err := d.Info()
-		if err != nil {
-			s.problem(reported, fmt.Errorf("cannot stat: %w", unwrapPathError(err)))
-			return nil
+		size := int64(-1) // unknown: only --max-file-size needs it before reading
+		if s.opts.MaxFileSize > 0 {
+			info, err := d.Info()
+			if err != nil {
+				s.problem(reported, fmt.Errorf("cannot stat: %w", unwrapPathError(err)))
+				return nil
+			}
+			size = info.Size()
 		}
-		s.enqueue(reported, p, info, jobs)
+		s.enqueue(reported, p, size, jobs)
 		return nil
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -269,7 +286,7 @@ func (s *state) symlink(ctx context.Context, p, reported, rel string, ign *ignor
 		return
 	}
 	if !st.IsDir() {
-		s.enqueue(reported, p, st, jobs)
+		s.enqueue(reported, p, st.Size(), jobs)
 		return
 	}
 	id, ok := idOf(st)
@@ -287,53 +304,91 @@ func (s *state) symlink(ctx context.Context, p, reported, rel string, ign *ignor
 	s.walkDir(ctx, p, reported, rel, ign, jobs)
 }
 
-func (s *state) enqueue(reported, open string, info fs.FileInfo, jobs chan<- job) {
-	if s.opts.MaxFileSize > 0 && info.Size() > s.opts.MaxFileSize {
+// enqueue queues a file of the given size (-1: unknown) for scanning.
+func (s *state) enqueue(reported, open string, size int64, jobs chan<- job) {
+	if s.opts.MaxFileSize > 0 && size > s.opts.MaxFileSize {
 		s.stats.large.Add(1)
-		s.warn("%s: %d bytes, over --max-file-size; not scanned", reported, info.Size())
+		s.warn("%s: %d bytes, over --max-file-size; not scanned", reported, size)
 		return
 	}
-	jobs <- job{path: reported, open: open, size: info.Size()}
+	jobs <- job{path: reported, open: open}
 }
 
-func (s *state) scanFile(j job) {
+// scanFile scans one file, reading it into buf (grown as needed and returned for
+// the next file). Files over memLimit are streamed.
+func (s *state) scanFile(j job, buf []byte) []byte {
 	if j.open == "-" {
 		s.scanStream(j.path, io.NopCloser(s.opts.Stdin))
-		return
+		return buf
 	}
-	f, err := os.Open(j.open)
+	f, err := openFile(j.open)
 	if err != nil {
 		s.problem(j.path, fmt.Errorf("cannot open: %w", unwrapPathError(err)))
-		return
+		return buf
 	}
-	if j.size > memLimit {
-		s.scanStream(j.path, f)
-		return
+	data, err := readUpTo(f, buf, memLimit+1)
+	if buf = data[:0]; cap(buf) > maxKeep {
+		buf = nil
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, memLimit+1))
 	if err != nil {
+		f.Close()
 		s.problem(j.path, fmt.Errorf("cannot read: %w", unwrapPathError(err)))
-		return
+		return buf
 	}
-	if len(data) > memLimit { // grew since stat: stream the rest
+	if len(data) > memLimit { // too large to hold: stream it, starting with what was read
 		s.scanStream(j.path, struct {
 			io.Reader
 			io.Closer
-		}{io.MultiReader(strings.NewReader(string(data)), f), f})
-		return
+		}{io.MultiReader(bytes.NewReader(data), f), f})
+		return buf
 	}
+	f.Close()
 	if scanner.IsBinary(data) {
 		s.stats.binary.Add(1)
-		return
+		return buf
 	}
 	s.stats.files.Add(1)
 	s.stats.bytes.Add(int64(len(data)))
-	fs, _ := s.eng.Scan(scanner.Blob{ID: j.path, Path: filepath.ToSlash(j.path), Data: data})
+	path := filepath.ToSlash(j.path)
+	fs, _ := s.eng.Scan(scanner.Blob{ID: j.path, Path: path, Data: data})
 	for _, check := range s.opts.Checks {
-		fs = append(fs, check(filepath.ToSlash(j.path), data)...)
+		fs = append(fs, check(path, data)...)
 	}
 	s.add(fs)
+	return buf
+}
+
+// readUpTo reads f until EOF or until limit bytes are read, into buf's storage.
+// When buf fills, fstat tells how far to grow it (at least double, at most limit
+// bytes), so that a large file costs one allocation and one copy.
+func readUpTo(f rfile, buf []byte, limit int) ([]byte, error) {
+	buf = buf[:0]
+	sized := false
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) >= limit {
+				return buf, nil
+			}
+			want := max(2*cap(buf), minBuf)
+			if !sized && len(buf) > 0 {
+				sized = true
+				if size, ok := f.size(); ok && size >= int64(want) {
+					want = int(min(size+1, int64(limit))) // +1: room to read EOF without growing again
+				}
+			}
+			grown := make([]byte, len(buf), min(want, limit))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // scanStream scans content too large to hold, sniffing its head for binary data.

@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/hygiene"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/scanner"
 )
@@ -90,6 +94,104 @@ func TestWalk(t *testing.T) {
 			if !follow && res.Stats.SkippedSymlinks != 2 {
 				t.Errorf("symlinks skipped = %d, want 2", res.Stats.SkippedSymlinks)
 			}
+		}
+	}
+}
+
+// TestBufferReuse checks that findings do not share memory with the read buffer,
+// which a worker reuses for the next file: each file is followed by one of the
+// same size, and every finding must equal the one found in a private copy.
+func TestBufferReuse(t *testing.T) {
+	dir := t.TempDir()
+	contents := map[string]string{
+		"a1.txt": "x\n" + header + "\n",
+		"a2.txt": "db = \"https://admin:Zq8vR2kLm5Xw9Tn4@db.internal.io/app\"\n",
+		"a3.txt": strings.Repeat("pad\n", 5000) + header + "\n" + strings.Repeat("pad\n", 5000),
+	}
+	names := []string{"a1.txt", "a2.txt", "a3.txt"}
+	for _, name := range names {
+		write(t, dir, name, contents[name])
+		write(t, dir, "b"+name[1:], strings.Repeat("~", len(contents[name]))) // overwrites the buffer
+	}
+	eng := engine(t)
+	check := hygiene.New(rules.DefaultHygiene()).Check
+	for _, workers := range []int{1, 2} {
+		res := Scan(context.Background(), eng, []string{dir}, Options{Workers: workers, Checks: []Check{check}})
+		var want []finding.Finding
+		for _, name := range names {
+			data := []byte(contents[name])
+			p := filepath.ToSlash(filepath.Join(dir, name))
+			want = append(append(want, eng.ScanBytes(p, data)...), check(p, data)...)
+		}
+		if len(want) != 3 {
+			t.Fatalf("the fixtures should give 3 findings, got %d: %+v", len(want), want)
+		}
+		sort.SliceStable(want, func(i, j int) bool { return less(&want[i], &want[j]) })
+		if !reflect.DeepEqual(res.Findings, want) {
+			t.Errorf("workers=%d: findings differ from a scan of private copies:\ngot  %+v\nwant %+v", workers, res.Findings, want)
+		}
+	}
+}
+
+// TestReadUpTo reads files of sizes around the buffer's steps and the limit into
+// buffers left over from earlier files.
+func TestReadUpTo(t *testing.T) {
+	const limit = 5*minBuf + 7
+	dir := t.TempDir()
+	var buf []byte
+	for _, size := range []int{0, 1, minBuf - 1, minBuf, minBuf + 1, 2*minBuf + 3, 3 * minBuf, limit - 1, limit, limit + 1, 2 * limit, 10, 0} {
+		for _, start := range []int{0, 100, minBuf, 4 * minBuf} { // capacity of the buffer passed in
+			content := make([]byte, size)
+			for i := range content {
+				content[i] = byte('a' + (i*7+size)%26)
+			}
+			p := filepath.Join(dir, fmt.Sprintf("f%d-%d", size, start))
+			if err := os.WriteFile(p, content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := openFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if start > 0 {
+				buf = bytes.Repeat([]byte{'~'}, start)
+			}
+			got, err := readUpTo(f, buf, limit)
+			f.Close()
+			want := content[:min(size, limit)]
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("size %d, buffer %d: read %d bytes (err %v), want the first %d", size, start, len(got), err, len(want))
+			}
+			if cap(got) > max(limit, start) {
+				t.Errorf("size %d, buffer %d: buffer grew to %d, over the limit %d", size, start, cap(got), limit)
+			}
+			buf = got
+		}
+	}
+}
+
+// TestLargeFile scans files around memLimit, which are read whole up to it and
+// streamed beyond it, with tokens on both sides of the limit.
+func TestLargeFile(t *testing.T) {
+	pad := "0123456789 abcdefghij\n" // 22 bytes a line
+	for _, size := range []int{memLimit - 200, memLimit, memLimit + 1, memLimit + 300, 3 * memLimit} {
+		dir := t.TempDir()
+		before := strings.Repeat(pad, (memLimit-100)/len(pad)) // the first token ends just before memLimit
+		text := before + header + "\n"
+		text += strings.Repeat(pad, max(0, size-len(text)-len(header)-1)/len(pad)) + header + "\n"
+		write(t, dir, "big.txt", text)
+		res := Scan(context.Background(), engine(t), []string{dir}, Options{Workers: 1})
+		first := strings.Count(before, "\n") + 1
+		want := fmt.Sprintf("%d:22 %d:22", first, strings.Count(text, "\n"))
+		var got []string
+		for _, f := range res.Findings {
+			got = append(got, fmt.Sprintf("%d:%d", f.Line, f.Column))
+		}
+		if strings.Join(got, " ") != want || len(res.Problems) != 0 {
+			t.Errorf("%d bytes: findings at %v, want %s; problems %v", len(text), got, want, res.Problems)
+		}
+		if res.Stats.Files != 1 || res.Stats.Bytes != int64(len(text)) {
+			t.Errorf("%d bytes: stats %+v", len(text), res.Stats)
 		}
 	}
 }
