@@ -15,6 +15,7 @@ import (
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/scanner/internal/acdfa"
+	"github.com/tokenward/tokenward/scanner/internal/refilter"
 )
 
 // Options tune the engine. The zero value is usable.
@@ -35,8 +36,9 @@ type Engine struct {
 	patterns []string
 	once     sync.Once // builds matcher on first use: start-up stays cheap
 	matcher  *acdfa.Matcher
-	anchorTo [][]int32 // anchor index -> rule indexes
-	overlap  int       // bytes kept between chunks
+	anchorTo [][]int32    // anchor index -> rule indexes
+	filters  []ruleFilter // rule index -> its window pre-test, built on first use
+	overlap  int          // bytes kept between chunks
 	opts     Options
 
 	activeMu    sync.Mutex
@@ -53,7 +55,7 @@ func New(set *rules.Set, opts Options) (*Engine, error) {
 	if opts.DecodeDepth == 0 {
 		opts.DecodeDepth = 2
 	}
-	e := &Engine{rules: set.Rules, global: set.Allow, opts: opts}
+	e := &Engine{rules: set.Rules, global: set.Allow, opts: opts, filters: make([]ruleFilter, len(set.Rules))}
 	index := map[string]int{}
 	var patterns []string
 	maxWin, anchorBytes := 0, 0
@@ -255,10 +257,6 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 	seen := map[[3]int]bool{}
 	for ri, ws := range wins {
 		r := e.rules[ri]
-		re := r.Regexp()
-		if r.SingleLine {
-			re = r.LineRegexp()
-		}
 		for _, w := range ws {
 			var lo, hi int
 			var cutLo, cutHi bool
@@ -270,8 +268,12 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 				lo, cutLo = snapBack(buf, w.lo)
 				hi, cutHi = snapForward(buf, w.hi)
 			}
-			if !re.Match(buf[lo:hi]) {
+			if !e.filter(int(ri)).Match(buf[lo:hi]) {
 				continue // most windows hold no match; this test is cheaper than finding submatches
+			}
+			re := r.Regexp()
+			if r.SingleLine {
+				re = r.LineRegexp()
 			}
 			for _, m := range re.FindAllSubmatchIndex(buf[lo:hi], -1) {
 				ms, me := lo+m[0], lo+m[1]
@@ -296,6 +298,29 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 		out = append(out, e.decodeAndScan(buf, ownFrom, ownTo, path, active, depth)...)
 	}
 	return suppressGeneric(out)
+}
+
+// ruleFilter is a rule's window pre-test: whether its regex (its line regex for a
+// single-line rule) matches anywhere in a window, answered more cheaply than the
+// regex itself, which compiles only when a window passes (see internal/refilter).
+type ruleFilter struct {
+	once sync.Once
+	f    interface{ Match([]byte) bool }
+}
+
+func (e *Engine) filter(ri int) interface{ Match([]byte) bool } {
+	rf := &e.filters[ri]
+	rf.once.Do(func() {
+		r := e.rules[ri]
+		if f, err := refilter.New(r.Regex, r.SingleLine); err == nil {
+			rf.f = f
+		} else if r.SingleLine { // cannot happen: Compile parsed the regex; stay correct anyway
+			rf.f = r.LineRegexp()
+		} else {
+			rf.f = r.Regexp()
+		}
+	})
+	return rf.f
 }
 
 // accept applies a rule's filters to one regex match (m is relative to buf[lo:]).
