@@ -7,6 +7,7 @@ import (
 	petar "github.com/petar-dambovaliev/aho-corasick"
 
 	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/scanner/internal/acdfa"
 )
 
 // anchors returns every anchor of the built-in rules.
@@ -28,7 +29,8 @@ func anchors(b *testing.B) []string {
 	return out
 }
 
-// BenchmarkAhoCorasick compares the maintained Aho-Corasick libraries on the
+// BenchmarkAhoCorasick compares the maintained Aho-Corasick libraries, and the
+// scanner's own DFA (internal/acdfa), on the
 // engine's workload: every built-in anchor, case-insensitively, all overlapping
 // matches, over GOROOT/src. (BobuSumisu has no case folding, so it gets input
 // lower-cased outside the timer, which favours it.)
@@ -44,6 +46,7 @@ func BenchmarkAhoCorasick(b *testing.B) {
 		m := bld.Build(pats)
 		b.SetBytes(size)
 		n := 0
+		cpu0 := cpuTime()
 		for range b.N {
 			for _, f := range files {
 				it := m.IterOverlappingByte(f)
@@ -52,6 +55,25 @@ func BenchmarkAhoCorasick(b *testing.B) {
 				}
 			}
 		}
+		reportCPU(b, size, cpu0)
+		b.ReportMetric(float64(n)/float64(b.N), "hits")
+	})
+	b.Run("acdfa", func(b *testing.B) {
+		m, err := acdfa.New(pats)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(size)
+		n := 0
+		var hits []acdfa.Match
+		cpu0 := cpuTime()
+		for range b.N {
+			for _, f := range files {
+				hits = m.Append(hits[:0], f)
+				n += len(hits)
+			}
+		}
+		reportCPU(b, size, cpu0)
 		b.ReportMetric(float64(n)/float64(b.N), "hits")
 	})
 	b.Run("petar-dambovaliev-nfa", func(b *testing.B) {

@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/scanner"
@@ -42,7 +44,8 @@ func corpus(b *testing.B, limit int) [][]byte {
 }
 
 // BenchmarkEngine measures engine throughput (MB/s) with every built-in rule on
-// 64 MB of GOROOT/src.
+// 64 MB of GOROOT/src, after one untimed pass (so lazy regex compilation, a fixed
+// cost per process, is not in the figure).
 func BenchmarkEngine(b *testing.B) {
 	set, err := rules.Builtin()
 	if err != nil {
@@ -57,12 +60,35 @@ func BenchmarkEngine(b *testing.B) {
 	for _, f := range files {
 		size += int64(len(f))
 	}
+	for _, f := range files { // builds the automaton and compiles the regexes that fire
+		eng.ScanBytes("f.go", f)
+	}
 	b.SetBytes(size)
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for range b.N {
 		for _, f := range files {
 			eng.ScanBytes("f.go", f)
 		}
+	}
+	reportCPU(b, size, cpu0)
+}
+
+// cpuTime is the CPU time this process has used. On a machine shared with other
+// jobs, wall-clock ns/op varies with their load; CPU time much less.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds a cpu-MB/s metric: bytes processed per second of CPU time used
+// since cpu0, garbage collection included.
+func reportCPU(b *testing.B, size int64, cpu0 time.Duration) {
+	if d := cpuTime() - cpu0; d > 0 && cpu0 > 0 {
+		b.ReportMetric(float64(size)*float64(b.N)/d.Seconds()/1e6, "cpu-MB/s")
 	}
 }
 

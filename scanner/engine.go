@@ -12,10 +12,10 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	ac "github.com/petar-dambovaliev/aho-corasick"
-
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/scanner/internal/acdfa"
+	"github.com/tokenward/tokenward/scanner/internal/refilter"
 )
 
 // Options tune the engine. The zero value is usable.
@@ -35,9 +35,10 @@ type Engine struct {
 	global   []rules.Allow
 	patterns []string
 	once     sync.Once // builds matcher on first use: start-up stays cheap
-	matcher  ac.AhoCorasick
-	anchorTo [][]int32 // anchor index -> rule indexes
-	overlap  int       // bytes kept between chunks
+	matcher  *acdfa.Matcher
+	anchorTo [][]int32    // anchor index -> rule indexes
+	filters  []ruleFilter // rule index -> its window pre-test, built on first use
+	overlap  int          // bytes kept between chunks
 	opts     Options
 
 	activeMu    sync.Mutex
@@ -54,10 +55,10 @@ func New(set *rules.Set, opts Options) (*Engine, error) {
 	if opts.DecodeDepth == 0 {
 		opts.DecodeDepth = 2
 	}
-	e := &Engine{rules: set.Rules, global: set.Allow, opts: opts}
+	e := &Engine{rules: set.Rules, global: set.Allow, opts: opts, filters: make([]ruleFilter, len(set.Rules))}
 	index := map[string]int{}
 	var patterns []string
-	maxWin := 0
+	maxWin, anchorBytes := 0, 0
 	for ri, r := range set.Rules {
 		if r.MaxLen == 0 {
 			return nil, fmt.Errorf("rule %q is not compiled", r.ID)
@@ -67,17 +68,25 @@ func New(set *rules.Set, opts Options) (*Engine, error) {
 		}
 		maxWin = max(maxWin, r.MaxLen)
 		for _, a := range r.Anchors {
+			if a == "" {
+				return nil, fmt.Errorf("rule %q has an empty anchor", r.ID)
+			}
+			a = asciiLower(a) // the automaton folds ASCII case only
 			i, ok := index[a]
 			if !ok {
 				i = len(patterns)
 				index[a] = i
 				patterns = append(patterns, a)
+				anchorBytes += len(a)
 				e.anchorTo = append(e.anchorTo, nil)
 			}
 			if !slices.Contains(e.anchorTo[i], int32(ri)) {
 				e.anchorTo[i] = append(e.anchorTo[i], int32(ri))
 			}
 		}
+	}
+	if anchorBytes > acdfa.MaxPatternBytes {
+		return nil, fmt.Errorf("the rules' anchors hold %d bytes, more than the %d one automaton can take: use fewer or shorter keywords", anchorBytes, acdfa.MaxPatternBytes)
 	}
 	e.patterns = patterns
 	e.overlap = 2*(maxWin+lineSlack) + 1024
@@ -213,22 +222,24 @@ type window struct{ lo, hi int }
 // scanBuf finds matches starting in buf[ownFrom:ownTo].
 func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []bool, depth int) []raw {
 	e.once.Do(func() {
-		b := ac.NewAhoCorasickBuilder(ac.Opts{AsciiCaseInsensitive: true, MatchKind: ac.StandardMatch, DFA: true})
-		e.matcher = b.Build(e.patterns)
+		var err error
+		if e.matcher, err = acdfa.New(e.patterns); err != nil {
+			// New checked what acdfa.New rejects: non-empty, distinct, bounded anchors.
+			panic(fmt.Sprintf("scanner: building the anchor automaton: %v", err))
+		}
 	})
 	wins := make(map[int32][]window)
-	it := e.matcher.IterOverlappingByte(buf)
-	for m := it.Next(); m != nil; m = it.Next() {
-		for _, ri := range e.anchorTo[m.Pattern()] {
+	for _, m := range e.matcher.Append(nil, buf) {
+		for _, ri := range e.anchorTo[m.Pattern] {
 			if !active[ri] {
 				continue
 			}
 			r := e.rules[ri]
 			var lo, hi int
 			if r.SingleLine { // single-line rule: the anchor's line, within MaxLen
-				lo, hi = lineBounds(buf, m.Start(), m.End(), r.MaxLen)
+				lo, hi = lineBounds(buf, m.Start, m.End, r.MaxLen)
 			} else {
-				lo, hi = max(m.Start()-r.MaxLen, 0), min(m.End()+r.MaxLen, len(buf))
+				lo, hi = max(m.Start-r.MaxLen, 0), min(m.End+r.MaxLen, len(buf))
 			}
 			if hi <= ownFrom-lineSlack || lo >= ownTo+r.MaxLen {
 				continue
@@ -246,10 +257,6 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 	seen := map[[3]int]bool{}
 	for ri, ws := range wins {
 		r := e.rules[ri]
-		re := r.Regexp()
-		if r.SingleLine {
-			re = r.LineRegexp()
-		}
 		for _, w := range ws {
 			var lo, hi int
 			var cutLo, cutHi bool
@@ -261,8 +268,12 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 				lo, cutLo = snapBack(buf, w.lo)
 				hi, cutHi = snapForward(buf, w.hi)
 			}
-			if !re.Match(buf[lo:hi]) {
+			if !e.filter(int(ri)).Match(buf[lo:hi]) {
 				continue // most windows hold no match; this test is cheaper than finding submatches
+			}
+			re := r.Regexp()
+			if r.SingleLine {
+				re = r.LineRegexp()
 			}
 			for _, m := range re.FindAllSubmatchIndex(buf[lo:hi], -1) {
 				ms, me := lo+m[0], lo+m[1]
@@ -287,6 +298,29 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 		out = append(out, e.decodeAndScan(buf, ownFrom, ownTo, path, active, depth)...)
 	}
 	return suppressGeneric(out)
+}
+
+// ruleFilter is a rule's window pre-test: whether its regex (its line regex for a
+// single-line rule) matches anywhere in a window, answered more cheaply than the
+// regex itself, which compiles only when a window passes (see internal/refilter).
+type ruleFilter struct {
+	once sync.Once
+	f    interface{ Match([]byte) bool }
+}
+
+func (e *Engine) filter(ri int) interface{ Match([]byte) bool } {
+	rf := &e.filters[ri]
+	rf.once.Do(func() {
+		r := e.rules[ri]
+		if f, err := refilter.New(r.Regex, r.SingleLine); err == nil {
+			rf.f = f
+		} else if r.SingleLine { // cannot happen: Compile parsed the regex; stay correct anyway
+			rf.f = r.LineRegexp()
+		} else {
+			rf.f = r.Regexp()
+		}
+	})
+	return rf.f
 }
 
 // accept applies a rule's filters to one regex match (m is relative to buf[lo:]).
@@ -463,6 +497,17 @@ func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []fin
 		out = append(out, f)
 	}
 	return out
+}
+
+// asciiLower lower-cases ASCII letters only.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // lineBounds returns the line holding buf[s:e], cut to at most n bytes on either side.
