@@ -170,28 +170,31 @@ func TestReadUpTo(t *testing.T) {
 	}
 }
 
-// TestLargeFile scans files around memLimit, which are read whole up to it and
-// streamed beyond it, with tokens on both sides of the limit.
+// TestLargeFile scans files of exact sizes around memLimit, which are read whole
+// up to it and streamed beyond it, with one token ending just before the limit
+// (or the end) and one at the end of the file.
 func TestLargeFile(t *testing.T) {
-	pad := "0123456789 abcdefghij\n" // 22 bytes a line
-	for _, size := range []int{memLimit - 200, memLimit, memLimit + 1, memLimit + 300, 3 * memLimit} {
+	pad, tok := "0123456789 abcdefghij\n", header+"\n"
+	for _, size := range []int{memLimit - 1, memLimit, memLimit + 1, memLimit + 300, 3 * memLimit} {
 		dir := t.TempDir()
-		before := strings.Repeat(pad, (memLimit-100)/len(pad)) // the first token ends just before memLimit
-		text := before + header + "\n"
-		text += strings.Repeat(pad, max(0, size-len(text)-len(header)-1)/len(pad)) + header + "\n"
+		head := strings.Repeat(pad, (min(size, memLimit)-2*len(tok)-50)/len(pad))
+		mid := strings.Repeat("x", size-len(head)-2*len(tok)-1) + "\n"
+		text := head + tok + mid + tok
+		if len(text) != size {
+			t.Fatalf("fixture is %d bytes, want %d", len(text), size)
+		}
 		write(t, dir, "big.txt", text)
 		res := Scan(context.Background(), engine(t), []string{dir}, Options{Workers: 1})
-		first := strings.Count(before, "\n") + 1
-		want := fmt.Sprintf("%d:22 %d:22", first, strings.Count(text, "\n"))
+		want := fmt.Sprintf("%d:22 %d:22", strings.Count(head, "\n")+1, strings.Count(text, "\n"))
 		var got []string
 		for _, f := range res.Findings {
 			got = append(got, fmt.Sprintf("%d:%d", f.Line, f.Column))
 		}
 		if strings.Join(got, " ") != want || len(res.Problems) != 0 {
-			t.Errorf("%d bytes: findings at %v, want %s; problems %v", len(text), got, want, res.Problems)
+			t.Errorf("%d bytes: findings at %v, want %s; problems %v", size, got, want, res.Problems)
 		}
-		if res.Stats.Files != 1 || res.Stats.Bytes != int64(len(text)) {
-			t.Errorf("%d bytes: stats %+v", len(text), res.Stats)
+		if res.Stats.Files != 1 || res.Stats.Bytes != int64(size) {
+			t.Errorf("%d bytes: stats %+v", size, res.Stats)
 		}
 	}
 }
