@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 
 	ignore "github.com/sabhiram/go-gitignore"
+	"github.com/sourcegraph/conc/panics"
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/scanner"
@@ -91,7 +92,12 @@ func Scan(ctx context.Context, eng *scanner.Engine, paths []string, opts Options
 		workers.Go(func() {
 			var buf []byte // reused for every file this worker reads
 			for j := range jobs {
-				buf = s.scanFile(j, buf)
+				// A panic while scanning one file (an engine bug on hostile input)
+				// is that file's problem: the scan goes on and exits incomplete.
+				if r := panics.Try(func() { buf = s.scanFile(j, buf) }); r != nil {
+					s.problem(j.path, fmt.Errorf("internal error while scanning (please report it): %v", r.Value))
+					buf = nil
+				}
 			}
 		})
 	}

@@ -272,3 +272,25 @@ func TestHugeStream(t *testing.T) {
 	}
 	t.Logf("scanned %d MiB, Sys %d MiB", size>>20, ms.Sys>>20)
 }
+
+// A panic while scanning one file is reported as that file's problem (an
+// incomplete scan, exit 2); the other files are still scanned.
+func TestPanicInOneFile(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 20 {
+		write(t, dir, fmt.Sprintf("f%02d.txt", i), header)
+	}
+	boom := func(path string, _ []byte) []finding.Finding {
+		if strings.HasSuffix(path, "f07.txt") {
+			panic("boom")
+		}
+		return nil
+	}
+	res := Scan(context.Background(), engine(t), []string{dir}, Options{Workers: 2, Checks: []Check{boom}})
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "f07.txt") || !strings.Contains(res.Problems[0].Error(), "boom") {
+		t.Fatalf("problems %v, want one naming f07.txt", res.Problems)
+	}
+	if len(res.Findings) < 19 {
+		t.Fatalf("%d findings, want the other 19 files' findings", len(res.Findings))
+	}
+}
