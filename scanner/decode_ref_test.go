@@ -66,9 +66,13 @@ func TestFindEncodedMatchesReferenceRandom(t *testing.T) {
 			}
 			return string(b)
 		},
-		func() string { return base64.StdEncoding.EncodeToString([]byte("token = secret value " + strings.Repeat("x", rng.IntN(40)))) },
+		func() string {
+			return base64.StdEncoding.EncodeToString([]byte("token = secret value " + strings.Repeat("x", rng.IntN(40))))
+		},
 		func() string { return hex.EncodeToString([]byte("password: hunter2 and more text")) },
-		func() string { return []string{" ", "=", "==", ".", "\n", "\"", ",", "%", "%4", "%41", `\u00`, `\u0041`, `\n`, "\x00", "é"}[rng.IntN(15)] },
+		func() string {
+			return []string{" ", "=", "==", ".", "\n", "\"", ",", "%", "%4", "%41", `\u00`, `\u0041`, `\n`, "\x00", "é"}[rng.IntN(15)]
+		},
 	}
 	found := 0
 	for range 3000 {
