@@ -70,6 +70,17 @@ func TestFindEncodedMatchesReferenceRandom(t *testing.T) {
 			return base64.StdEncoding.EncodeToString([]byte("token = secret value " + strings.Repeat("x", rng.IntN(40))))
 		},
 		func() string { return hex.EncodeToString([]byte("password: hunter2 and more text")) },
+		func() string { // long runs of binary data, and of text in various scripts
+			b := make([]byte, rng.IntN(200))
+			for i := range b {
+				b[i] = byte(rng.IntN(256))
+			}
+			if rng.IntN(2) == 0 {
+				b = []byte(strings.Repeat("clé=ключ ", 1+rng.IntN(20)))
+				b = b[:rng.IntN(len(b))]
+			}
+			return base64.RawURLEncoding.EncodeToString(b)
+		},
 		func() string {
 			return []string{" ", "=", "==", ".", "\n", "\"", ",", "%", "%4", "%41", `\u00`, `\u0041`, `\n`, "\x00", "é"}[rng.IntN(15)]
 		},
