@@ -22,6 +22,10 @@ const (
 	classB64    = 1 << iota // base64 (standard or URL alphabet)
 	classHex                // hexadecimal digit
 	classURLish             // may appear in a percent-encoded or escaped run
+	classStd                // '+' or '/': standard base64 only
+	classURL                // '-' or '_': URL-safe base64 only
+	classUpper              // A-Z
+	classLower              // a-z
 )
 
 var class [256]uint8
@@ -38,6 +42,16 @@ func init() {
 		}
 		if b > ' ' && b < 0x7f && !bytes.ContainsRune([]byte("\"'`<>(){}[],;"), rune(b)) {
 			class[c] |= classURLish
+		}
+		switch {
+		case b == '+', b == '/':
+			class[c] |= classStd
+		case b == '-', b == '_':
+			class[c] |= classURL
+		case b >= 'A' && b <= 'Z':
+			class[c] |= classUpper
+		case b >= 'a' && b <= 'z':
+			class[c] |= classLower
 		}
 	}
 }
@@ -87,8 +101,29 @@ func findEncoded(buf []byte, from, to int) []segment {
 		for start > i && class[buf[start-1]]&classB64 != 0 {
 			start--
 		}
-		j := probe + 1
-		for j < len(buf) && j-start < maxSegment && class[buf[j]]&classB64 != 0 {
+		// The run is long enough only if it reaches last; if a byte before last is
+		// not base64, no run of minBase64 starts at or before that byte.
+		if last := start + minBase64 - 1; last > probe {
+			if last >= len(buf) {
+				break
+			}
+			x := last
+			for x > probe && class[buf[x]]&classB64 != 0 {
+				x--
+			}
+			if x > probe {
+				i = x + 1
+				continue
+			}
+		}
+		union, inter := uint8(0), uint8(0xff)
+		j, limit := start, min(len(buf), start+maxSegment)
+		for j < limit {
+			c := class[buf[j]]
+			if c&classB64 == 0 {
+				break
+			}
+			union, inter = union|c, inter&c
 			j++
 		}
 		end := j
@@ -100,13 +135,13 @@ func findEncoded(buf []byte, from, to int) []segment {
 			continue // too short, or owned by the chunk before
 		}
 		run := buf[start:j]
-		if isHexRun(run) {
+		if inter&classHex != 0 {
 			if len(run) >= minHex && len(run)%2 == 0 {
 				if d, err := hex.DecodeString(string(run)); err == nil && isText(d) {
 					segs = append(segs, segment{start, j, d, "hex"})
 				}
 			}
-		} else if d := decodeBase64(run); d != nil && isText(d) {
+		} else if d := decodeBase64(run, union); d != nil && isText(d) {
 			segs = append(segs, segment{start, end, d, "base64"})
 		}
 	}
@@ -135,21 +170,26 @@ func appendEscaped(segs []segment, buf []byte, from, to int, mark byte, name str
 			i = e // begins in an earlier chunk, which owns it
 			continue
 		}
-		if d, ok := decode(buf[s:e]); ok && isText(d) {
-			segs = append(segs, segment{s, e, d, name})
+		if hasEscape(buf[s:e], mark) {
+			if d, ok := decode(buf[s:e]); ok && isText(d) {
+				segs = append(segs, segment{s, e, d, name})
+			}
 		}
 		i = e
 	}
 	return segs
 }
 
-func decodeBase64(b []byte) []byte {
-	std := bytes.ContainsAny(b, "+/")
-	url := bytes.ContainsAny(b, "-_")
+// decodeBase64 decodes a run of base64 bytes whose classes' union is union. It
+// returns nil for a run that mixes the two alphabets or lacks
+// either upper- or lower-case letters (identifiers, not encoded data).
+func decodeBase64(b []byte, union uint8) []byte {
+	std := union&classStd != 0
+	url := union&classURL != 0
 	if std && url {
 		return nil
 	}
-	if !bytes.ContainsAny(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") || !bytes.ContainsAny(b, "abcdefghijklmnopqrstuvwxyz") {
+	if union&classUpper == 0 || union&classLower == 0 {
 		return nil
 	}
 	if len(b)%4 == 1 {
@@ -252,11 +292,28 @@ func isText(b []byte) bool {
 	return bad*20 <= total
 }
 
-func isHexRun(b []byte) bool {
-	for _, c := range b {
-		if class[c]&classHex == 0 {
+// hasEscape reports whether b holds an escape that percentDecode (mark '%': %XX)
+// or unicodeUnescape (mark '\\': \uXXXX) decodes, that is whether they would
+// report ok: most runs around a '\\' hold only \n and the like.
+func hasEscape(b []byte, mark byte) bool {
+	for i := 0; i < len(b); i++ {
+		k := bytes.IndexByte(b[i:], mark)
+		if k < 0 {
 			return false
 		}
+		i += k
+		switch mark {
+		case '%':
+			if i+2 < len(b) && class[b[i+1]]&classHex != 0 && class[b[i+2]]&classHex != 0 {
+				return true
+			}
+		case '\\':
+			if i+5 < len(b) && b[i+1] == 'u' && class[b[i+2]]&class[b[i+3]]&class[b[i+4]]&class[b[i+5]]&classHex != 0 {
+				return true
+			}
+		default:
+			return true
+		}
 	}
-	return true
+	return false
 }
