@@ -286,7 +286,7 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 	if depth < e.opts.DecodeDepth {
 		out = append(out, e.decodeAndScan(buf, ownFrom, ownTo, path, active, depth)...)
 	}
-	return suppressGeneric(out)
+	return dedupeGeneric(suppressGeneric(out))
 }
 
 // accept applies a rule's filters to one regex match (m is relative to buf[lo:]).
