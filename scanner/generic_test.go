@@ -105,3 +105,34 @@ func TestDedupeGenericKeepsOrderAndSpecifics(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// TestBuiltinRuleExamples runs every built-in rule's examples through the engine with
+// the whole catalogue loaded, as `tokenward rules test` does: each example must be
+// reported by its own rule (not dropped in favour of another generic rule on the same
+// span) and no negative example may be. The rules package cannot import the engine,
+// so this is where `go test` checks the examples.
+func TestBuiltinRuleExamples(t *testing.T) {
+	set, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures, err := rules.RunExamples(set, nil, func(s *rules.Set) (func(path, text string) []string, error) {
+		e, err := New(s, Options{})
+		if err != nil {
+			return nil, err
+		}
+		return func(path, text string) []string {
+			var ids []string
+			for _, f := range e.ScanBytes(path, []byte(text)) {
+				ids = append(ids, f.RuleID)
+			}
+			return ids
+		}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range failures {
+		t.Error(f)
+	}
+}
