@@ -297,7 +297,7 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 	if depth < e.opts.DecodeDepth {
 		out = append(out, e.decodeAndScan(buf, ownFrom, ownTo, path, active, depth)...)
 	}
-	return suppressGeneric(out)
+	return dedupeGeneric(suppressGeneric(out))
 }
 
 // ruleFilter is a rule's window pre-test: whether its regex (its line regex for a
