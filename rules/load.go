@@ -346,9 +346,6 @@ func (r *Rule) Compile() error {
 	// Matches stay on one line unless the regex asks for newlines explicitly.
 	r.SingleLine = !explicitNewline(r.Regex)
 	r.lazy = &lazyRegexps{src: r.Regex, single: r.SingleLine}
-	if r.SingleLine {
-		r.lazy.tree = tree // printed without newlines on first use: String() is costly
-	}
 	if r.Path != "" {
 		if r.PathRe, err = regexp.Compile(r.Path); err != nil {
 			return fail("path regex does not compile: %v", err)

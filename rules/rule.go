@@ -51,11 +51,10 @@ type Rule struct {
 }
 
 type lazyRegexps struct {
-	once       sync.Once
-	re, lineRe *regexp.Regexp
-	src        string
-	single     bool           // derive lineRe
-	tree       *syntax.Regexp // parsed src when Compile had it; parsed again otherwise
+	once, lineOnce sync.Once
+	re, lineRe     *regexp.Regexp
+	src            string
+	single         bool // derive lineRe
 }
 
 // Regexp returns the rule's compiled regex, or nil before Compile.
@@ -63,38 +62,34 @@ func (r *Rule) Regexp() *regexp.Regexp {
 	if r.lazy == nil {
 		return nil
 	}
-	r.compileLazy()
-	return r.lazy.re
-}
-
-// LineRegexp returns the rule's regex unable to match a newline (nil unless SingleLine).
-func (r *Rule) LineRegexp() *regexp.Regexp {
-	if r.lazy == nil {
-		return nil
-	}
-	r.compileLazy()
-	return r.lazy.lineRe
-}
-
-func (r *Rule) compileLazy() {
 	r.lazy.once.Do(func() {
 		// The rule was validated (by Compile, or when the built-in table was
 		// generated), and regexp.Compile fails only where regexp/syntax.Parse
 		// does, so MustCompile cannot panic here.
 		r.lazy.re = regexp.MustCompile(r.lazy.src)
-		if !r.lazy.single {
+	})
+	return r.lazy.re
+}
+
+// LineRegexp returns the rule's regex unable to match a newline (nil unless
+// SingleLine). Printing it is costly (every rune of every class), so it is built
+// only on request; the engine needs none, as its windows for single-line rules
+// hold no newline.
+func (r *Rule) LineRegexp() *regexp.Regexp {
+	if r.lazy == nil || !r.lazy.single {
+		return nil
+	}
+	r.lazy.lineOnce.Do(func() {
+		tree, err := syntax.Parse(r.lazy.src, syntax.Perl)
+		if err != nil {
+			r.lazy.lineRe = r.Regexp() // cannot happen: the rule was validated
 			return
 		}
-		tree := r.lazy.tree
-		if tree == nil {
-			tree, _ = syntax.Parse(r.lazy.src, syntax.Perl)
-		}
-		var err error
 		if r.lazy.lineRe, err = regexp.Compile(withoutNewline(tree).String()); err != nil {
-			r.lazy.lineRe = r.lazy.re // cannot happen for a printed syntax tree; stay correct anyway
+			r.lazy.lineRe = r.Regexp() // cannot happen for a printed syntax tree; stay correct anyway
 		}
-		r.lazy.tree = nil
 	})
+	return r.lazy.lineRe
 }
 
 // Allow suppresses matches. Regexes are tested against Target: "secret" (default),

@@ -271,10 +271,10 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 			if !e.filter(int(ri)).Match(buf[lo:hi]) {
 				continue // most windows hold no match; this test is cheaper than finding submatches
 			}
+			// A single-line rule's window holds no newline, so its regex answers
+			// there exactly as its newline-free form would (and needs no second
+			// compilation).
 			re := r.Regexp()
-			if r.SingleLine {
-				re = r.LineRegexp()
-			}
 			for _, m := range re.FindAllSubmatchIndex(buf[lo:hi], -1) {
 				ms, me := lo+m[0], lo+m[1]
 				if ms < ownFrom || ms >= ownTo || ms == me {
@@ -314,9 +314,7 @@ func (e *Engine) filter(ri int) interface{ Match([]byte) bool } {
 		r := e.rules[ri]
 		if f, err := refilter.New(r.Regex, r.SingleLine); err == nil {
 			rf.f = f
-		} else if r.SingleLine { // cannot happen: Compile parsed the regex; stay correct anyway
-			rf.f = r.LineRegexp()
-		} else {
+		} else { // cannot happen: Compile parsed the regex; stay correct anyway
 			rf.f = r.Regexp()
 		}
 	})
