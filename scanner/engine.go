@@ -42,6 +42,9 @@ type Engine struct {
 	opts     Options
 
 	activeMu    sync.Mutex
+	allActive   []bool            // every rule on (shared, read-only)
+	pathScoped  []int             // rules with a path condition (path regex or paths-only allow entry)
+	globalPaths bool              // the global allow list has a paths-only entry
 	activeCache map[string][]bool // path -> activeRules(path), bounded (git history repeats paths)
 }
 
@@ -89,6 +92,16 @@ func New(set *rules.Set, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("the rules' anchors hold %d bytes, more than the %d one automaton can take: use fewer or shorter keywords", anchorBytes, acdfa.MaxPatternBytes)
 	}
 	e.patterns = patterns
+	// Most rules apply to every path: only those with a path condition are tested
+	// per file, and a file no condition touches shares one all-true slice.
+	e.allActive = make([]bool, len(e.rules))
+	for ri, r := range e.rules {
+		e.allActive[ri] = true
+		if r.PathRe != nil || slices.ContainsFunc(r.Allow, pathOnly) {
+			e.pathScoped = append(e.pathScoped, ri)
+		}
+	}
+	e.globalPaths = slices.ContainsFunc(e.global, pathOnly)
 	e.overlap = 2*(maxWin+lineSlack) + 1024
 	if e.opts.ChunkSize < 4*e.overlap {
 		e.opts.ChunkSize = 4 * e.overlap
@@ -175,6 +188,9 @@ func (e *Engine) scanReader(r io.Reader, b Blob) ([]finding.Finding, error) {
 // activeRules marks the rules that apply to path; nil when a global allow list
 // excludes the path entirely.
 func (e *Engine) activeRules(path string) []bool {
+	if len(e.pathScoped) == 0 && !e.globalPaths {
+		return e.allActive
+	}
 	e.activeMu.Lock()
 	a, ok := e.activeCache[path]
 	e.activeMu.Unlock()
@@ -195,26 +211,35 @@ func (e *Engine) computeActive(path string) []bool {
 	for i := range e.global {
 		// Only a paths-only entry excludes the file; one that also names regexes or
 		// stopwords must hold for each match (its conditions are ANDed).
-		g := &e.global[i]
-		if len(g.Regexes) == 0 && len(g.Stopwords) == 0 && len(g.Paths) > 0 && matchAny(g.PathRegexps(), path) {
+		if g := &e.global[i]; pathOnly(*g) && matchAny(g.PathRegexps(), path) {
 			return nil
 		}
 	}
-	active := make([]bool, len(e.rules))
-	for i, r := range e.rules {
-		active[i] = true
-		if r.PathRe != nil && !r.PathRe.MatchString(path) {
-			active[i] = false
-			continue
-		}
-		for j := range r.Allow {
+	var active []bool // copied from allActive on the first rule switched off
+	for _, i := range e.pathScoped {
+		r := e.rules[i]
+		off := r.PathRe != nil && !r.PathRe.MatchString(path)
+		for j := 0; j < len(r.Allow) && !off; j++ {
 			a := &r.Allow[j]
-			if len(a.Paths) > 0 && len(a.Regexes) == 0 && len(a.Stopwords) == 0 && matchAny(a.PathRegexps(), path) {
-				active[i] = false
+			off = pathOnly(*a) && matchAny(a.PathRegexps(), path)
+		}
+		if off {
+			if active == nil {
+				active = slices.Clone(e.allActive)
 			}
+			active[i] = false
 		}
 	}
+	if active == nil {
+		return e.allActive
+	}
 	return active
+}
+
+// pathOnly reports an allow entry that names paths and nothing else: it excludes
+// whole files rather than testing each match.
+func pathOnly(a rules.Allow) bool {
+	return len(a.Paths) > 0 && len(a.Regexes) == 0 && len(a.Stopwords) == 0
 }
 
 type window struct{ lo, hi int }
