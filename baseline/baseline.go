@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
@@ -68,10 +69,10 @@ type fileFormat struct {
 	Findings map[string]Entry `json:"findings"`
 }
 
-var fingerprintRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var fingerprintRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[0-9a-f]{64}$`) })
 
 // ValidFingerprint reports whether s has the form of a finding fingerprint.
-func ValidFingerprint(s string) bool { return fingerprintRe.MatchString(s) }
+func ValidFingerprint(s string) bool { return fingerprintRe().MatchString(s) }
 
 // Load reads a baseline file. Errors name the file, the position or entry at
 // fault and what to do about it.

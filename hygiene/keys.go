@@ -3,6 +3,7 @@ package hygiene
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/tokenward/tokenward/scanner"
@@ -104,7 +105,9 @@ var placeholderPrefixes = []string{
 }
 
 // envRef is a whole-value environment reference: $NAME, %NAME%, env.NAME.
-var envRef = regexp.MustCompile(`^(\$[A-Z_][A-Z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|(?:process\.)?env\.[A-Za-z_][A-Za-z0-9_]*)$`)
+var envRef = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\$[A-Z_][A-Z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|(?:process\.)?env\.[A-Za-z_][A-Za-z0-9_]*)$`)
+})
 
 // placeholderWords are whole values that are documentation or defaults.
 var placeholderWords = map[string]bool{
@@ -136,7 +139,7 @@ func Placeholder(v string) bool {
 			return true
 		}
 	}
-	if envRef.MatchString(s) {
+	if envRef().MatchString(s) {
 		return true
 	}
 	if strings.HasPrefix(l, "/") || strings.HasPrefix(l, "./") || strings.HasPrefix(l, "~/") || strings.HasPrefix(l, "../") {

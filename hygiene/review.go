@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
@@ -181,8 +182,10 @@ func ClientSide(p string) bool {
 
 // publicEnvVar spots framework variables that are inlined into browser bundles
 // (VITE_, NEXT_PUBLIC_, REACT_APP_, ...) in .env files.
-var publicEnvRe = regexp.MustCompile(`^\s*(?:export\s+)?(?:VITE_|NEXT_PUBLIC_|REACT_APP_|EXPO_PUBLIC_|NUXT_PUBLIC_|PUBLIC_|GATSBY_|VUE_APP_|NG_APP_)[A-Z0-9_]*\s*=`)
+var publicEnvRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*(?:export\s+)?(?:VITE_|NEXT_PUBLIC_|REACT_APP_|EXPO_PUBLIC_|NUXT_PUBLIC_|PUBLIC_|GATSBY_|VUE_APP_|NG_APP_)[A-Z0-9_]*\s*=`)
+})
 
 func publicEnvVar(f finding.Finding) bool {
-	return classify(f.File) == kindDotenv && publicEnvRe.MatchString(f.Context)
+	return classify(f.File) == kindDotenv && publicEnvRe().MatchString(f.Context)
 }

@@ -297,7 +297,7 @@ func Parse(name string, data []byte) (*Parsed, error) {
 	return p, nil
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+var idPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`) })
 
 // Compile validates the rule and derives its regex, anchors and window length.
 func (r *Rule) Compile() error {
@@ -307,7 +307,7 @@ func (r *Rule) Compile() error {
 	switch {
 	case r.ID == "":
 		return fail("missing id: give the rule a stable kebab-case id")
-	case !idPattern.MatchString(r.ID):
+	case !idPattern().MatchString(r.ID):
 		return fail("id must be kebab-case (lower-case letters, digits and dashes)")
 	case r.Regex == "":
 		return fail("missing regex")
@@ -440,12 +440,12 @@ func allowKey(as []Allow) string {
 	return b.String()
 }
 
-var ruleHeader = regexp.MustCompile(`(?m)^[ \t]*\[\[[ \t]*rule[ \t]*\]\]`)
+var ruleHeader = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^[ \t]*\[\[[ \t]*rule[ \t]*\]\]`) })
 
 // ruleLines returns the 1-based line of each [[rule]] header, in order.
 func ruleLines(data []byte) []int {
 	var out []int
-	for _, loc := range ruleHeader.FindAllIndex(data, -1) {
+	for _, loc := range ruleHeader().FindAllIndex(data, -1) {
 		out = append(out, 1+bytes.Count(data[:loc[0]], []byte("\n")))
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -80,7 +81,7 @@ func convertGitleaks(path string, data []byte) ([]byte, bool, error) {
 	return res.TOML, true, nil
 }
 
-var linePrefix = regexp.MustCompile(`^(\d+): `)
+var linePrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+): `) })
 
 // trimPath drops the leading file name from a conversion error, which rules.Load
 // prefixes again.
@@ -88,7 +89,7 @@ func trimPath(path string, err error) string {
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, path+":"); ok {
 		rest = strings.TrimPrefix(rest, " ")
-		return linePrefix.ReplaceAllString(rest, "line $1: ")
+		return linePrefix().ReplaceAllString(rest, "line $1: ")
 	}
 	return msg
 }

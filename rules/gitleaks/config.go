@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -604,9 +605,11 @@ func IsConfig(path string, data []byte) bool {
 	if strings.Contains(base, "gitleaks") && strings.HasSuffix(base, ".toml") {
 		return true
 	}
-	return gitleaksMarker.Match(data)
+	return gitleaksMarker().Match(data)
 }
 
-var gitleaksMarker = regexp.MustCompile(`(?im)^[ \t]*(\[\[[ \t]*rules[ \t]*\]\]|\[\[[ \t]*allowlists[ \t]*\]\]|\[[ \t]*allowlist[ \t]*\]|\[\[?[ \t]*rules[ \t]*\.[ \t]*allowlists?[ \t]*\]\]?|(usedefault|disabledrules)[ \t]*=)`)
+var gitleaksMarker = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?im)^[ \t]*(\[\[[ \t]*rules[ \t]*\]\]|\[\[[ \t]*allowlists[ \t]*\]\]|\[[ \t]*allowlist[ \t]*\]|\[\[?[ \t]*rules[ \t]*\.[ \t]*allowlists?[ \t]*\]\]?|(usedefault|disabledrules)[ \t]*=)`)
+})
 
 func defaultReadFile(path string) ([]byte, error) { return os.ReadFile(path) }

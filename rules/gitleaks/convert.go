@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 
@@ -214,11 +215,11 @@ func (cv *converter) targetAllowlists() {
 	}
 }
 
-var nonID = regexp.MustCompile(`[^a-z0-9]+`)
+var nonID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9]+`) })
 
 // kebab turns a gitleaks id into a tokenward id.
 func kebab(id string) string {
-	return strings.Trim(nonID.ReplaceAllString(strings.ToLower(id), "-"), "-")
+	return strings.Trim(nonID().ReplaceAllString(strings.ToLower(id), "-"), "-")
 }
 
 // newID returns a unique tokenward id for a gitleaks id.
