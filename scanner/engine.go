@@ -271,7 +271,9 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 			}
 			ws := wins[ri]
 			if n := len(ws); n > 0 && lo <= ws[n-1].hi {
-				ws[n-1].hi = max(ws[n-1].hi, hi)
+				// Hits arrive by end offset, so a longer anchor can start (and
+				// open its window) before the previous hit's window.
+				ws[n-1].lo, ws[n-1].hi = min(ws[n-1].lo, lo), max(ws[n-1].hi, hi)
 			} else {
 				ws = append(ws, window{lo, hi})
 			}
