@@ -246,3 +246,34 @@ func TestIgnoreFileFingerprints(t *testing.T) {
 		t.Fatalf("malformed ignore file: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// The README's quick start scans this checkout and promises exit 0: the fake tokens
+// of tests, fixtures, rule examples and the generated rule table are covered by
+// .tokenwardignore. Only tracked files are scanned, so a developer's untracked
+// files cannot fail the test.
+func TestQuickStartScanIsClean(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("git", "-C", root, "ls-files", "-z").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	ignore, err := os.ReadFile(filepath.Join(root, ".tokenwardignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{".tokenwardignore": string(ignore)}
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		b, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			continue // deleted in the working tree
+		}
+		files[name] = string(b)
+	}
+	r := tokenward(t, tree(t, files), "", "scan", ".")
+	if r.code != 0 {
+		t.Fatalf("scan of the tracked files exits %d, want 0 (extend .tokenwardignore or fix the leak):\n%s", r.code, r.stdout)
+	}
+}
