@@ -296,9 +296,11 @@ func explicitNewline(src string) bool {
 	return false
 }
 
-// withoutNewline rewrites re so that it never matches a newline: character classes
-// lose '\n' and any-character becomes any-character-but-newline.
-func withoutNewline(re *syntax.Regexp) *syntax.Regexp {
+// WithoutNewline rewrites re so that it never matches a newline: character classes
+// lose '\n' and any-character becomes any-character-but-newline. It is the form a
+// single-line rule's regex takes on one line (Rule.LineRegexp, and the engine's
+// window pre-test).
+func WithoutNewline(re *syntax.Regexp) *syntax.Regexp {
 	out := *re
 	switch re.Op {
 	case syntax.OpAnyChar:
@@ -324,7 +326,7 @@ func withoutNewline(re *syntax.Regexp) *syntax.Regexp {
 	if len(re.Sub) > 0 {
 		out.Sub = make([]*syntax.Regexp, len(re.Sub))
 		for i, s := range re.Sub {
-			out.Sub[i] = withoutNewline(s)
+			out.Sub[i] = WithoutNewline(s)
 		}
 	}
 	return &out

@@ -85,7 +85,7 @@ func (r *Rule) LineRegexp() *regexp.Regexp {
 			r.lazy.lineRe = r.Regexp() // cannot happen: the rule was validated
 			return
 		}
-		if r.lazy.lineRe, err = regexp.Compile(withoutNewline(tree).String()); err != nil {
+		if r.lazy.lineRe, err = regexp.Compile(WithoutNewline(tree).String()); err != nil {
 			r.lazy.lineRe = r.Regexp() // cannot happen for a printed syntax tree; stay correct anyway
 		}
 	})

@@ -15,6 +15,8 @@ import (
 	"regexp/syntax"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tokenward/tokenward/rules"
 )
 
 // Filter tells whether a regex matches somewhere in an input, with the same
@@ -39,7 +41,7 @@ func New(src string, noNewline bool) (*Filter, error) {
 		return nil, err
 	}
 	if noNewline {
-		tree = withoutNewline(tree)
+		tree = rules.WithoutNewline(tree)
 	}
 	tree = reduce(tree)
 	f := &Filter{}
@@ -278,41 +280,6 @@ func addRune(set *[256]bool, r rune) {
 	var buf [utf8.UTFMax]byte
 	utf8.EncodeRune(buf[:], r)
 	set[buf[0]] = true
-}
-
-// withoutNewline rewrites re so that it never matches a newline: character classes
-// lose '\n' and any-character becomes any-character-but-newline. (The same rewrite
-// as rules.Rule.LineRegexp.)
-func withoutNewline(re *syntax.Regexp) *syntax.Regexp {
-	out := *re
-	switch re.Op {
-	case syntax.OpAnyChar:
-		out.Op = syntax.OpAnyCharNotNL
-	case syntax.OpCharClass:
-		var rs []rune
-		for i := 0; i+1 < len(re.Rune); i += 2 {
-			lo, hi := re.Rune[i], re.Rune[i+1]
-			switch {
-			case hi < '\n' || lo > '\n':
-				rs = append(rs, lo, hi)
-			default:
-				if lo < '\n' {
-					rs = append(rs, lo, '\n'-1)
-				}
-				if hi > '\n' {
-					rs = append(rs, '\n'+1, hi)
-				}
-			}
-		}
-		out.Rune = rs
-	}
-	if len(re.Sub) > 0 {
-		out.Sub = make([]*syntax.Regexp, len(re.Sub))
-		for i, s := range re.Sub {
-			out.Sub[i] = withoutNewline(s)
-		}
-	}
-	return &out
 }
 
 func addNonASCII(set *[256]bool) {

@@ -151,7 +151,7 @@ func FuzzAgainstRegexp(f *testing.F) {
 		if err != nil {
 			t.Fatalf("syntax.Parse(%q): %v, but regexp.Compile accepts it", src, err)
 		}
-		line, err := regexp.Compile(withoutNewline(tree).String())
+		line, err := regexp.Compile(rules.WithoutNewline(tree).String())
 		if err != nil {
 			return // printing round trips are regexp/syntax's business, not ours
 		}
