@@ -16,7 +16,6 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/tokenward/tokenward/sweep/store"
 	"github.com/tokenward/tokenward/sweep/sweeptest"
 )
 
@@ -87,20 +86,6 @@ func sh(t *testing.T, dir string, env []string, script string) string {
 		t.Fatalf("%s: %v\n%s", script, err, out.String())
 	}
 	return out.String()
-}
-
-func canonical(t *testing.T, path string) string {
-	t.Helper()
-	st, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	c, err := st.Canonical()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func decodeAll(t *testing.T, path string) []map[string]any {
@@ -203,7 +188,7 @@ func TestKubernetesIndexedJob(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unsharded sweep: %v\n%s", err, out)
 	}
-	if got, want := canonical(t, filepath.Join(data, "org.db")), canonical(t, ref); got != want {
+	if got, want := sweeptest.Canonical(t, filepath.Join(data, "org.db")), sweeptest.Canonical(t, ref); got != want {
 		t.Errorf("merged Indexed Job stores differ from an unsharded sweep:\n%s\nwant\n%s", got, want)
 	}
 }
@@ -250,7 +235,7 @@ func TestGitHubActionsMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unsharded sweep: %v\n%s", err, out)
 	}
-	if got, want := canonical(t, filepath.Join(work, "org.db")), canonical(t, ref); got != want {
+	if got, want := sweeptest.Canonical(t, filepath.Join(work, "org.db")), sweeptest.Canonical(t, ref); got != want {
 		t.Errorf("merged matrix stores differ from an unsharded sweep:\n%s\nwant\n%s", got, want)
 	}
 }

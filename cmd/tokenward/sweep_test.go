@@ -50,20 +50,6 @@ func orgOnDisk(t *testing.T, root string, n int) {
 	}
 }
 
-func canonicalOf(t *testing.T, path string) string {
-	t.Helper()
-	st, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	c, err := st.Canonical()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func reposCount(t *testing.T, path string) int {
 	t.Helper()
 	st, err := store.Open(path)
@@ -98,7 +84,7 @@ func TestSweepKilledAndResumed(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("uninterrupted sweep: exit %d\n%s", r.code, r.stderr)
 	}
-	want := canonicalOf(t, filepath.Join(work, "ref.db"))
+	want := sweeptest.Canonical(t, filepath.Join(work, "ref.db"))
 	if !strings.Contains(want, fmt.Sprintf("# locations (%d)", n)) {
 		t.Fatalf("want %d locations:\n%s", n, want)
 	}
@@ -183,7 +169,7 @@ func TestSweepKilledAndResumed(t *testing.T) {
 			if got := strings.Count(r.stderr, ": scanned, "); got != n-committed {
 				t.Errorf("resumed sweep scanned %d repositories, want %d:\n%s", got, n-committed, r.stderr)
 			}
-			if got := canonicalOf(t, filepath.Join(work, db)); got != want {
+			if got := sweeptest.Canonical(t, filepath.Join(work, db)); got != want {
 				t.Errorf("killed and resumed store differs from an uninterrupted one:\n%s\nwant\n%s", got, want)
 			}
 		})
@@ -303,7 +289,7 @@ func TestSweepGitHubOrg(t *testing.T) {
 	if r = tokenward(t, work, "", "merge", "-o", "merged.db", dbs[2], dbs[0]); r.code != 0 { // again, another order
 		t.Fatalf("merge again: %d %s", r.code, r.stderr)
 	}
-	if got, want := canonicalOf(t, filepath.Join(work, "merged.db")), canonicalOf(t, filepath.Join(work, "single.db")); got != want {
+	if got, want := sweeptest.Canonical(t, filepath.Join(work, "merged.db")), sweeptest.Canonical(t, filepath.Join(work, "single.db")); got != want {
 		t.Errorf("merged shards differ from the single sweep:\n%s\nwant\n%s", got, want)
 	}
 	if r = tokenward(t, work, "", "merge", "shard-0.db"); r.code != 2 {

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tokenward/tokenward/sweep/store"
 )
 
 // SecretLine is a line that the built-in rules report (authorization-token-header),
@@ -207,4 +209,20 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.ResponseWriter.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// Canonical returns the canonical dump of the findings store at path (see
+// store.Store.Canonical), for comparing sweeps.
+func Canonical(t testing.TB, path string) string {
+	t.Helper()
+	st, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
