@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -185,35 +185,18 @@ func finish(cmd *cobra.Command, res *results) error {
 		}
 		infos = append(infos, hygieneRuleInfos()...)
 	}
-	out := cmd.OutOrStdout()
-	var file *os.File
-	if common.output != "" && common.output != "-" {
-		var err error
-		if file, err = os.Create(common.output); err != nil {
-			return usageError(fmt.Errorf("--output: %w", err))
-		}
-		out = file
-	}
-	bw := bufio.NewWriterSize(out, 64<<10)
-	err := report.Write(bw, res.Findings, report.Options{
-		Format:        common.format,
-		ShowSecrets:   common.showSecrets,
-		Color:         file == nil && colorOK(),
-		Version:       version,
-		Rules:         infos,
-		Summary:       &res.Summary,
-		RepositoryURI: res.RepoURI,
-	})
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	if file != nil {
-		if cerr := file.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("writing results: %w", err)}
+	if err := withOutput(cmd, func(w io.Writer) error {
+		return report.Write(w, res.Findings, report.Options{
+			Format:        common.format,
+			ShowSecrets:   common.showSecrets,
+			Color:         (common.output == "" || common.output == "-") && colorOK(),
+			Version:       version,
+			Rules:         infos,
+			Summary:       &res.Summary,
+			RepositoryURI: res.RepoURI,
+		})
+	}); err != nil {
+		return err
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintln(os.Stderr, "tokenward: warning:", w)

@@ -227,7 +227,7 @@ func withOutput(cmd *cobra.Command, write func(io.Writer) error) error {
 		}
 		out = file
 	}
-	bw := bufio.NewWriter(out)
+	bw := bufio.NewWriterSize(out, 64<<10)
 	err := write(bw)
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
