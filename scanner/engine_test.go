@@ -42,7 +42,13 @@ tags = ["generic"]
 
 func testEngine(t testing.TB, opts Options) *Engine {
 	t.Helper()
-	p, err := rules.Parse("test.toml", []byte(testRules))
+	return engineFromTOML(t, testRules, opts)
+}
+
+// engineFromTOML builds an engine from a rule file's text (no built-in rules).
+func engineFromTOML(t testing.TB, toml string, opts Options) *Engine {
+	t.Helper()
+	p, err := rules.Parse("test.toml", []byte(toml))
 	if err != nil {
 		t.Fatal(err)
 	}

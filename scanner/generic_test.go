@@ -50,14 +50,7 @@ severity = "low"
 `
 
 func TestGenericSameSpanReportedOnce(t *testing.T) {
-	p, err := rules.Parse("generic.toml", []byte(genericRules))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(&rules.Set{Rules: p.Rules()}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := engineFromTOML(t, genericRules, Options{})
 	cases := []struct {
 		name, text string
 		want       []string // rule ids, in position order

@@ -25,14 +25,7 @@ func TestMaxLengthWidensTheWindow(t *testing.T) {
 			if tc.multiLine {
 				re = `(lngtk_[A-Za-z0-9\n]{40,})`
 			}
-			p, err := rules.Parse("t.toml", []byte("[[rule]]\nid = \"long\"\nregex = '''"+re+"'''\n"+tc.maxLength))
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := New(&rules.Set{Rules: p.Rules()}, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := engineFromTOML(t, "[[rule]]\nid = \"long\"\nregex = '''"+re+"'''\n"+tc.maxLength, Options{})
 			fs, err := e.Scan(Blob{Path: "f.txt", Data: []byte("x = \"lngtk_" + body + "\"\n")})
 			if err != nil {
 				t.Fatal(err)
