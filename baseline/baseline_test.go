@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
+	"github.com/tokenward/tokenward/scanner/scannertest"
 )
 
 const (
@@ -24,14 +23,7 @@ const (
 // scan runs the real engine with the built-in rules over files (path -> content).
 func scan(t *testing.T, files map[string]string) []finding.Finding {
 	t.Helper()
-	set, err := rules.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := scanner.New(set, scanner.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := scannertest.Builtin(t)
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		paths = append(paths, p)

@@ -14,6 +14,7 @@ import (
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/scanner"
+	"github.com/tokenward/tokenward/scanner/scannertest"
 )
 
 func makeJWT(t *testing.T, header, claims map[string]any) string {
@@ -35,14 +36,7 @@ func githubPAT(random30 string) string {
 
 func engine(t *testing.T) *scanner.Engine {
 	t.Helper()
-	set, err := rules.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := scanner.New(set, scanner.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := scannertest.Builtin(t)
 	return e
 }
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
+	"github.com/tokenward/tokenward/scanner/scannertest"
 )
 
 // TestEngineFindingsInSARIF feeds real engine findings through the SARIF and
@@ -16,14 +16,7 @@ import (
 // source line (engine columns are rune-based and EndColumn is exclusive, as
 // SARIF's unicodeCodePoints columnKind expects), and no format may leak it.
 func TestEngineFindingsInSARIF(t *testing.T) {
-	set, err := rules.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := scanner.New(set, scanner.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := scannertest.Builtin(t)
 	const secret = "4339639a695572816c9ba1a1bd39abfbe316f484"
 	src := "# ünïcödé header line\n" +
 		"curl -H 'Authorization: Token " + secret + "' https://api.example.com/v1/items\n"
@@ -32,6 +25,10 @@ func TestEngineFindingsInSARIF(t *testing.T) {
 		t.Fatalf("engine found nothing in %q", src)
 	}
 	var infos []report.RuleInfo
+	set, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range set.Rules {
 		infos = append(infos, report.RuleInfo{ID: r.ID, Description: r.Description, Severity: r.Severity, Tags: r.Tags})
 	}

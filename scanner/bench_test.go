@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/scanner"
+	"github.com/tokenward/tokenward/scanner/scannertest"
 )
 
 // corpus loads up to limit bytes of Go source from GOROOT/src: a fixed, real corpus
@@ -47,14 +48,7 @@ func corpus(b *testing.B, limit int) [][]byte {
 // 64 MB of GOROOT/src, after one untimed pass (so lazy regex compilation, a fixed
 // cost per process, is not in the figure).
 func BenchmarkEngine(b *testing.B) {
-	set, err := rules.Builtin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := scanner.New(set, scanner.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng := scannertest.Builtin(b)
 	files := corpus(b, 64<<20)
 	var size int64
 	for _, f := range files {

@@ -4,21 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
+	"github.com/tokenward/tokenward/scanner/scannertest"
 )
 
 // TestMultilineSecretContextRedacted: the context of a PEM key finding must not
 // show any line of the key body.
 func TestMultilineSecretContextRedacted(t *testing.T) {
-	set, err := rules.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := scanner.New(set, scanner.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := scannertest.Builtin(t)
 	body := []string{
 		"MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB",
 		"aFDrBz9vFqU4yQCBbRJbvEnNvMXC8gXFb2ZQ6BrEFZ4ZyqXTv8eE1Ph4QaVtVSWz",
