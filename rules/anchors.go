@@ -298,8 +298,7 @@ func explicitNewline(src string) bool {
 
 // WithoutNewline rewrites re so that it never matches a newline: character classes
 // lose '\n' and any-character becomes any-character-but-newline. It is the form a
-// single-line rule's regex takes on one line (Rule.LineRegexp, and the engine's
-// window pre-test).
+// single-line rule's regex takes on one line (the engine's window pre-test).
 func WithoutNewline(re *syntax.Regexp) *syntax.Regexp {
 	out := *re
 	switch re.Op {

@@ -111,11 +111,11 @@ func tableRules(fresh bool) []*Rule {
 		r := &builtinTable[i]
 		if fresh {
 			c := *r
-			c.lazy = &lazyRegexps{src: c.Regex, single: c.SingleLine}
+			c.lazy = &lazyRegexp{}
 			c.PathRe = nil
 			c.Allow = slices.Clone(c.Allow)
 			for j := range c.Allow {
-				lazyAllow(&c.Allow[j])
+				c.Allow[j].compiled = &allowRegexps{}
 			}
 			r = &c
 		}
@@ -348,7 +348,7 @@ func (r *Rule) Compile() error {
 	}
 	// Matches stay on one line unless the regex asks for newlines explicitly.
 	r.SingleLine = !explicitNewline(r.Regex)
-	r.lazy = &lazyRegexps{src: r.Regex, single: r.SingleLine}
+	r.lazy = &lazyRegexp{}
 	if r.Path != "" {
 		if r.PathRe, err = regexp.Compile(r.Path); err != nil {
 			return fail("path regex does not compile: %v", err)
@@ -390,14 +390,14 @@ func (a *Allow) Compile() error {
 	}
 	c := &allowRegexps{}
 	var err error
-	if c.res.res, err = compileAll(a.Regexes, "regex"); err != nil {
+	if c.res, err = compileAll(a.Regexes, "regex"); err != nil {
 		return err
 	}
-	if c.paths.res, err = compileAll(a.Paths, "path"); err != nil {
+	if c.paths, err = compileAll(a.Paths, "path"); err != nil {
 		return err
 	}
-	c.res.once.Do(func() {}) // nothing left to do lazily
-	c.paths.once.Do(func() {})
+	c.resOnce.Do(func() {}) // compiled already: nothing left for first use
+	c.pathsOnce.Do(func() {})
 	a.compiled = c
 	for i, w := range a.Stopwords {
 		a.Stopwords[i] = strings.ToLower(w)

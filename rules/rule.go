@@ -4,7 +4,6 @@ package rules
 
 import (
 	"regexp"
-	"regexp/syntax"
 	"sync"
 )
 
@@ -36,25 +35,24 @@ type Rule struct {
 	Verify   *VerifySpec `toml:"verify"`
 	Revoke   *RevokeSpec `toml:"revoke"`
 
-	// Derived by Compile. The regexes themselves are compiled on first use
-	// (Regexp, LineRegexp): start-up must not pay for rules that never fire.
+	// Derived by Compile. The regex itself is compiled on first use (Regexp):
+	// start-up must not pay for rules that never fire.
 	PathRe  *regexp.Regexp `toml:"-"`
 	Anchors []string       `toml:"-"` // lower-case literals, one of which every match window holds
 	MaxLen  int            `toml:"-"` // longest match the regex can produce, capped
 	Origin  Position       `toml:"-"` // where the rule was defined
 	// SingleLine: matches never span lines (the regex names no newline); the engine
-	// runs LineRegexp on the anchor's line only.
+	// runs the regex on the anchor's line only.
 	SingleLine bool `toml:"-"`
 
-	lazy    *lazyRegexps
+	lazy    *lazyRegexp
 	builtin bool
 }
 
-type lazyRegexps struct {
-	once, lineOnce sync.Once
-	re, lineRe     *regexp.Regexp
-	src            string
-	single         bool // derive lineRe
+// lazyRegexp is a rule's regex, compiled on first use.
+type lazyRegexp struct {
+	once sync.Once
+	re   *regexp.Regexp
 }
 
 // Regexp returns the rule's compiled regex, or nil before Compile.
@@ -66,30 +64,9 @@ func (r *Rule) Regexp() *regexp.Regexp {
 		// The rule was validated (by Compile, or when the built-in table was
 		// generated), and regexp.Compile fails only where regexp/syntax.Parse
 		// does, so MustCompile cannot panic here.
-		r.lazy.re = regexp.MustCompile(r.lazy.src)
+		r.lazy.re = regexp.MustCompile(r.Regex)
 	})
 	return r.lazy.re
-}
-
-// LineRegexp returns the rule's regex unable to match a newline (nil unless
-// SingleLine). Printing it is costly (every rune of every class), so it is built
-// only on request; the engine needs none, as its windows for single-line rules
-// hold no newline.
-func (r *Rule) LineRegexp() *regexp.Regexp {
-	if r.lazy == nil || !r.lazy.single {
-		return nil
-	}
-	r.lazy.lineOnce.Do(func() {
-		tree, err := syntax.Parse(r.lazy.src, syntax.Perl)
-		if err != nil {
-			r.lazy.lineRe = r.Regexp() // cannot happen: the rule was validated
-			return
-		}
-		if r.lazy.lineRe, err = regexp.Compile(WithoutNewline(tree).String()); err != nil {
-			r.lazy.lineRe = r.Regexp() // cannot happen for a printed syntax tree; stay correct anyway
-		}
-	})
-	return r.lazy.lineRe
 }
 
 // Allow suppresses matches. Regexes are tested against Target: "secret" (default),
@@ -107,48 +84,35 @@ type Allow struct {
 	compiled *allowRegexps
 }
 
+// allowRegexps holds an entry's compiled Regexes and Paths, each compiled on
+// first use unless Compile already did.
 type allowRegexps struct {
-	res, paths lazyList
-}
-
-// lazyList is a list of validated patterns compiled on first use.
-type lazyList struct {
-	once sync.Once
-	src  []string
-	res  []*regexp.Regexp
-}
-
-func (l *lazyList) get() []*regexp.Regexp {
-	l.once.Do(func() {
-		l.res, l.src = mustCompileAll(l.src), nil
-	})
-	return l.res
+	resOnce, pathsOnce sync.Once
+	res, paths         []*regexp.Regexp
 }
 
 // Regexps returns the compiled Regexes.
 func (a *Allow) Regexps() []*regexp.Regexp {
-	if a.compiled == nil {
+	c := a.compiled
+	if c == nil {
 		// Not from Parse or the built-in table (an Allow built in code without
 		// Compile): compile now, every time; invalid patterns match nothing.
 		res, _ := compileAll(a.Regexes, "regex")
 		return res
 	}
-	return a.compiled.res.get()
+	c.resOnce.Do(func() { c.res = mustCompileAll(a.Regexes) })
+	return c.res
 }
 
 // PathRegexps returns the compiled Paths.
 func (a *Allow) PathRegexps() []*regexp.Regexp {
-	if a.compiled == nil {
+	c := a.compiled
+	if c == nil {
 		res, _ := compileAll(a.Paths, "path")
 		return res
 	}
-	return a.compiled.paths.get()
-}
-
-// lazyAllow prepares a validated entry (from the built-in table) to compile its
-// regexes on first use.
-func lazyAllow(a *Allow) {
-	a.compiled = &allowRegexps{res: lazyList{src: a.Regexes}, paths: lazyList{src: a.Paths}}
+	c.pathsOnce.Do(func() { c.paths = mustCompileAll(a.Paths) })
+	return c.paths
 }
 
 // Position locates a definition in a TOML file.

@@ -107,19 +107,11 @@ func writeValue(b *bytes.Buffer, v reflect.Value) error {
 		t := v.Type()
 		b.WriteString(typeName(t) + "{")
 		// Package rules' lazy state, written out so the table is used in place.
-		switch x := v.Interface().(type) {
+		switch v.Interface().(type) {
 		case rules.Rule:
-			fmt.Fprintf(b, "lazy: &lazyRegexps{src: %s, single: %t},\nbuiltin: true,\n", strconv.Quote(x.Regex), x.SingleLine)
+			b.WriteString("lazy: &lazyRegexp{},\nbuiltin: true,\n")
 		case rules.Allow:
-			b.WriteString("compiled: &allowRegexps{res: lazyList{src: ")
-			if err := writeValue(b, reflect.ValueOf(x.Regexes)); err != nil {
-				return err
-			}
-			b.WriteString("}, paths: lazyList{src: ")
-			if err := writeValue(b, reflect.ValueOf(x.Paths)); err != nil {
-				return err
-			}
-			b.WriteString("}},\n")
+			b.WriteString("compiled: &allowRegexps{},\n")
 		}
 		for i := range t.NumField() {
 			f := t.Field(i)

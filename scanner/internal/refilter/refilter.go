@@ -34,7 +34,7 @@ type Filter struct {
 // New derives a filter from the regex source src (Perl syntax, as regexp.Compile).
 // With noNewline, the filter answers for src rewritten never to match a newline:
 // character classes lose '\n' and any-character becomes any-character-but-newline
-// (rules.Rule.LineRegexp).
+// (rules.WithoutNewline).
 func New(src string, noNewline bool) (*Filter, error) {
 	tree, err := syntax.Parse(src, syntax.Perl)
 	if err != nil {
