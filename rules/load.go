@@ -289,7 +289,7 @@ func Parse(name string, data []byte) (*Parsed, error) {
 		p.rules = append(p.rules, r)
 	}
 	for i := range f.Allow {
-		if err := f.Allow[i].compile(); err != nil {
+		if err := f.Allow[i].Compile(); err != nil {
 			errs = append(errs, &Error{Pos: Position{File: name, Line: keyLine(data, "allow")}, Msg: err.Error()})
 		}
 	}
@@ -355,7 +355,7 @@ func (r *Rule) Compile() error {
 		}
 	}
 	for i := range r.Allow {
-		if err := r.Allow[i].compile(); err != nil {
+		if err := r.Allow[i].Compile(); err != nil {
 			return fail("allow: %v", err)
 		}
 	}
@@ -377,8 +377,6 @@ func (r *Rule) Compile() error {
 	}
 	return nil
 }
-
-func (a *Allow) compile() error { return a.Compile() }
 
 // Compile validates the entry, compiles its regexes and lower-cases its stopwords.
 // Parse does this for entries it reads; call it for an Allow built in code.
