@@ -101,10 +101,8 @@ func Scan(ctx context.Context, eng *scanner.Engine, paths []string, opts Options
 			}
 		})
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	var walker sync.WaitGroup
+	walker.Go(func() {
 		defer close(jobs)
 		for _, root := range paths {
 			if ctx.Err() != nil {
@@ -116,8 +114,8 @@ func Scan(ctx context.Context, eng *scanner.Engine, paths []string, opts Options
 			}
 			s.walkRoot(ctx, root, jobs)
 		}
-	}()
-	wg.Wait()
+	})
+	walker.Wait()
 	workers.Wait()
 	if ctx.Err() != nil {
 		s.problem("scan", ctx.Err())
