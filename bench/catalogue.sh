@@ -3,17 +3,8 @@
 # and with every built-in rule, alternating, best CPU (user+sys) and wall of RUNS each.
 #   bash bench/catalogue.sh [CORPUS_DIR]   (default: a copy of $(go env GOROOT)/src)
 set -euo pipefail
-cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-corpus=${1:-}
-if [ -z "$corpus" ]; then
-  corpus="$work/corpus"
-  cp -r "$(go env GOROOT)/src" "$corpus"
-fi
-[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
-go build -o "$work/tokenward" ./cmd/tokenward
+source "$(dirname "$0")/setup.sh"
 { printf '[extend]\nbuiltin = false\n\n'; cat rules/builtin/seed.toml rules/builtin/github.toml; } >"$work/seed.toml"
 seed_rules=$("$work/tokenward" rules list --config "$work/seed.toml" 2>/dev/null | tail -n +2 | wc -l)
 all_rules=$("$work/tokenward" rules list 2>/dev/null | tail -n +2 | wc -l)

@@ -5,19 +5,9 @@
 # Needs /usr/bin/time (Debian package "time"); installs gitleaks v8.30.1 with the
 # gore2regex tag (as its release builds are made) when it is not on PATH.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 export PATH="$PATH:$(go env GOPATH)/bin"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-corpus=${1:-}
-if [ -z "$corpus" ]; then
-  corpus="$work/corpus"
-  cp -r "$(go env GOROOT)/src" "$corpus"
-fi
-[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
+source "$(dirname "$0")/setup.sh"
 command -v gitleaks >/dev/null || go install -tags gore2regex github.com/zricethezav/gitleaks/v8@v8.30.1
-go build -o "$work/tokenward" ./cmd/tokenward
 
 bytes=$(du -sb "$corpus" | cut -f1)
 mb=$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1e6}')
