@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenward/tokenward/engine/enginetest"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner/scannertest"
 )
 
 const (
@@ -23,7 +23,7 @@ const (
 // scan runs the real engine with the built-in rules over files (path -> content).
 func scan(t *testing.T, files map[string]string) []finding.Finding {
 	t.Helper()
-	eng := scannertest.Builtin(t)
+	eng := enginetest.Builtin(t)
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		paths = append(paths, p)

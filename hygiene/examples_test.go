@@ -13,7 +13,7 @@ import (
 // TestCatalogueExamples runs every rule's documented example through the
 // checker (and, for JWT rules, the engine and Review) and expects that rule.
 func TestCatalogueExamples(t *testing.T) {
-	e := engine(t)
+	e := testEngine(t)
 	c := New(rules.DefaultHygiene())
 	c.Now = func() time.Time { return fixedNow }
 	for _, hc := range rules.HygieneChecks {

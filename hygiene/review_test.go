@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenward/tokenward/engine"
+	"github.com/tokenward/tokenward/engine/enginetest"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
-	"github.com/tokenward/tokenward/scanner/scannertest"
 )
 
 func makeJWT(t *testing.T, header, claims map[string]any) string {
@@ -34,14 +34,14 @@ func githubPAT(random30 string) string {
 	return "ghp_" + random30 + rules.Base62(uint64(crc32.ChecksumIEEE([]byte(random30))), 6)
 }
 
-func engine(t *testing.T) *scanner.Engine {
+func testEngine(t *testing.T) *engine.Engine {
 	t.Helper()
-	e := scannertest.Builtin(t)
+	e := enginetest.Builtin(t)
 	return e
 }
 
 // scanAll runs the engine and the checker on each file, as `tokenward scan` does.
-func scanAll(t *testing.T, e *scanner.Engine, c *Checker, files map[string]string) []finding.Finding {
+func scanAll(t *testing.T, e *engine.Engine, c *Checker, files map[string]string) []finding.Finding {
 	t.Helper()
 	var names []string
 	for n := range files {
@@ -76,7 +76,7 @@ func TestReviewJWT(t *testing.T) {
 	broken := strings.Split(fresh, ".")[0] + ".eyJzdWIiOiJ1LTIiLCJpYXQ.Qm7Zr2Lx9Vb4Nt8Wk1Pc5Jd3"
 
 	file := fmt.Sprintf("none: %s\nlong: %s\nexpired: %s\nfresh: %s\nbroken: %s\n", none, long, expired, fresh, broken)
-	e := engine(t)
+	e := testEngine(t)
 	c := New(rules.DefaultHygiene())
 	c.Now = func() time.Time { return now }
 	in := scanAll(t, e, c, map[string]string{"deploy/tokens.txt": file})
@@ -141,7 +141,7 @@ func TestReviewClientSideAndDedupe(t *testing.T) {
 		".git-credentials":     "https://deploy:" + pat + "@github.com\n",
 		"config/settings.yaml": "github:\n  token: " + pat + "\n  password: Tr0ub4dorXq9\n",
 	}
-	e := engine(t)
+	e := testEngine(t)
 	c := New(rules.DefaultHygiene())
 	in := scanAll(t, e, c, files)
 	out := c.Review(in)

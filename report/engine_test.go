@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenward/tokenward/engine/enginetest"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner/scannertest"
 )
 
 // TestEngineFindingsInSARIF feeds real engine findings through the SARIF and
@@ -16,7 +16,7 @@ import (
 // source line (engine columns are rune-based and EndColumn is exclusive, as
 // SARIF's unicodeCodePoints columnKind expects), and no format may leak it.
 func TestEngineFindingsInSARIF(t *testing.T) {
-	eng := scannertest.Builtin(t)
+	eng := enginetest.Builtin(t)
 	const secret = "4339639a695572816c9ba1a1bd39abfbe316f484"
 	src := "# ünïcödé header line\n" +
 		"curl -H 'Authorization: Token " + secret + "' https://api.example.com/v1/items\n"

@@ -5,9 +5,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
-	gitsrc "github.com/tokenward/tokenward/scanner/git"
+	gitsrc "github.com/tokenward/tokenward/source/git"
 	"github.com/tokenward/tokenward/sweep/store"
 	"github.com/tokenward/tokenward/sweep/sweeptest"
 )
@@ -26,21 +26,21 @@ func newGitServer(t *testing.T, root string) *sweeptest.GitServer {
 var (
 	engOnce sync.Once
 	engSet  *rules.Set
-	engine  *scanner.Engine
+	engVal  *engine.Engine
 	engErr  error
 )
 
-func testEngine(t *testing.T) (*rules.Set, *scanner.Engine) {
+func testEngine(t *testing.T) (*rules.Set, *engine.Engine) {
 	t.Helper()
 	engOnce.Do(func() {
 		if engSet, engErr = rules.Builtin(); engErr == nil {
-			engine, engErr = scanner.New(engSet, scanner.Options{})
+			engVal, engErr = engine.New(engSet, engine.Options{})
 		}
 	})
 	if engErr != nil {
 		t.Fatal(engErr)
 	}
-	return engSet, engine
+	return engSet, engVal
 }
 
 // testConfig is a sweep configuration over a fresh store.

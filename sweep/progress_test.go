@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	gitsrc "github.com/tokenward/tokenward/scanner/git"
+	gitsrc "github.com/tokenward/tokenward/source/git"
 )
 
 func TestProgress(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
-	gitsrc "github.com/tokenward/tokenward/scanner/git"
+	gitsrc "github.com/tokenward/tokenward/source/git"
 	"github.com/tokenward/tokenward/sweep/store"
 )
 

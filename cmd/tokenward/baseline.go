@@ -17,7 +17,7 @@ import (
 
 	"github.com/tokenward/tokenward/baseline"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner/files"
+	"github.com/tokenward/tokenward/source/files"
 )
 
 var baselineFlags struct {

@@ -11,12 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenward/tokenward/baseline"
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/hygiene"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
-	"github.com/tokenward/tokenward/scanner/files"
+	"github.com/tokenward/tokenward/source/files"
 )
 
 // common holds the flags shared by every scanning command.
@@ -128,8 +128,8 @@ func convertConfig(path string, data []byte) ([]byte, bool, error) {
 }
 
 // newEngine compiles the engine for a rule set.
-func newEngine(set *rules.Set) (*scanner.Engine, error) {
-	eng, err := scanner.New(set, scanner.Options{GitleaksAllow: common.gitleaksAllow})
+func newEngine(set *rules.Set) (*engine.Engine, error) {
+	eng, err := engine.New(set, engine.Options{GitleaksAllow: common.gitleaksAllow})
 	if err != nil {
 		return nil, usageError(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenward/tokenward/report"
-	gitsrc "github.com/tokenward/tokenward/scanner/git"
+	gitsrc "github.com/tokenward/tokenward/source/git"
 )
 
 var gitFlags struct {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	gitsrc "github.com/tokenward/tokenward/scanner/git"
+	gitsrc "github.com/tokenward/tokenward/source/git"
 )
 
 var hookFlags struct {

@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenward/tokenward/baseline"
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/rules/gitleaks"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 var importFlags struct {
@@ -183,7 +183,7 @@ func importIgnores(cmd *cobra.Command, configPath string, res *gitleaks.Result) 
 	if err != nil {
 		return usageError(err)
 	}
-	eng, err := scanner.New(set, scanner.Options{})
+	eng, err := engine.New(set, engine.Options{})
 	if err != nil {
 		return usageError(err)
 	}

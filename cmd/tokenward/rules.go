@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 var rulesCmd = &cobra.Command{
@@ -76,7 +76,7 @@ func TestRuleExamples(set *rules.Set, only func(*rules.Rule) bool) ([]string, er
 		return nil, nil // nothing to check: do not pay for an engine
 	}
 	return rules.RunExamples(set, only, func(s *rules.Set) (func(path, text string) []string, error) {
-		eng, err := scanner.New(s, scanner.Options{})
+		eng, err := engine.New(s, engine.Options{})
 		if err != nil {
 			return nil, err
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenward/tokenward/report"
-	"github.com/tokenward/tokenward/scanner/files"
+	"github.com/tokenward/tokenward/source/files"
 )
 
 var scanFlags struct {

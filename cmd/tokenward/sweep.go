@@ -17,7 +17,7 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/report"
-	gitsrc "github.com/tokenward/tokenward/scanner/git"
+	gitsrc "github.com/tokenward/tokenward/source/git"
 	"github.com/tokenward/tokenward/sweep"
 	"github.com/tokenward/tokenward/sweep/store"
 	"github.com/tokenward/tokenward/verify"

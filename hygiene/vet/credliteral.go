@@ -14,10 +14,10 @@ import (
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/hygiene"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 // CredLiteral reports hard-coded credentials.
@@ -44,11 +44,11 @@ func init() {
 
 var (
 	engineOnce sync.Once
-	engine     *scanner.Engine
+	vetEngine  *engine.Engine
 	engineErr  error
 )
 
-func loadEngine() (*scanner.Engine, error) {
+func loadEngine() (*engine.Engine, error) {
 	engineOnce.Do(func() {
 		var set *rules.Set
 		if configPath != "" {
@@ -59,9 +59,9 @@ func loadEngine() (*scanner.Engine, error) {
 		if engineErr != nil {
 			return
 		}
-		engine, engineErr = scanner.New(set, scanner.Options{})
+		vetEngine, engineErr = engine.New(set, engine.Options{})
 	})
-	return engine, engineErr
+	return vetEngine, engineErr
 }
 
 func runCredLiteral(pass *analysis.Pass) (any, error) {

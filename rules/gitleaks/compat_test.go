@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 // compatConfig exercises the allowlist forms whose meaning gitleaks' directory
@@ -109,7 +109,7 @@ func TestAgreesWithGitleaks(t *testing.T) {
 	}
 
 	set, res := loadConverted(t, cfgPath)
-	eng, err := scanner.New(set, scanner.Options{})
+	eng, err := engine.New(set, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestConvertGitleaksDefaultConfig(t *testing.T) {
 		}
 	}
 	set, _ := loadConverted(t, path)
-	eng, err := scanner.New(set, scanner.Options{})
+	eng, err := engine.New(set, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

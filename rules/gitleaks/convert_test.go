@@ -10,9 +10,9 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 // realistic is a gitleaks configuration of the kind teams keep: it extends the
@@ -155,7 +155,7 @@ func TestConvertRealisticConfig(t *testing.T) {
 	if _, err := rules.Parse("converted.toml", res.TOML); err != nil {
 		t.Fatalf("converted TOML does not parse on its own: %v\n%s", err, res.TOML)
 	}
-	eng, err := scanner.New(set, scanner.Options{})
+	eng, err := engine.New(set, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +499,7 @@ keywords = ["ACME_KEY"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := scanner.New(&rules.Set{Rules: p.Rules()}, scanner.Options{})
+	eng, err := engine.New(&rules.Set{Rules: p.Rules()}, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 func TestParseIgnore(t *testing.T) {
@@ -78,7 +78,7 @@ func TestRecoverIgnoreEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := scanner.New(&rules.Set{Rules: p.Rules()}, scanner.Options{})
+	eng, err := engine.New(&rules.Set{Rules: p.Rules()}, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package scanner_test
+package engine_test
 
 import (
 	"io/fs"
@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenward/tokenward/engine"
+	"github.com/tokenward/tokenward/engine/enginetest"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
-	"github.com/tokenward/tokenward/scanner/scannertest"
 )
 
 // corpus loads up to limit bytes of Go source from GOROOT/src: a fixed, real corpus
@@ -31,7 +31,7 @@ func corpus(b *testing.B, limit int) [][]byte {
 			return nil
 		}
 		data, err := os.ReadFile(p)
-		if err != nil || scanner.IsBinary(data) {
+		if err != nil || engine.IsBinary(data) {
 			return nil
 		}
 		out = append(out, data)
@@ -48,7 +48,7 @@ func corpus(b *testing.B, limit int) [][]byte {
 // 64 MB of GOROOT/src, after one untimed pass (so lazy regex compilation, a fixed
 // cost per process, is not in the figure).
 func BenchmarkEngine(b *testing.B) {
-	eng := scannertest.Builtin(b)
+	eng := enginetest.Builtin(b)
 	files := corpus(b, 64<<20)
 	var size int64
 	for _, f := range files {
@@ -94,7 +94,7 @@ func BenchmarkStartup(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		eng, err := scanner.New(set, scanner.Options{})
+		eng, err := engine.New(set, engine.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,16 +1,16 @@
-package scanner_test
+package engine_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/tokenward/tokenward/scanner/scannertest"
+	"github.com/tokenward/tokenward/engine/enginetest"
 )
 
 // TestMultilineSecretContextRedacted: the context of a PEM key finding must not
 // show any line of the key body.
 func TestMultilineSecretContextRedacted(t *testing.T) {
-	eng := scannertest.Builtin(t)
+	eng := enginetest.Builtin(t)
 	body := []string{
 		"MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB",
 		"aFDrBz9vFqU4yQCBbRJbvEnNvMXC8gXFb2ZQ6BrEFZ4ZyqXTv8eE1Ph4QaVtVSWz",

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/hygiene"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 const testRules = `
@@ -28,13 +28,13 @@ keywords = ["authorization"]
 
 const header = "Authorization: Token 8f3kQ9zLm2Xv7Rt5Wp1Yb6Nc4Hd0Js3A"
 
-func engine(t testing.TB) *scanner.Engine {
+func testEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	p, err := rules.Parse("test.toml", []byte(testRules))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := scanner.New(&rules.Set{Rules: p.Rules()}, scanner.Options{})
+	e, err := engine.New(&rules.Set{Rules: p.Rules()}, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestWalk(t *testing.T) {
 	}
 	for _, follow := range []bool{false, true} {
 		for _, workers := range []int{1, 8} {
-			res := Scan(context.Background(), engine(t), []string{dir}, Options{Workers: workers, FollowSymlinks: follow})
+			res := Scan(context.Background(), testEngine(t), []string{dir}, Options{Workers: workers, FollowSymlinks: follow})
 			var got []string
 			for _, f := range res.Findings {
 				rel, _ := filepath.Rel(dir, f.File)
@@ -113,7 +113,7 @@ func TestBufferReuse(t *testing.T) {
 		write(t, dir, name, contents[name])
 		write(t, dir, "b"+name[1:], strings.Repeat("~", len(contents[name]))) // overwrites the buffer
 	}
-	eng := engine(t)
+	eng := testEngine(t)
 	check := hygiene.New(rules.DefaultHygiene()).Check
 	for _, workers := range []int{1, 2} {
 		res := Scan(context.Background(), eng, []string{dir}, Options{Workers: workers, Checks: []Check{check}})
@@ -184,7 +184,7 @@ func TestLargeFile(t *testing.T) {
 			t.Fatalf("fixture is %d bytes, want %d", len(text), size)
 		}
 		write(t, dir, "big.txt", text)
-		res := Scan(context.Background(), engine(t), []string{dir}, Options{Workers: 1})
+		res := Scan(context.Background(), testEngine(t), []string{dir}, Options{Workers: 1})
 		want := fmt.Sprintf("%d:22 %d:22", strings.Count(head, "\n")+1, strings.Count(text, "\n"))
 		var got []string
 		for _, f := range res.Findings {
@@ -201,7 +201,7 @@ func TestLargeFile(t *testing.T) {
 
 func TestMissingAndEmpty(t *testing.T) {
 	empty := t.TempDir()
-	res := Scan(context.Background(), engine(t), []string{empty, filepath.Join(empty, "nope")}, Options{})
+	res := Scan(context.Background(), testEngine(t), []string{empty, filepath.Join(empty, "nope")}, Options{})
 	if len(res.Findings) != 0 || len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "nope") {
 		t.Fatalf("got %+v", res)
 	}
@@ -217,7 +217,7 @@ func TestUnreadable(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "secret.txt"), 0); err != nil {
 		t.Fatal(err)
 	}
-	res := Scan(context.Background(), engine(t), []string{dir}, Options{})
+	res := Scan(context.Background(), testEngine(t), []string{dir}, Options{})
 	if len(res.Findings) != 1 || len(res.Problems) != 1 {
 		t.Fatalf("findings %d problems %v", len(res.Findings), res.Problems)
 	}
@@ -257,7 +257,7 @@ func TestHugeStream(t *testing.T) {
 	size -= size % int64(len(line))
 	src := &lines{remaining: size, line: bytes.Clone(line), tail: strings.NewReader("x\n" + header + "\n")}
 	runtime.GC()
-	res := Scan(context.Background(), engine(t), []string{"-"}, Options{Stdin: src})
+	res := Scan(context.Background(), testEngine(t), []string{"-"}, Options{Stdin: src})
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	if len(res.Findings) != 1 {
@@ -286,7 +286,7 @@ func TestPanicInOneFile(t *testing.T) {
 		}
 		return nil
 	}
-	res := Scan(context.Background(), engine(t), []string{dir}, Options{Workers: 2, Checks: []Check{boom}})
+	res := Scan(context.Background(), testEngine(t), []string{dir}, Options{Workers: 2, Checks: []Check{boom}})
 	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "f07.txt") || !strings.Contains(res.Problems[0].Error(), "boom") {
 		t.Fatalf("problems %v, want one naming f07.txt", res.Problems)
 	}

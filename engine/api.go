@@ -1,6 +1,6 @@
-// Package scanner is the detection engine: anchor prefilter -> windowed regex ->
+// Package engine is the detection engine: anchor prefilter -> windowed regex ->
 // entropy, allow lists and placeholders -> findings. It knows nothing of files or git.
-package scanner
+package engine
 
 import "io"
 

@@ -15,8 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 // fakeEngine finds TOK_ followed by 16+ alphanumerics, like a one-rule engine,
@@ -28,7 +28,7 @@ type fakeEngine struct {
 
 var tokRe = regexp.MustCompile(`TOK_[A-Za-z0-9]{16,}`)
 
-func (e *fakeEngine) Scan(b scanner.Blob) ([]finding.Finding, error) {
+func (e *fakeEngine) Scan(b engine.Blob) ([]finding.Finding, error) {
 	e.scans.Add(1)
 	data := b.Data
 	if b.Open != nil {

@@ -8,8 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 // Delta-aware scanning. A packed blob stored as a delta against a base blob that
@@ -216,7 +216,7 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 		s.problem(objectProblem("blob "+path, h, err))
 		return job{}, false
 	}
-	j := job{key: key, name: name, blob: scanner.Blob{ID: h.String(), Path: path}}
+	j := job{key: key, name: name, blob: engine.Blob{ID: h.String(), Path: path}}
 	if hd.typ == objBlob && hd.size > streamAbove {
 		if s.opts.MaxBlobSize > 0 && hd.size > s.opts.MaxBlobSize {
 			pr.st.TooLarge++
@@ -548,7 +548,7 @@ func (s *session) submitChange(key resultKey, from, to plumbing.Hash, path strin
 		s.stats.Bytes += int64(w.end - w.start)
 	}
 	s.pool.submit(job{key: key, name: "blob " + to.String() + " (" + path + ")",
-		blob: scanner.Blob{ID: to.String(), Path: path, Data: target}, windows: wins})
+		blob: engine.Blob{ID: to.String(), Path: path, Data: target}, windows: wins})
 	return true
 }
 

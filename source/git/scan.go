@@ -34,13 +34,13 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner"
 )
 
-// BlobScanner scans one blob; *scanner.Engine implements it.
+// BlobScanner scans one blob; *engine.Engine implements it.
 type BlobScanner interface {
-	Scan(b scanner.Blob) ([]finding.Finding, error)
+	Scan(b engine.Blob) ([]finding.Finding, error)
 }
 
 // Options selects what to scan.
@@ -213,7 +213,7 @@ type resultKey struct {
 type job struct {
 	key     resultKey
 	name    string // for error messages
-	blob    scanner.Blob
+	blob    engine.Blob
 	windows []span // when set, only these parts of blob.Data are scanned
 }
 

@@ -1,4 +1,4 @@
-package scanner
+package engine
 
 import (
 	"bytes"
@@ -12,10 +12,10 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/tokenward/tokenward/engine/internal/acdfa"
+	"github.com/tokenward/tokenward/engine/internal/refilter"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner/internal/acdfa"
-	"github.com/tokenward/tokenward/scanner/internal/refilter"
 )
 
 // Options tune the engine. The zero value is usable.
@@ -250,7 +250,7 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 		var err error
 		if e.matcher, err = acdfa.New(e.patterns); err != nil {
 			// New checked what acdfa.New rejects: non-empty, distinct, bounded anchors.
-			panic(fmt.Sprintf("scanner: building the anchor automaton: %v", err))
+			panic(fmt.Sprintf("engine: building the anchor automaton: %v", err))
 		}
 	})
 	wins := make(map[int32][]window)

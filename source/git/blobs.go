@@ -6,8 +6,8 @@ import (
 	"io"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 var errNotBlob = errors.New("object is not a blob")
@@ -16,8 +16,8 @@ var errNotBlob = errors.New("object is not a blob")
 const binaryHead = 8 << 10
 
 // isBinary reports whether content whose first bytes are head is binary, as the
-// files source decides (scanner.IsBinary: a NUL byte near the start).
-func isBinary(head []byte) bool { return scanner.IsBinary(head) }
+// files source decides (engine.IsBinary: a NUL byte near the start).
+func isBinary(head []byte) bool { return engine.IsBinary(head) }
 
 // scanBlob reads blob h and submits it to the engine under path's class, once per
 // (blob, class). It returns the key it was (or had been) scanned under.
@@ -55,7 +55,7 @@ func (pr *producer) blobJob(key resultKey, h plumbing.Hash, path string) (job, b
 		pr.st.TooLarge++
 		return job{}, false
 	}
-	j := job{key: key, name: name, blob: scanner.Blob{ID: h.String(), Path: path}}
+	j := job{key: key, name: name, blob: engine.Blob{ID: h.String(), Path: path}}
 	if size > streamAbove {
 		r, err := obj.Reader()
 		if err != nil {

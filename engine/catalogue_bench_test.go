@@ -1,4 +1,4 @@
-package scanner_test
+package engine_test
 
 import (
 	"io/fs"
@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 // catalogueFile is one text file of the catalogue-cost corpus.
@@ -49,7 +49,7 @@ func catalogueCorpus(b *testing.B) ([]catalogueFile, int64) {
 				return nil
 			}
 			data, err := os.ReadFile(p)
-			if err != nil || scanner.IsBinary(data) {
+			if err != nil || engine.IsBinary(data) {
 				return nil
 			}
 			rel, _ := filepath.Rel(catalogueRoot, p)
@@ -112,7 +112,7 @@ func processCPU(b *testing.B) time.Duration {
 // seed MB/s / all MB/s - 1 (issue 3: at most 20%); on a loaded machine compare
 // cpu-MB/s, the throughput per CPU-second.
 //
-//	go test ./scanner -run xxx -bench CatalogueCost -count 6 | tee new.txt
+//	go test ./engine -run xxx -bench CatalogueCost -count 6 | tee new.txt
 //	go run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt
 func BenchmarkCatalogueCost(b *testing.B) {
 	for _, bc := range []struct {
@@ -131,7 +131,7 @@ func BenchmarkCatalogueCost(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				set := loadRuleFiles(b, bc.files)
-				eng, err := scanner.New(set, scanner.Options{})
+				eng, err := engine.New(set, engine.Options{})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -19,8 +19,8 @@ import (
 	ignore "github.com/sabhiram/go-gitignore"
 	"github.com/sourcegraph/conc/panics"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 // IgnoreFileName lists paths to skip, in gitignore syntax, at the root of a scanned
@@ -81,7 +81,7 @@ type job struct {
 
 // Scan walks paths and scans every regular text file. The order of findings does not
 // depend on the number of workers.
-func Scan(ctx context.Context, eng *scanner.Engine, paths []string, opts Options) *Result {
+func Scan(ctx context.Context, eng *engine.Engine, paths []string, opts Options) *Result {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
@@ -152,7 +152,7 @@ func (c *counters) snapshot() Stats {
 }
 
 type state struct {
-	eng   *scanner.Engine
+	eng   *engine.Engine
 	opts  Options
 	stats counters
 
@@ -347,14 +347,14 @@ func (s *state) scanFile(j job, buf []byte) []byte {
 		return buf
 	}
 	f.Close()
-	if scanner.IsBinary(data) {
+	if engine.IsBinary(data) {
 		s.stats.binary.Add(1)
 		return buf
 	}
 	s.stats.files.Add(1)
 	s.stats.bytes.Add(int64(len(data)))
 	path := filepath.ToSlash(j.path)
-	fs, _ := s.eng.Scan(scanner.Blob{ID: j.path, Path: path, Data: data})
+	fs, _ := s.eng.Scan(engine.Blob{ID: j.path, Path: path, Data: data})
 	for _, check := range s.opts.Checks {
 		fs = append(fs, check(path, data)...)
 	}
@@ -405,12 +405,12 @@ func (s *state) scanStream(path string, rc io.ReadCloser) {
 		s.problem(path, fmt.Errorf("cannot read: %w", unwrapPathError(err)))
 		return
 	}
-	if scanner.IsBinary(head) {
+	if engine.IsBinary(head) {
 		s.stats.binary.Add(1)
 		return
 	}
 	cr := &countingReader{r: io.MultiReader(strings.NewReader(string(head)), rc)}
-	fs, err := s.eng.Scan(scanner.Blob{ID: path, Path: filepath.ToSlash(path), Open: func() (io.ReadCloser, error) {
+	fs, err := s.eng.Scan(engine.Blob{ID: path, Path: filepath.ToSlash(path), Open: func() (io.ReadCloser, error) {
 		return io.NopCloser(cr), nil
 	}})
 	s.add(fs)

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 func TestHistory(t *testing.T) {
@@ -268,7 +268,7 @@ func mergeConflict(r *testRepo, args []string) {
 // pathAllowEngine is fakeEngine with a path allow list: nothing under allowed/.
 type pathAllowEngine struct{ fakeEngine }
 
-func (e *pathAllowEngine) Scan(b scanner.Blob) ([]finding.Finding, error) {
+func (e *pathAllowEngine) Scan(b engine.Blob) ([]finding.Finding, error) {
 	if strings.HasPrefix(b.Path, "allowed/") {
 		return nil, nil
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 // graph is the object graph read by a history scan, kept compact: trees and blobs
@@ -171,7 +171,7 @@ func (s *session) scanMessage(h plumbing.Hash, path string, msg []byte) {
 	s.stats.Messages++
 	key := resultKey{hash: h, msg: true}
 	s.scanned[key] = true
-	s.pool.submit(job{key: key, name: path + " of " + h.String(), blob: scanner.Blob{ID: h.String(), Path: path, Data: msg}})
+	s.pool.submit(job{key: key, name: path + " of " + h.String(), blob: engine.Blob{ID: h.String(), Path: path, Data: msg}})
 }
 
 // walkCommits reads every commit reachable from tips, scanning messages.

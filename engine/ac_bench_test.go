@@ -1,4 +1,4 @@
-package scanner_test
+package engine_test
 
 import (
 	"testing"
@@ -6,8 +6,8 @@ import (
 	bobu "github.com/BobuSumisu/aho-corasick"
 	petar "github.com/petar-dambovaliev/aho-corasick"
 
+	"github.com/tokenward/tokenward/engine/internal/acdfa"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/scanner/internal/acdfa"
 )
 
 // anchors returns every anchor of the built-in rules.

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/scanner"
 )
 
 // mapCache is an in-memory ResultCache.
@@ -39,7 +39,7 @@ func (c *mapCache) Put(blob, class string, fs []finding.Finding) {
 // failingEngine fails on blobs whose content contains FAIL.
 type failingEngine struct{ fakeEngine }
 
-func (e *failingEngine) Scan(b scanner.Blob) ([]finding.Finding, error) {
+func (e *failingEngine) Scan(b engine.Blob) ([]finding.Finding, error) {
 	fs, err := e.fakeEngine.Scan(b)
 	if strings.Contains(string(b.Data), "FAIL") {
 		return fs, errors.New("engine failure")

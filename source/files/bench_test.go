@@ -49,7 +49,7 @@ func benchTree(b *testing.B) (string, int64) {
 // walk, open, read, binary sniffing and the engine, with two workers.
 func BenchmarkScanDir(b *testing.B) {
 	dir, total := benchTree(b)
-	eng := engine(b)
+	eng := testEngine(b)
 	b.SetBytes(total)
 	b.ReportAllocs()
 	for b.Loop() {
