@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"github.com/tokenward/tokenward/shape"
 	"io"
 	"math"
 	"regexp"
@@ -359,10 +360,10 @@ func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string)
 	if x.secret == "" {
 		return x, false
 	}
-	if r.Entropy > 0 && Entropy(x.secret) < r.Entropy {
+	if r.Entropy > 0 && shape.Entropy(x.secret) < r.Entropy {
 		return x, false
 	}
-	if IsPlaceholder(x.secret) || !r.Valid(x.secret) {
+	if shape.IsPlaceholder(x.secret) || !r.Valid(x.secret) {
 		return x, false
 	}
 	line := lineAround(buf, x.mstart, x.mend)
@@ -510,7 +511,7 @@ func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []fin
 			Redacted:    finding.Redact(x.secret),
 			Context:     clip([]byte(redactLines(line, x.secret)), 240),
 			Fingerprint: finding.Fingerprint(x.rule.ID, x.secret),
-			Entropy:     math.Round(Entropy(x.secret)*100) / 100,
+			Entropy:     math.Round(shape.Entropy(x.secret)*100) / 100,
 			Encoding:    x.encoding,
 			Tags:        slices.Clone(x.rule.Tags),
 			Groups:      x.groups,
@@ -606,25 +607,6 @@ func matchAny(res []*regexp.Regexp, s string) bool {
 		}
 	}
 	return false
-}
-
-// Entropy is the Shannon entropy of s in bits per byte.
-func Entropy(s string) float64 {
-	if s == "" {
-		return 0
-	}
-	var counts [256]int
-	for i := 0; i < len(s); i++ {
-		counts[s[i]]++
-	}
-	h, n := 0.0, float64(len(s))
-	for _, c := range counts {
-		if c > 0 {
-			p := float64(c) / n
-			h -= p * math.Log2(p)
-		}
-	}
-	return h
 }
 
 // IsBinary reports whether content looks binary: a NUL byte in its first 8000

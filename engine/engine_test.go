@@ -199,18 +199,6 @@ func TestReadErrorIsReported(t *testing.T) {
 	}
 }
 
-func TestIsPlaceholder(t *testing.T) {
-	for s, want := range map[string]bool{
-		"${GITHUB_TOKEN}": true, "{{ .Token }}": true, "<token>": true, "your-api-key": true,
-		"xxxxxxxxxxxxxxxx": true, "os.Getenv(\"X\")": true, "0123456789abcdef": true, "AKIAIOSFODNN7EXAMPLE": true,
-		"Zq8Lm3Xv7Rt5Wp1Yb6Nc4Hd0Js": false, tok: false,
-	} {
-		if got := IsPlaceholder(s); got != want {
-			t.Errorf("IsPlaceholder(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
 func percentAll(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

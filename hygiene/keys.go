@@ -6,7 +6,7 @@ import (
 	"sync"
 	"unicode"
 
-	"github.com/tokenward/tokenward/engine"
+	"github.com/tokenward/tokenward/shape"
 )
 
 // KeyWords splits a configuration key or identifier into lower-case words:
@@ -163,7 +163,7 @@ func Placeholder(v string) bool {
 			return true
 		}
 	}
-	return engine.IsPlaceholder(s)
+	return shape.IsPlaceholder(s)
 }
 
 // prose reports whether a value reads as words (UI strings, descriptions).

@@ -6,7 +6,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/tokenward/tokenward/engine"
+	"github.com/tokenward/tokenward/shape"
 )
 
 // Query parameter names (lower-case, without - _ .) that carry credentials.
@@ -257,7 +257,7 @@ func (c *Checker) checkQuery(d *doc) {
 		if unq, err := url.QueryUnescape(val); err == nil && Placeholder(unq) {
 			continue
 		}
-		if generic && !tokenish(val) || specific && (len(val) < 8 || engine.Entropy(val) < 2.5) {
+		if generic && !tokenish(val) || specific && (len(val) < 8 || shape.Entropy(val) < 2.5) {
 			continue
 		}
 		if np == "key" && !strings.HasPrefix(val, "AIza") {
@@ -365,7 +365,7 @@ func tokenish(s string) bool {
 			lower = true
 		}
 	}
-	return (digit || upper && lower) && engine.Entropy(s) >= 3.0
+	return (digit || upper && lower) && shape.Entropy(s) >= 3.0
 }
 
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

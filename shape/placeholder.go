@@ -1,6 +1,12 @@
-package engine
+// Package shape judges what a candidate value looks like: its entropy, and whether
+// it is a placeholder standing for a secret rather than one. It is a leaf: the
+// engine and the hygiene checks both use it.
+package shape
 
-import "strings"
+import (
+	"math"
+	"strings"
+)
 
 // placeholderMarks are substrings of documentation placeholders, template
 // expressions and environment lookups: text that stands for a secret without being one.
@@ -62,4 +68,23 @@ func step(cont bool, n int) int {
 		return n + 1
 	}
 	return 1
+}
+
+// Entropy is the Shannon entropy of s in bits per byte.
+func Entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	h, n := 0.0, float64(len(s))
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
 }
