@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
+
+	ignore "github.com/sabhiram/go-gitignore"
 
 	"github.com/tokenward/tokenward/finding"
 )
@@ -27,6 +30,35 @@ import (
 type IgnoreList struct {
 	Fingerprints map[string]string // fingerprint -> its trailing comment, if any
 	Patterns     []string          // the other (path) lines, in file order
+
+	once    sync.Once
+	matcher *ignore.GitIgnore
+}
+
+// MatchesPath reports whether a slash-separated path relative to the ignore
+// file's directory matches one of its path patterns (gitignore syntax; a pattern
+// naming a directory matches everything below it).
+func (l *IgnoreList) MatchesPath(p string) bool {
+	if l == nil || len(l.Patterns) == 0 {
+		return false
+	}
+	l.once.Do(func() { l.matcher = ignore.CompileIgnoreLines(l.Patterns...) })
+	p = strings.TrimPrefix(p, "./")
+	if l.matcher.MatchesPath(p) {
+		return true
+	}
+	// A directory pattern ("vendor/") matches the files below it.
+	for i := strings.IndexByte(p, '/'); i >= 0; {
+		if l.matcher.MatchesPath(p[:i+1]) {
+			return true
+		}
+		j := strings.IndexByte(p[i+1:], '/')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // IsFingerprintLine reports whether an ignore-file line is a fingerprint entry.

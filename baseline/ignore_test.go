@@ -102,3 +102,22 @@ func TestIsFingerprintLine(t *testing.T) {
 		}
 	}
 }
+
+func TestIgnoreListMatchesPath(t *testing.T) {
+	l, err := ParseIgnoreList(strings.NewReader("vendor/\n*.pem\ndocs/**\n!docs/keep.md\nsha256:"+strings.Repeat("a", 64)+"\n"), ".tokenwardignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{
+		"vendor/x/y.go": true, "a/vendor/x.go": true, "key.pem": true, "deep/key.pem": true,
+		"docs/a.md": true, "src/main.go": false, "vendored.go": false, "./key.pem": true,
+	} {
+		if got := l.MatchesPath(p); got != want {
+			t.Errorf("MatchesPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+	var none *IgnoreList
+	if none.MatchesPath("x") {
+		t.Error("a nil list matches nothing")
+	}
+}

@@ -114,6 +114,15 @@ func (c *Checker) check(filePath string, data []byte, host bool, format config.F
 	return d.findings()
 }
 
+// PathClass returns a key such that Check gives the same findings for one
+// content under two paths with the same key (apart from File): the file kind,
+// its name (syntax, messages) and the directories that change judgement (test
+// and locale trees). Sources that scan a blob once for many paths use it.
+func PathClass(p string) string {
+	s := strings.ReplaceAll(p, `\`, "/")
+	return fmt.Sprintf("%d|%s|%t|%t", classify(s), path.Base(s), testPath(s), localeFile(s))
+}
+
 // doc is one file under check and the findings gathered for it.
 type doc struct {
 	c      *Checker
@@ -212,8 +221,9 @@ func (d *doc) add(is issue) {
 	if is.secret != "" {
 		f.Fingerprint = finding.Fingerprint(is.rule, is.secret)
 	} else {
-		// No credential to key on: the file and the flagged text identify it.
-		f.Fingerprint = finding.Fingerprint(is.rule, d.path+"\x00"+string(d.data[is.start:is.end]))
+		// No credential to key on: the flagged text identifies it (not the path,
+		// so that the fingerprint survives renames as a secret's does).
+		f.Fingerprint = finding.Fingerprint(is.rule, string(d.data[is.start:is.end]))
 	}
 	d.out = append(d.out, f)
 }

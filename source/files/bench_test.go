@@ -54,8 +54,8 @@ func BenchmarkScanDir(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		res := Scan(context.Background(), eng, []string{dir}, Options{Workers: 2})
-		if len(res.Findings) != 10 || len(res.Problems) != 0 || res.Stats.SkippedBinary != 2 {
-			b.Fatalf("findings %d problems %v binary %d", len(res.Findings), res.Problems, res.Stats.SkippedBinary)
+		if len(res.Findings) != 10 || len(res.Problems) != 0 || skippedAs(res, "binary") != 2 {
+			b.Fatalf("findings %d problems %v binary %d", len(res.Findings), res.Problems, skippedAs(res, "binary"))
 		}
 	}
 }

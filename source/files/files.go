@@ -1,5 +1,5 @@
 // Package files is the file-system source: it walks directories and files (and
-// stdin), skipping what cannot hold text secrets, and feeds each file to the engine.
+// stdin) and hands each regular file to the pipeline's scanner.
 package files
 
 import (
@@ -19,7 +19,7 @@ import (
 	ignore "github.com/sabhiram/go-gitignore"
 	"github.com/sourcegraph/conc/panics"
 
-	"github.com/tokenward/tokenward/engine"
+	"github.com/tokenward/tokenward/source"
 	"github.com/tokenward/tokenward/finding"
 )
 
@@ -37,41 +37,12 @@ const (
 	maxKeep = 1 << 20
 )
 
-// Check is an extra per-file check (hygiene) run on files held in memory. data
-// is only valid during the call: the source reuses the buffer for the next file,
-// so the findings must not share memory with it (copy with string(data[i:j])).
-type Check func(path string, data []byte) []finding.Finding
-
 // Options control a file scan.
 type Options struct {
 	Workers        int
 	FollowSymlinks bool
-	MaxFileSize    int64 // skip larger files (0: no limit); they are counted, not scanned
-	Checks         []Check
+	MaxFileSize    int64 // skip larger files (0: no limit); they are named and counted, not scanned
 	Stdin          io.Reader // read for the path "-"
-}
-
-// Stats counts what a scan saw.
-type Stats struct {
-	Files, Bytes                                 int64
-	SkippedBinary, SkippedLarge, SkippedSymlinks int64
-	SkippedIgnored, SymlinkLoops                 int64
-}
-
-// Problem is a path that could not be scanned completely.
-type Problem struct {
-	Path string
-	Err  error
-}
-
-func (p Problem) Error() string { return p.Path + ": " + p.Err.Error() }
-
-// Result is what a scan found.
-type Result struct {
-	Findings []finding.Finding // sorted by file, line, column, rule
-	Stats    Stats
-	Problems []Problem // unreadable files, missing paths: the scan is incomplete
-	Warnings []string  // things skipped on purpose, e.g. symlink loops
 }
 
 type job struct {
@@ -79,13 +50,28 @@ type job struct {
 	open string // path on disk
 }
 
-// Scan walks paths and scans every regular text file. The order of findings does not
-// depend on the number of workers.
-func Scan(ctx context.Context, eng *engine.Engine, paths []string, opts Options) *Result {
+// Source is a set of paths to scan.
+type Source struct {
+	paths []string
+	opts  Options
+}
+
+// New returns the source of the given paths ("-" is stdin).
+func New(paths []string, opts Options) *Source { return &Source{paths: paths, opts: opts} }
+
+var _ source.Source = (*Source)(nil)
+
+// Scan walks the paths and hands every regular file to sc. The order of findings
+// does not depend on the number of workers.
+func (src *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
+	return *scan(ctx, sc, src.paths, src.opts)
+}
+
+func scan(ctx context.Context, sc source.Scanner, paths []string, opts Options) *source.Result {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
-	s := &state{eng: eng, opts: opts, res: &Result{}, seenDirs: map[fileID]bool{}}
+	s := &state{sc: sc, opts: opts, res: &source.Result{}, seenDirs: map[fileID]bool{}}
 	jobs := make(chan job, 256)
 	var workers sync.WaitGroup
 	for range opts.Workers {
@@ -124,6 +110,7 @@ func Scan(ctx context.Context, eng *engine.Engine, paths []string, opts Options)
 	res.Stats = s.stats.snapshot()
 	sort.SliceStable(res.Findings, func(i, j int) bool { return less(&res.Findings[i], &res.Findings[j]) })
 	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Path < res.Problems[j].Path })
+	sort.Slice(res.Skipped, func(i, j int) bool { return res.Skipped[i].Path < res.Skipped[j].Path })
 	sort.Strings(res.Warnings)
 	return res
 }
@@ -142,28 +129,27 @@ func less(a, b *finding.Finding) bool {
 }
 
 type counters struct {
-	files, bytes, binary, large, symlinks, ignored, loops atomic.Int64
+	files, bytes, skipped, symlinks, ignored atomic.Int64
 }
 
-func (c *counters) snapshot() Stats {
-	return Stats{Files: c.files.Load(), Bytes: c.bytes.Load(), SkippedBinary: c.binary.Load(),
-		SkippedLarge: c.large.Load(), SkippedSymlinks: c.symlinks.Load(), SkippedIgnored: c.ignored.Load(),
-		SymlinkLoops: c.loops.Load()}
+func (c *counters) snapshot() source.Stats {
+	return source.Stats{Files: c.files.Load(), Bytes: c.bytes.Load(), Skipped: c.skipped.Load(),
+		Symlinks: c.symlinks.Load(), Ignored: c.ignored.Load()}
 }
 
 type state struct {
-	eng   *engine.Engine
+	sc    source.Scanner
 	opts  Options
 	stats counters
 
 	mu       sync.Mutex
-	res      *Result
+	res      *source.Result
 	seenDirs map[fileID]bool // directories entered through symlinks, for loop detection
 }
 
 func (s *state) problem(path string, err error) {
 	s.mu.Lock()
-	s.res.Problems = append(s.res.Problems, Problem{Path: path, Err: err})
+	s.res.Problems = append(s.res.Problems, source.Problem{Path: path, Err: err})
 	s.mu.Unlock()
 }
 
@@ -173,13 +159,24 @@ func (s *state) warn(format string, args ...any) {
 	s.mu.Unlock()
 }
 
-func (s *state) add(fs []finding.Finding) {
-	if len(fs) == 0 {
-		return
+// add records what scanning the file at path gave: its findings located in the
+// file (an archive member's chain follows the path) and what was skipped.
+func (s *state) add(path string, o source.Outcome) {
+	s.stats.skipped.Add(int64(len(o.Skipped)))
+	if whole := len(o.Skipped) == 1 && o.Skipped[0].Path == path && o.Bytes == 0; !whole {
+		s.stats.files.Add(1)
+	}
+	s.stats.bytes.Add(o.Bytes)
+	for i := range o.Findings {
+		o.Findings[i].File = path + o.Findings[i].File
 	}
 	s.mu.Lock()
-	s.res.Findings = append(s.res.Findings, fs...)
+	s.res.Findings = append(s.res.Findings, o.Findings...)
+	s.res.Skipped = append(s.res.Skipped, o.Skipped...)
 	s.mu.Unlock()
+	if o.Err != nil {
+		s.problem(path, o.Err)
+	}
 }
 
 func (s *state) walkRoot(ctx context.Context, root string, jobs chan<- job) {
@@ -282,7 +279,6 @@ func (s *state) symlink(ctx context.Context, p, reported, rel string, ign *ignor
 			return
 		}
 		if isLoop(err) {
-			s.stats.loops.Add(1)
 			s.warn("%s: symlink loop not followed", reported)
 			return
 		}
@@ -301,7 +297,6 @@ func (s *state) symlink(ctx context.Context, p, reported, rel string, ign *ignor
 	}
 	s.mu.Unlock()
 	if seen {
-		s.stats.loops.Add(1)
 		s.warn("%s: symlink loop (directory already scanned) not followed", reported)
 		return
 	}
@@ -311,8 +306,10 @@ func (s *state) symlink(ctx context.Context, p, reported, rel string, ign *ignor
 // enqueue queues a file of the given size (-1: unknown) for scanning.
 func (s *state) enqueue(reported, open string, size int64, jobs chan<- job) {
 	if s.opts.MaxFileSize > 0 && size > s.opts.MaxFileSize {
-		s.stats.large.Add(1)
-		s.warn("%s: %d bytes, over --max-file-size; not scanned", reported, size)
+		s.stats.skipped.Add(1)
+		s.mu.Lock()
+		s.res.Skipped = append(s.res.Skipped, source.Skip{Path: filepath.ToSlash(reported), Reason: fmt.Sprintf("%d bytes, over --max-file-size", size)})
+		s.mu.Unlock()
 		return
 	}
 	jobs <- job{path: reported, open: open}
@@ -347,18 +344,8 @@ func (s *state) scanFile(j job, buf []byte) []byte {
 		return buf
 	}
 	f.Close()
-	if engine.IsBinary(data) {
-		s.stats.binary.Add(1)
-		return buf
-	}
-	s.stats.files.Add(1)
-	s.stats.bytes.Add(int64(len(data)))
 	path := filepath.ToSlash(j.path)
-	fs, _ := s.eng.Scan(engine.Blob{ID: j.path, Path: path, Data: data})
-	for _, check := range s.opts.Checks {
-		fs = append(fs, check(path, data)...)
-	}
-	s.add(fs)
+	s.add(path, s.sc.ScanBlob(source.Blob{ID: j.path, Path: path, Data: data}))
 	return buf
 }
 
@@ -395,41 +382,22 @@ func readUpTo(f rfile, buf []byte, limit int) ([]byte, error) {
 	}
 }
 
-// scanStream scans content too large to hold, sniffing its head for binary data.
+// scanStream hands content too large to hold to the scanner as a stream.
 func (s *state) scanStream(path string, rc io.ReadCloser) {
 	defer rc.Close()
-	head := make([]byte, 8000)
-	n, err := io.ReadFull(rc, head)
-	head = head[:n]
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		s.problem(path, fmt.Errorf("cannot read: %w", unwrapPathError(err)))
-		return
-	}
-	if engine.IsBinary(head) {
-		s.stats.binary.Add(1)
-		return
-	}
-	cr := &countingReader{r: io.MultiReader(strings.NewReader(string(head)), rc)}
-	fs, err := s.eng.Scan(engine.Blob{ID: path, Path: filepath.ToSlash(path), Open: func() (io.ReadCloser, error) {
-		return io.NopCloser(cr), nil
+	p := filepath.ToSlash(path)
+	used := false
+	o := s.sc.ScanBlob(source.Blob{ID: path, Path: p, Open: func() (io.ReadCloser, error) {
+		if used {
+			return nil, errors.New("the stream can be read only once")
+		}
+		used = true
+		return io.NopCloser(rc), nil
 	}})
-	s.add(fs)
-	s.stats.files.Add(1)
-	s.stats.bytes.Add(cr.n)
-	if err != nil {
-		s.problem(path, fmt.Errorf("read failed after %d bytes: %w", cr.n, unwrapPathError(err)))
+	if o.Err != nil {
+		o.Err = fmt.Errorf("read failed: %w", unwrapPathError(o.Err))
 	}
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	s.add(p, o)
 }
 
 // unwrapPathError drops the *PathError wrapper, whose path the caller already names.

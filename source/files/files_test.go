@@ -85,14 +85,14 @@ func TestWalk(t *testing.T) {
 			if len(res.Problems) != 0 {
 				t.Errorf("problems: %v", res.Problems)
 			}
-			if res.Stats.SkippedBinary != 1 {
-				t.Errorf("binary skipped = %d, want 1", res.Stats.SkippedBinary)
+			if skippedAs(res, "binary") != 1 {
+				t.Errorf("binary skipped = %d, want 1", skippedAs(res, "binary"))
 			}
-			if follow && res.Stats.SymlinkLoops != 1 {
-				t.Errorf("loops = %d, want 1", res.Stats.SymlinkLoops)
+			if follow && loops(res) != 1 {
+				t.Errorf("loops = %d, want 1", loops(res))
 			}
-			if !follow && res.Stats.SkippedSymlinks != 2 {
-				t.Errorf("symlinks skipped = %d, want 2", res.Stats.SkippedSymlinks)
+			if !follow && res.Stats.Symlinks != 2 {
+				t.Errorf("symlinks skipped = %d, want 2", res.Stats.Symlinks)
 			}
 		}
 	}
@@ -116,7 +116,7 @@ func TestBufferReuse(t *testing.T) {
 	eng := testEngine(t)
 	check := hygiene.New(rules.DefaultHygiene()).Check
 	for _, workers := range []int{1, 2} {
-		res := Scan(context.Background(), eng, []string{dir}, Options{Workers: workers, Checks: []Check{check}})
+		res := Scan(context.Background(), eng, []string{dir}, Options{Workers: workers}, check)
 		var want []finding.Finding
 		for _, name := range names {
 			data := []byte(contents[name])
@@ -286,7 +286,7 @@ func TestPanicInOneFile(t *testing.T) {
 		}
 		return nil
 	}
-	res := Scan(context.Background(), testEngine(t), []string{dir}, Options{Workers: 2, Checks: []Check{boom}})
+	res := Scan(context.Background(), testEngine(t), []string{dir}, Options{Workers: 2}, boom)
 	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "f07.txt") || !strings.Contains(res.Problems[0].Error(), "boom") {
 		t.Fatalf("problems %v, want one naming f07.txt", res.Problems)
 	}

@@ -1,0 +1,337 @@
+// Package pipeline runs a source through every stage after it, in one order that
+// every command shares:
+//
+//	source → content (decoders, engine, per-file hygiene checks) → review (JWT,
+//	client-side) → ignores (.tokenwardignore paths and fingerprints) → baseline →
+//	verification → sink
+//
+// and returns one Result. The hook, the pull-request check, directory scans and
+// sweeps differ only in their source, so they get the same findings for the same
+// content.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tokenward/tokenward/baseline"
+	"github.com/tokenward/tokenward/engine"
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/hygiene"
+	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/source"
+)
+
+// Options configure a Pipeline. Rules and Engine are required.
+type Options struct {
+	Rules   *rules.Set
+	Engine  *engine.Engine
+	Hygiene *hygiene.Checker // nil: no hygiene checks and no review
+	Content ContentOptions
+	// Checks run on every text blob after the hygiene checks (extra per-file checks).
+	Checks []Check
+
+	// Ignore holds the .tokenwardignore fingerprints (applied to every finding)
+	// and path patterns (applied by IgnorePaths). Nil: none.
+	Ignore *baseline.IgnoreList
+	// IgnorePaths applies Ignore's path patterns to findings: set it for sources
+	// that do not skip ignored paths themselves (git). The file source skips them
+	// while walking, which has the same effect at less cost.
+	IgnorePaths bool
+	// Baseline suppresses the findings it records. Nil: none.
+	Baseline *baseline.Baseline
+
+	// Verifier checks findings live; nil turns verification off. One verifier
+	// serves every run of the pipeline, so its rate limits, concurrency cap and
+	// request dedupe hold across a whole sweep.
+	Verifier Verifier
+	// OnlyLive keeps only findings verified live. A finding whose check could not
+	// decide is kept and makes the run a problem: unknown never passes.
+	OnlyLive bool
+
+	Now func() time.Time // baseline expiry; default time.Now
+}
+
+// Check is an extra per-file check: data is valid only during the call.
+type Check func(path string, data []byte) []finding.Finding
+
+// Verifier checks findings live and returns them with Verification set.
+// *verify.Verifier implements it.
+type Verifier interface {
+	Verify(ctx context.Context, fs []finding.Finding) []finding.Finding
+}
+
+// VerificationMemo holds verification results of earlier runs (the sweep
+// store): a fingerprint with a decided result is not checked again.
+type VerificationMemo interface {
+	Verification(fingerprints []string) (map[string]finding.Verification, error)
+}
+
+// Sink receives a run's result: a report writer or the sweep store.
+type Sink interface {
+	Write(ctx context.Context, r *Result) error
+}
+
+// Pipeline runs sources through the stages. It is safe for concurrent use.
+type Pipeline struct {
+	opts    Options
+	content *ContentScanner
+	class   func(string) string
+}
+
+// New builds a pipeline.
+func New(opts Options) (*Pipeline, error) {
+	if opts.Rules == nil || opts.Engine == nil {
+		return nil, fmt.Errorf("pipeline: a rule set and an engine are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	var checks []Check
+	if opts.Hygiene != nil {
+		checks = append(checks, opts.Hygiene.Check)
+	}
+	checks = append(checks, opts.Checks...)
+	p := &Pipeline{opts: opts, content: NewContentScanner(opts.Engine, checks, opts.Content)}
+	p.class = pathClass(opts.Rules, opts.Hygiene)
+	return p, nil
+}
+
+// Options returns the pipeline's options.
+func (p *Pipeline) Options() Options { return p.opts }
+
+// Scanner is the content scanner sources hand their blobs to.
+func (p *Pipeline) Scanner() source.Scanner { return p.content }
+
+// PathClass maps a path to a key such that a blob's content result cannot
+// differ between two paths with the same key (rule paths and allow lists, and
+// the hygiene checks' judgement of file names). Sources that scan a blob once for
+// many paths (git) scan it once per key. Nil: results never depend on the path.
+func (p *Pipeline) PathClass() func(string) string { return p.class }
+
+// RunOptions tune one run.
+type RunOptions struct {
+	Memo VerificationMemo // nil: none
+	Sink Sink             // nil: the caller handles the result
+}
+
+// Result is everything a run found.
+type Result struct {
+	Findings   []finding.Finding
+	Stats      source.Stats
+	Skipped    []source.Skip // each blob or member not scanned, and why
+	Problems   []string      // what made the run incomplete: exit 2
+	Warnings   []string      // what was left on purpose: printed, exit status unchanged
+	Suppressed int           // findings dropped by ignores and the baseline
+	Expired    int           // findings reported again because their baseline entry expired
+	Verified   map[string]int
+}
+
+// Incomplete reports whether something could not be scanned or checked.
+func (r *Result) Incomplete() bool { return len(r.Problems) > 0 }
+
+// Run scans src and applies every stage, then hands the result to the sink.
+func (p *Pipeline) Run(ctx context.Context, src source.Source, ro RunOptions) (*Result, error) {
+	sr := src.Scan(ctx, p.content)
+	res := &Result{Findings: sr.Findings, Stats: sr.Stats, Skipped: sr.Skipped, Warnings: sr.Warnings}
+	for _, pr := range sr.Problems {
+		res.Problems = append(res.Problems, pr.Error())
+	}
+	p.Finish(ctx, res, ro.Memo)
+	if ro.Sink != nil {
+		if err := ro.Sink.Write(ctx, res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// Finish applies the stages after the source to res (review, ignores, baseline,
+// verification), for findings that did not come through Run (--host-config).
+func (p *Pipeline) Finish(ctx context.Context, res *Result, memo VerificationMemo) {
+	fs := res.Findings
+	if p.opts.Hygiene != nil {
+		fs = p.opts.Hygiene.Review(fs)
+	}
+	fs = p.ignore(res, fs)
+	if b := p.opts.Baseline; b != nil {
+		now := p.opts.Now()
+		kept, n := b.Filter(fs, now)
+		res.Suppressed += n
+		for _, f := range kept {
+			if e, ok := b.Entries[f.Fingerprint]; ok && e.Expired(now) {
+				res.Expired++
+			}
+		}
+		fs = kept
+	}
+	if p.opts.Verifier != nil && len(fs) > 0 {
+		var err error
+		fs, err = verifyFindings(ctx, p.opts.Verifier, memo, fs)
+		if err != nil {
+			res.Problems = append(res.Problems, err.Error())
+		}
+		res.Verified = countStatus(fs)
+		if p.opts.OnlyLive {
+			fs = p.onlyLive(res, fs)
+		}
+	}
+	sortFindings(fs)
+	res.Findings = fs
+	slices.Sort(res.Warnings)
+}
+
+// ignore drops findings listed by fingerprint in the ignore file and, with
+// IgnorePaths, findings at ignored paths.
+func (p *Pipeline) ignore(res *Result, fs []finding.Finding) []finding.Finding {
+	ign := p.opts.Ignore
+	if ign == nil {
+		return fs
+	}
+	kept, n := ign.Filter(fs)
+	res.Suppressed += n
+	if !p.opts.IgnorePaths || len(ign.Patterns) == 0 {
+		return kept
+	}
+	out := kept[:0]
+	for _, f := range kept {
+		outer, _, _ := strings.Cut(f.File, "!") // an archive member is ignored with its archive
+		if ign.MatchesPath(outer) {
+			res.Suppressed++
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// onlyLive keeps live findings. Findings whose check could not decide are kept
+// too, and each makes the run incomplete: --only-live must not fail open.
+func (p *Pipeline) onlyLive(res *Result, fs []finding.Finding) []finding.Finding {
+	var out []finding.Finding
+	var undecided []string
+	for _, f := range fs {
+		v := f.Verification
+		switch {
+		case v != nil && v.Status == finding.StatusLive:
+			out = append(out, f)
+		case v != nil && v.Status == finding.StatusUnknown:
+			out = append(out, f)
+			detail := v.Detail
+			if detail == "" {
+				detail = "no decision"
+			}
+			undecided = append(undecided, fmt.Sprintf("%s (%s:%d): %s", f.RuleID, f.File, f.Line, detail))
+		}
+	}
+	for i, u := range undecided {
+		if i == 10 {
+			res.Problems = append(res.Problems, fmt.Sprintf("--only-live: %d more findings could not be verified", len(undecided)-10))
+			break
+		}
+		res.Problems = append(res.Problems, "--only-live: could not verify "+u+"; the finding is reported as unknown")
+	}
+	return out
+}
+
+// verifyFindings verifies fs, one check per fingerprint. With a memo, a
+// fingerprint whose stored result is decided is not checked again.
+func verifyFindings(ctx context.Context, v Verifier, memo VerificationMemo, fs []finding.Finding) ([]finding.Finding, error) {
+	results := map[string]finding.Verification{}
+	var err error
+	if memo != nil {
+		var fps []string
+		for _, f := range fs {
+			fps = append(fps, f.Fingerprint)
+		}
+		stored, merr := memo.Verification(uniq(fps))
+		if merr != nil {
+			err = fmt.Errorf("reading stored verifications: %w", merr)
+		}
+		for fp, r := range stored {
+			if r.Status != finding.StatusUnknown {
+				results[fp] = r
+			}
+		}
+	}
+	var todo []finding.Finding
+	picked := map[string]bool{}
+	for _, f := range fs {
+		if _, ok := results[f.Fingerprint]; ok || picked[f.Fingerprint] {
+			continue
+		}
+		picked[f.Fingerprint] = true
+		todo = append(todo, f)
+	}
+	if len(todo) > 0 {
+		for _, f := range v.Verify(ctx, todo) {
+			if f.Verification != nil {
+				results[f.Fingerprint] = *f.Verification
+			}
+		}
+	}
+	out := make([]finding.Finding, len(fs))
+	for i, f := range fs {
+		if r, ok := results[f.Fingerprint]; ok {
+			f.Verification = &r
+		}
+		out[i] = f
+	}
+	return out, err
+}
+
+func uniq(ss []string) []string {
+	slices.Sort(ss)
+	return slices.Compact(ss)
+}
+
+func countStatus(fs []finding.Finding) map[string]int {
+	n := map[string]int{}
+	for _, f := range fs {
+		if f.Verification != nil {
+			n[f.Verification.Status]++
+		}
+	}
+	return n
+}
+
+// sortFindings orders findings by location, then rule: the order does not depend
+// on the source's concurrency.
+func sortFindings(fs []finding.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Column != b.Column {
+			return a.Column < b.Column
+		}
+		if a.RuleID != b.RuleID {
+			return a.RuleID < b.RuleID
+		}
+		return a.Commit < b.Commit
+	})
+}
+
+// pathClass combines the engine's path dependence (rule paths, allow lists)
+// with the hygiene checks' (file kind, name, test and locale directories).
+func pathClass(set *rules.Set, hc *hygiene.Checker) func(string) string {
+	eng := engine.PathClassFor(set)
+	if hc == nil {
+		return eng
+	}
+	return func(p string) string {
+		k := hygiene.PathClass(p)
+		if eng != nil {
+			k += "\x00" + eng(p)
+		}
+		return k
+	}
+}
