@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // Format names accepted by Write.
@@ -43,13 +44,12 @@ type RuleInfo struct {
 // Summary describes the scan that produced the findings; text prints it as a
 // closing line, github as annotations for problems.
 type Summary struct {
-	Files         int64 // files (or paths) scanned
-	Blobs         int64 // git blobs scanned
-	BytesScanned  int64
-	SkippedBinary int
-	SkippedLarge  int
-	Suppressed    int      // findings suppressed by baseline or ignore list
-	Problems      []string // what made the scan incomplete (unreadable files...)
+	Files        int64 // files (or paths) scanned
+	Blobs        int64 // git blobs scanned
+	BytesScanned int64
+	Skipped      []source.Skip // every file, blob or archive member not scanned, and why
+	Suppressed   int           // findings suppressed by baseline or ignore list
+	Problems     []string      // what made the scan incomplete (unreadable files...)
 }
 
 // Options controls Write.

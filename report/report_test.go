@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 const (
@@ -211,7 +212,8 @@ func TestJSONRoundTrip(t *testing.T) {
 }
 
 func TestText(t *testing.T) {
-	sum := &Summary{Files: 120, BytesScanned: 3 << 20, SkippedBinary: 4, SkippedLarge: 1, Suppressed: 2,
+	sum := &Summary{Files: 120, BytesScanned: 3 << 20, Suppressed: 2,
+		Skipped:  []source.Skip{{Path: "a.bin", Reason: "binary"}, {Path: "b.bin", Reason: "binary"}, {Path: "big.log", Reason: "too large"}},
 		Problems: []string{"vendor/x: permission denied"}}
 	plain := write(t, sample(), Options{Summary: sum})
 	for _, want := range []string{
@@ -220,7 +222,7 @@ func TestText(t *testing.T) {
 		"    commit 0123456789ab  Alice Example <alice@example.com>  2026-01-02T03:04:05Z\n",
 		"    verification: live (HTTP 200; accepted " + finding.Redact(awsSecret) + ")\n",
 		"    move the credential out of the URL\n",
-		"4 findings (1 critical, 1 high, 1 medium, 1 low) in 120 files (3.0 MiB); 4 binary files skipped; 1 large file skipped; 2 suppressed by baseline or ignore list; 1 problem (scan incomplete)\n",
+		"4 findings (1 critical, 1 high, 1 medium, 1 low) in 120 files (3.0 MiB); 3 not scanned (binary: 2, too large: 1); 2 suppressed by baseline or ignore list; 1 problem (scan incomplete)\n",
 		"problem: vendor/x: permission denied\n",
 	} {
 		if !strings.Contains(plain, want) {

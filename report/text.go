@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // ANSI styles used when Options.Color is set.
@@ -179,11 +181,8 @@ func summaryLine(fs []finding.Finding, s *Summary, st styler) string {
 	if s.BytesScanned > 0 {
 		head += " (" + humanBytes(s.BytesScanned) + ")"
 	}
-	if s.SkippedBinary > 0 {
-		parts = append(parts, plural(s.SkippedBinary, "binary file", "binary files")+" skipped")
-	}
-	if s.SkippedLarge > 0 {
-		parts = append(parts, plural(s.SkippedLarge, "large file", "large files")+" skipped")
+	if n := len(s.Skipped); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d not scanned (%s)", n, skipReasons(s.Skipped)))
 	}
 	if s.Suppressed > 0 {
 		parts = append(parts, fmt.Sprintf("%d suppressed by baseline or ignore list", s.Suppressed))
@@ -287,4 +286,25 @@ func clean(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// skipReasons counts skipped items by reason: "binary" or "binary: 2, too large: 1".
+func skipReasons(sk []source.Skip) string {
+	by := map[string]int{}
+	var reasons []string
+	for _, s := range sk {
+		if by[s.Reason] == 0 {
+			reasons = append(reasons, s.Reason)
+		}
+		by[s.Reason]++
+	}
+	sort.Strings(reasons)
+	if len(reasons) == 1 {
+		return reasons[0]
+	}
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%s: %d", r, by[r])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -6,8 +6,9 @@ import (
 	"testing"
 
 	"github.com/tokenward/tokenward/engine"
+	"github.com/tokenward/tokenward/hygiene"
+	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/rules"
-	gitsrc "github.com/tokenward/tokenward/source/git"
 	"github.com/tokenward/tokenward/sweep/store"
 	"github.com/tokenward/tokenward/sweep/sweeptest"
 )
@@ -53,9 +54,24 @@ func testConfig(t *testing.T, dbPath, cache string) Config {
 	}
 	t.Cleanup(func() { st.Close() })
 	return Config{
-		Store: st, Engine: eng, PathClass: gitsrc.PathClassFor(set), ScanKey: ScanKey(set, ScanOptions{}, "test"),
+		Store: st, Pipeline: testPipeline(t, set, eng, nil), ScanKey: ScanKey(set, ScanOptions{}, "test"),
 		CacheDir: cache, Workers: 2, Parallel: 2,
 	}
+}
+
+// testPipeline is the pipeline a sweep runs: the engine and the hygiene checks
+// of set, and v (nil: no verification).
+func testPipeline(t *testing.T, set *rules.Set, eng *engine.Engine, v pipeline.Verifier) *pipeline.Pipeline {
+	t.Helper()
+	hc, err := hygiene.FromSet(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.New(pipeline.Options{Rules: set, Engine: eng, Hygiene: hc, Verifier: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func run(t *testing.T, cfg Config, ts []Target) Summary {

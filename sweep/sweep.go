@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/rules"
 	gitsrc "github.com/tokenward/tokenward/source/git"
 	"github.com/tokenward/tokenward/sweep/store"
@@ -37,15 +37,16 @@ func ScanKey(set *rules.Set, opts ScanOptions, version string) string {
 
 // Config is a sweep's setup.
 type Config struct {
-	Store     *store.Store
-	Engine    gitsrc.BlobScanner
-	PathClass func(string) string // gitsrc.PathClassFor(set)
-	ScanKey   string
-	Options   ScanOptions
-	CacheDir  string // mirrors
-	AllRefs   bool   // mirror every ref, not only branches and tags
-	Workers   int    // engine workers per repository (0: one per CPU)
-	Parallel  int    // repositories scanned at once (default 2)
+	Store *store.Store
+	// Pipeline scans each repository (content, review, verification...); one
+	// pipeline, and so one verifier, serves the whole sweep.
+	Pipeline *pipeline.Pipeline
+	ScanKey  string
+	Options  ScanOptions
+	CacheDir string // mirrors
+	AllRefs  bool   // mirror every ref, not only branches and tags
+	Workers  int    // engine workers per repository (0: one per CPU)
+	Parallel int    // repositories scanned at once (default 2)
 	// FetchParallel is how many mirrors are fetched at once, ahead of the
 	// scans (default 8).
 	FetchParallel int
@@ -56,11 +57,8 @@ type Config struct {
 	// change goes without its mirror being checked against the remote
 	// (default 24h; negative: always check).
 	RefetchAfter time.Duration
-	// Verify, when set, checks findings whose fingerprint has no stored
-	// verification (or an unknown one) and returns them with Verification set.
-	Verify   func(ctx context.Context, fs []finding.Finding) ([]finding.Finding, error)
-	Progress Progress
-	Now      func() time.Time
+	Progress     Progress
+	Now          func() time.Time
 }
 
 // Repository outcomes.
@@ -121,8 +119,8 @@ func (s *Summary) add(r RepoReport) {
 // workers. Cancelling ctx stops it between (and inside) repositories; what was
 // committed stays, and a rerun resumes with the rest.
 func Run(ctx context.Context, cfg Config, targets []Target) (Summary, error) {
-	if cfg.Store == nil || cfg.Engine == nil {
-		return Summary{}, errors.New("sweep: a store and an engine are required")
+	if cfg.Store == nil || cfg.Pipeline == nil {
+		return Summary{}, errors.New("sweep: a store and a pipeline are required")
 	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 2
@@ -302,29 +300,30 @@ func (sw *sweeper) scan(ctx context.Context, p *pendingScan) RepoReport {
 	defer func() { rep.Elapsed = time.Since(p.start) }()
 	now := store.Now(cfg.Now())
 	cache := cfg.Store.NewBlobCache(cfg.ScanKey)
-	fs, st, problems := gitsrc.Scan(ctx, cfg.Engine, gitsrc.Options{
+	src := gitsrc.New(gitsrc.Options{
 		Repo:         p.dir,
 		Workers:      cfg.Workers,
 		MaxBlobSize:  cfg.Options.MaxBlobSize,
-		PathClass:    cfg.PathClass,
+		PathClass:    cfg.Pipeline.PathClass(),
 		FullBlobs:    cfg.Options.FullBlobs,
 		DeltaContext: cfg.Options.DeltaContext,
 		Cache:        cache,
 	})
+	res, err := cfg.Pipeline.Run(ctx, src, pipeline.RunOptions{Memo: cfg.Store})
+	st := src.Stats
 	rep.Stats = st
 	if ctx.Err() != nil {
 		rep.State, rep.Detail = StateFailed, "interrupted"
 		return rep
 	}
+	problems := res.Problems
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
 	if err := cache.Err(); err != nil {
-		problems = append(problems, fmt.Errorf("reading scanned blobs from the store: %w", err))
+		problems = append(problems, fmt.Sprintf("reading scanned blobs from the store: %v", err))
 	}
-	var err error
-	if cfg.Verify != nil && len(fs) > 0 {
-		if fs, err = verifyNew(ctx, cfg, fs); err != nil {
-			problems = append(problems, err)
-		}
-	}
+	fs := res.Findings
 	row := store.Repo{
 		URL: t.URL, Name: t.Name, Source: t.Source, ScanKey: cfg.ScanKey, Status: store.StatusOK,
 		Refs: st.Refs, Commits: st.Commits, Blobs: st.Blobs, BlobsScanned: st.BlobsScanned, BlobsCached: st.Cached,
@@ -340,7 +339,7 @@ func (sw *sweeper) scan(ctx context.Context, p *pendingScan) RepoReport {
 				msgs = append(msgs, fmt.Sprintf("and %d more", len(problems)-5))
 				break
 			}
-			msgs = append(msgs, pr.Error())
+			msgs = append(msgs, pr)
 		}
 		row.Status, row.Detail, row.RefsDigest, row.RemoteStamp = store.StatusIncomplete, strings.Join(msgs, "; "), "", ""
 		rep.State, rep.Detail = StateIncomplete, row.Detail
@@ -353,57 +352,4 @@ func (sw *sweeper) scan(ctx context.Context, p *pendingScan) RepoReport {
 	}
 	rep.Findings = len(fs)
 	return rep
-}
-
-// verifyNew verifies the findings whose fingerprints have no stored result (or
-// an unknown one), one request per fingerprint, and returns fs with every
-// finding's Verification set from the new or stored result.
-func verifyNew(ctx context.Context, cfg Config, fs []finding.Finding) ([]finding.Finding, error) {
-	var fps []string
-	seen := map[string]bool{}
-	for _, f := range fs {
-		if !seen[f.Fingerprint] {
-			seen[f.Fingerprint] = true
-			fps = append(fps, f.Fingerprint)
-		}
-	}
-	stored, err := cfg.Store.Verification(fps)
-	if err != nil {
-		return fs, fmt.Errorf("reading verifications: %w", err)
-	}
-	var todo []finding.Finding
-	picked := map[string]bool{}
-	for _, f := range fs {
-		v, ok := stored[f.Fingerprint]
-		if (ok && v.Status != finding.StatusUnknown) || picked[f.Fingerprint] {
-			continue
-		}
-		picked[f.Fingerprint] = true
-		todo = append(todo, f)
-	}
-	results := map[string]finding.Verification{}
-	for fp, v := range stored {
-		results[fp] = v
-	}
-	var verr error
-	if len(todo) > 0 {
-		done, err := cfg.Verify(ctx, todo)
-		if err != nil {
-			verr = fmt.Errorf("verification: %w", err)
-		}
-		for _, f := range done {
-			if f.Verification != nil {
-				results[f.Fingerprint] = *f.Verification
-			}
-		}
-	}
-	out := make([]finding.Finding, len(fs))
-	for i, f := range fs {
-		if v, ok := results[f.Fingerprint]; ok {
-			v := v
-			f.Verification = &v
-		}
-		out[i] = f
-	}
-	return out, verr
 }

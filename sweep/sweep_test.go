@@ -192,16 +192,10 @@ func TestSweepVerifiesEachFingerprintOnce(t *testing.T) {
 	}
 	cfg := testConfig(t, filepath.Join(t.TempDir(), "v.db"), "")
 	cfg.Parallel, cfg.FetchParallel = 1, 1
-	var calls atomic.Int64
-	cfg.Verify = func(ctx context.Context, fs []finding.Finding) ([]finding.Finding, error) {
-		out := make([]finding.Finding, len(fs))
-		for i, f := range fs {
-			calls.Add(1)
-			f.Verification = &finding.Verification{Status: finding.StatusLive, HTTPStatus: 200, CheckedAt: "2026-01-01T00:00:00Z"}
-			out[i] = f
-		}
-		return out, nil
-	}
+	fv := &fakeVerifier{}
+	set, eng := testEngine(t)
+	cfg.Pipeline = testPipeline(t, set, eng, fv)
+	calls := &fv.calls
 	run(t, cfg, ts)
 	if n := calls.Load(); n != 2 {
 		t.Errorf("verified %d times, want 2 (two distinct secrets)", n)
@@ -299,4 +293,17 @@ func TestSweepTrustsListingStamps(t *testing.T) {
 		}
 		now = now.Add(-tt.later + time.Minute)
 	}
+}
+
+// fakeVerifier finds every secret live and counts the checks.
+type fakeVerifier struct{ calls atomic.Int64 }
+
+func (v *fakeVerifier) Verify(ctx context.Context, fs []finding.Finding) []finding.Finding {
+	out := make([]finding.Finding, len(fs))
+	for i, f := range fs {
+		v.calls.Add(1)
+		f.Verification = &finding.Verification{Status: finding.StatusLive, HTTPStatus: 200, CheckedAt: "2026-01-01T00:00:00Z"}
+		out[i] = f
+	}
+	return out
 }

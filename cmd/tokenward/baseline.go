@@ -17,7 +17,7 @@ import (
 
 	"github.com/tokenward/tokenward/baseline"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/source/files"
+	"github.com/tokenward/tokenward/pipeline"
 )
 
 var baselineFlags struct {
@@ -182,36 +182,36 @@ func has(b *baseline.Baseline, fp string) bool {
 	return ok
 }
 
-// scanForBaseline scans paths as `tokenward scan` does. An incomplete scan is an
-// error: a baseline missing findings (or pruned of live entries) must not be written.
+// scanForBaseline scans paths through the same pipeline as `tokenward scan`
+// (every finding kind; the ignore file applies, the baseline and verification do
+// not). An incomplete scan is an error: a baseline missing findings (or pruned of
+// live entries) must not be written.
 func scanForBaseline(cmd *cobra.Command, paths []string) ([]finding.Finding, error) {
-	maxSize, err := parseSize(common.maxFileSize)
-	if err != nil {
-		return nil, usageError(err)
-	}
-	set, err := loadRules(scanRoot(paths))
+	root := scanRoot(paths)
+	set, err := loadRules(root)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newEngine(set)
+	pl, err := pipelineFor(set, pipelineChoice{root: root, noBaseline: true, noVerify: true})
+	if err != nil {
+		return nil, err
+	}
+	src, err := fileSource(cmd, paths, baselineFlags.followSymlinks)
 	if err != nil {
 		return nil, err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
-	res := files.Scan(ctx, eng, paths, files.Options{
-		Workers:        workers(),
-		FollowSymlinks: baselineFlags.followSymlinks,
-		MaxFileSize:    maxSize,
-		Checks:         fileChecks,
-		Stdin:          cmd.InOrStdin(),
-	})
+	res, err := pl.Run(ctx, src, pipeline.RunOptions{})
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
 	for _, w := range res.Warnings {
 		fmt.Fprintln(os.Stderr, "tokenward: warning:", w)
 	}
 	if len(res.Problems) > 0 {
 		for _, p := range res.Problems {
-			fmt.Fprintln(os.Stderr, "tokenward: error:", p.Error())
+			fmt.Fprintln(os.Stderr, "tokenward: error:", p)
 		}
 		return nil, &exitError{code: 2, err: fmt.Errorf("incomplete scan: %s above; baseline not written", plural(int64(len(res.Problems)), "problem"))}
 	}

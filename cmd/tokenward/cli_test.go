@@ -84,7 +84,7 @@ func TestExitCodesAndRedaction(t *testing.T) {
 	}{
 		{name: "version", args: []string{"version"}, out: "tokenward "},
 		{name: "finding", dir: leaky, args: []string{"scan", "."}, code: 1, out: "deploy.sh:2:", notOut: token},
-		{name: "binary counted", dir: leaky, args: []string{"scan", "."}, code: 1, out: "1 binary file skipped"},
+		{name: "binary counted", dir: leaky, args: []string{"scan", ".", "--skip-binary"}, code: 1, out: "1 not scanned (binary)"},
 		{name: "show secrets", dir: leaky, args: []string{"scan", ".", "--show-secrets"}, code: 1, out: token},
 		{name: "exit code flag", dir: leaky, args: []string{"scan", ".", "--exit-code", "7"}, code: 7},
 		{name: "clean", dir: clean, args: []string{"scan", "."}, code: 0},

@@ -13,10 +13,11 @@ import (
 	"github.com/tokenward/tokenward/baseline"
 	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/hygiene"
+	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/source/files"
+	"github.com/tokenward/tokenward/verify"
 )
 
 // common holds the flags shared by every scanning command.
@@ -34,6 +35,7 @@ var common struct {
 	verify        bool
 	onlyLive      bool
 	endpoints     []string
+	skipBinary    bool
 }
 
 func init() {
@@ -51,6 +53,7 @@ func init() {
 	f.BoolVar(&common.verify, "verify", false, "check whether found secrets are live (sends each secret only to its rule's host)")
 	f.BoolVar(&common.onlyLive, "only-live", false, "report only secrets verified live (implies --verify)")
 	f.StringArrayVar(&common.endpoints, "endpoint", nil, "override a verification base URL: RULE_OR_FAMILY=URL (repeatable)")
+	f.BoolVar(&common.skipBinary, "skip-binary", false, "skip binary files (default: scan their printable runs, as strings(1) would)")
 }
 
 // workers returns the configured worker count.
@@ -136,47 +139,36 @@ func newEngine(set *rules.Set) (*engine.Engine, error) {
 	return eng, nil
 }
 
-// results is what a scanning command hands to finish.
+// results is what a command writes: findings that went through every stage
+// they need (a pipeline run, or a query of the sweep store).
 type results struct {
 	Findings []finding.Finding
 	Summary  report.Summary
-	Problems []string // make the scan incomplete: exit 2
+	Problems []string // make the result incomplete: exit 2
 	Warnings []string // printed, do not change the exit code
 	Set      *rules.Set
-	Root     string // where .tokenwardignore fingerprints are looked up
 	RepoURI  string
-	Hygiene  *hygiene.Checker // the scan's checker, reused by the hygiene review; nil: built from Set
 }
 
-// postProcessors run over findings before suppression (verification, hygiene
-// review). Each returns the findings to keep and problems to report.
-var postProcessors []func(cmd *cobra.Command, res *results) error
+// fromPipeline turns a pipeline result into what finish writes.
+func fromPipeline(r *pipeline.Result, set *rules.Set, repoURI string) *results {
+	if r.Verified != nil {
+		fmt.Fprintln(os.Stderr, "tokenward: verification:", statusSummary(r.Verified))
+	}
+	if r.Expired > 0 {
+		fmt.Fprintf(os.Stderr, "tokenward: warning: %s matched expired entries in %s and are reported again\n",
+			plural(int64(r.Expired), "finding"), common.baseline)
+	}
+	return &results{
+		Findings: r.Findings, Problems: r.Problems, Warnings: r.Warnings, Set: set, RepoURI: repoURI,
+		Summary: report.Summary{Files: r.Stats.Files, Blobs: r.Stats.Blobs, BytesScanned: r.Stats.Bytes,
+			Skipped: r.Skipped, Suppressed: r.Suppressed},
+	}
+}
 
-// finish applies ignores and the baseline, writes the report and returns the exit
-// status: 2 when the scan was incomplete, the --exit-code when findings remain.
+// finish writes the report and returns the exit status: 2 when the result is
+// incomplete, the --exit-code when findings remain.
 func finish(cmd *cobra.Command, res *results) error {
-	for _, p := range postProcessors {
-		if err := p(cmd, res); err != nil {
-			return err
-		}
-	}
-	if res.Root != "" {
-		ign, err := baseline.LoadIgnoreList(filepath.Join(res.Root, files.IgnoreFileName))
-		if err != nil {
-			return usageError(err)
-		}
-		var n int
-		res.Findings, n = ign.Filter(res.Findings)
-		res.Summary.Suppressed += n
-	}
-	if common.baseline != "" {
-		kept, suppressed, err := filterByBaseline(common.baseline, res.Findings)
-		if err != nil {
-			return usageError(err)
-		}
-		res.Findings = kept
-		res.Summary.Suppressed += suppressed
-	}
 	res.Summary.Problems = res.Problems
 	var infos []report.RuleInfo
 	if res.Set != nil {
@@ -211,6 +203,97 @@ func finish(cmd *cobra.Command, res *results) error {
 		return exitCode(common.exitCode)
 	}
 	return nil
+}
+
+// pipelineFor builds the pipeline of a scan whose configuration root is root
+// (where .tokenwardignore is read; "" for none, as in sweeps). gitPaths applies
+// the ignore file's path patterns to findings (the git source does not skip
+// paths while reading).
+func pipelineFor(set *rules.Set, pc pipelineChoice) (*pipeline.Pipeline, error) {
+	eng, err := newEngine(set)
+	if err != nil {
+		return nil, err
+	}
+	hc, err := hygieneChecker(set)
+	if err != nil {
+		return nil, err
+	}
+	content, err := contentOptions()
+	if err != nil {
+		return nil, usageError(err)
+	}
+	opts := pipeline.Options{Rules: set, Engine: eng, Hygiene: hc, Content: content, IgnorePaths: pc.gitPaths}
+	if pc.root != "" {
+		if opts.Ignore, err = baseline.LoadIgnoreList(filepath.Join(pc.root, files.IgnoreFileName)); err != nil {
+			return nil, usageError(err)
+		}
+	}
+	if common.baseline != "" && !pc.noBaseline {
+		if opts.Baseline, err = baseline.Load(common.baseline); err != nil {
+			return nil, usageError(err)
+		}
+	}
+	if (common.verify || common.onlyLive) && !pc.noVerify {
+		v, err := processVerifier(set)
+		if err != nil {
+			return nil, err
+		}
+		opts.Verifier, opts.OnlyLive = v, common.onlyLive
+	}
+	return pipeline.New(opts)
+}
+
+// pipelineChoice says which stages a command's pipeline has.
+type pipelineChoice struct {
+	root       string // where .tokenwardignore is read; "" for none
+	gitPaths   bool   // apply its path patterns to findings (sources that do not skip paths)
+	noBaseline bool   // --baseline applies later (sweeps store every finding)
+	noVerify   bool   // never verify (baselines)
+}
+
+// applyBaseline applies --baseline to findings that did not come through a
+// pipeline (the sweep store).
+func applyBaseline(fs []finding.Finding) ([]finding.Finding, error) {
+	if common.baseline == "" {
+		return fs, nil
+	}
+	kept, _, err := filterByBaseline(common.baseline, fs)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return kept, nil
+}
+
+// contentOptions reads how blob content is read from the command line.
+func contentOptions() (pipeline.ContentOptions, error) {
+	maxSize, err := parseSize(common.maxFileSize)
+	if err != nil {
+		return pipeline.ContentOptions{}, err
+	}
+	return pipeline.ContentOptions{MaxFileSize: maxSize, SkipBinary: common.skipBinary}, nil
+}
+
+var theVerifier struct {
+	v   *verify.Verifier
+	set *rules.Set
+}
+
+// processVerifier returns the one verifier of this process: its per-host rate
+// limits, concurrency cap and request dedupe hold across everything it checks.
+func processVerifier(set *rules.Set) (*verify.Verifier, error) {
+	if theVerifier.v != nil && theVerifier.set == set {
+		return theVerifier.v, nil
+	}
+	opts, err := verifyOptions()
+	if err != nil {
+		return nil, usageError(err)
+	}
+	v, err := verify.New(set, opts)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	theVerifier.v, theVerifier.set = v, set
+	return v, nil
 }
 
 func colorOK() bool {

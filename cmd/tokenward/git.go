@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/report"
 	gitsrc "github.com/tokenward/tokenward/source/git"
 )
@@ -81,32 +82,31 @@ func runGit(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(set)
+	pl, err := pipelineFor(set, pipelineChoice{root: root, gitPaths: true})
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
-	fs, st, problems := gitsrc.Scan(ctx, eng, gitsrc.Options{
+	src := gitsrc.New(gitsrc.Options{
 		Repo:               repoPath,
 		Range:              gitFlags.rng,
 		Staged:             gitFlags.staged,
 		IncludeUnreachable: gitFlags.unreachable,
 		Workers:            workers(),
 		MaxBlobSize:        maxSize,
-		PathClass:          gitsrc.PathClassFor(set),
+		PathClass:          pl.PathClass(),
 		FullBlobs:          gitFlags.fullBlobs,
 		DeltaContext:       gitFlags.context,
 	})
+	res, err := pl.Run(ctx, src, pipeline.RunOptions{})
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	if gitFlags.stats {
-		fmt.Fprintf(os.Stderr, "tokenward: %d refs, %d commits, %d trees, %d unique blobs (%d scanned, %d around delta changes only, %d binary, %d too large, %d streamed), %d messages, %d bytes scanned, %d findings in %s\n",
+		st := src.Stats
+		fmt.Fprintf(os.Stderr, "tokenward: %d refs, %d commits, %d trees, %d unique blobs (%d scanned, %d around delta changes only, %d not read, %d too large, %d streamed), %d messages, %d bytes scanned, %d findings in %s\n",
 			st.Refs, st.Commits, st.Trees, st.Blobs, st.BlobsScanned, st.DeltaScanned, st.Binary, st.TooLarge, st.Streamed, st.Messages, st.Bytes, st.Findings, st.Elapsed.Round(1e6))
 	}
-	out := &results{Findings: fs, Set: set, Root: root, RepoURI: info.RemoteURL}
-	out.Summary = report.Summary{Blobs: int64(st.BlobsScanned), BytesScanned: st.Bytes,
-		SkippedBinary: st.Binary, SkippedLarge: st.TooLarge}
-	for _, p := range problems {
-		out.Problems = append(out.Problems, p.Error())
-	}
-	return finish(cmd, out)
+	return finish(cmd, fromPipeline(res, set, info.RemoteURL))
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/spf13/cobra"
-
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/hygiene"
 	"github.com/tokenward/tokenward/report"
@@ -34,24 +32,6 @@ func hostConfigFindings(hc *hygiene.Checker) ([]finding.Finding, []string) {
 		warnings = append(warnings, "--host-config: "+e.Error())
 	}
 	return fs, warnings
-}
-
-func init() {
-	// Every scanning command: JWT analysis and client-side severity on engine findings.
-	postProcessors = append(postProcessors, func(cmd *cobra.Command, res *results) error {
-		hc := res.Hygiene
-		if hc == nil {
-			if res.Set == nil {
-				return nil
-			}
-			var err error
-			if hc, err = hygieneChecker(res.Set); err != nil {
-				return err
-			}
-		}
-		res.Findings = hc.Review(res.Findings)
-		return nil
-	})
 }
 
 // hygieneRuleInfos describes the hygiene checks for SARIF rule metadata.

@@ -4,10 +4,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"slices"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/source/files"
 )
@@ -17,16 +17,15 @@ var scanFlags struct {
 	hostConfig     bool
 }
 
-// fileChecks are extra per-file checks (hygiene) added by other command files.
-var fileChecks []files.Check
-
 var scanCmd = &cobra.Command{
 	Use:   "scan [PATH|-]...",
 	Short: "Scan files and directories (- reads stdin)",
 	Long: `Scan files and directories for leaked secrets and token hygiene problems.
-Directories are walked concurrently; .git/ and binary files are skipped (and counted),
-.tokenwardignore (gitignore syntax) at the root excludes paths, symlinks are not
-followed unless --follow-symlinks. Files of any size are streamed.`,
+Directories are walked concurrently; .git/ is skipped, .tokenwardignore (gitignore
+syntax) at the root excludes paths, symlinks are not followed unless
+--follow-symlinks. Archives are opened, UTF-16 text is decoded, binary files are
+read as their printable runs (--skip-binary skips them); every file not scanned
+is named in the report's statistics. Files of any size are streamed.`,
 	RunE: runScan,
 }
 
@@ -45,45 +44,50 @@ func runScan(cmd *cobra.Command, args []string) error {
 	if !report.ValidFormat(common.format) {
 		return usageError(errUnknownFormat(common.format))
 	}
-	maxSize, err := parseSize(common.maxFileSize)
-	if err != nil {
-		return usageError(err)
-	}
 	root := scanRoot(args)
 	set, err := loadRules(root)
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(set)
-	if err != nil {
-		return err
-	}
-	hc, err := hygieneChecker(set)
+	pl, err := pipelineFor(set, pipelineChoice{root: root})
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
-	res := files.Scan(ctx, eng, args, files.Options{
-		Workers:        workers(),
-		FollowSymlinks: scanFlags.followSymlinks,
-		MaxFileSize:    maxSize,
-		Checks:         append(slices.Clone(fileChecks), hc.Check),
-		Stdin:          cmd.InOrStdin(),
-	})
-	out := &results{Findings: res.Findings, Set: set, Root: root, Warnings: res.Warnings, Hygiene: hc}
+	src, err := fileSource(cmd, args, scanFlags.followSymlinks)
+	if err != nil {
+		return err
+	}
+	res, err := pl.Run(ctx, src, pipeline.RunOptions{})
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	if scanFlags.hostConfig {
-		fs, warnings := hostConfigFindings(hc)
-		out.Findings = append(out.Findings, fs...)
-		out.Warnings = append(out.Warnings, warnings...)
+		host := &pipeline.Result{}
+		var warnings []string
+		host.Findings, warnings = hostConfigFindings(pl.Options().Hygiene)
+		pl.Finish(ctx, host, nil)
+		res.Findings = append(res.Findings, host.Findings...)
+		res.Problems = append(res.Problems, host.Problems...)
+		res.Warnings = append(res.Warnings, warnings...)
 	}
-	out.Summary = report.Summary{Files: res.Stats.Files, BytesScanned: res.Stats.Bytes,
-		SkippedBinary: int(res.Stats.SkippedBinary), SkippedLarge: int(res.Stats.SkippedLarge)}
-	for _, p := range res.Problems {
-		out.Problems = append(out.Problems, p.Error())
+	if res.Stats.Symlinks > 0 {
+		res.Warnings = append(res.Warnings, plural(res.Stats.Symlinks, "symlink")+" not followed (use --follow-symlinks)")
 	}
-	if res.Stats.SkippedSymlinks > 0 {
-		out.Warnings = append(out.Warnings, plural(res.Stats.SkippedSymlinks, "symlink")+" not followed (use --follow-symlinks)")
+	return finish(cmd, fromPipeline(res, set, ""))
+}
+
+// fileSource is the file source of a command line's paths.
+func fileSource(cmd *cobra.Command, paths []string, follow bool) (*files.Source, error) {
+	maxSize, err := parseSize(common.maxFileSize)
+	if err != nil {
+		return nil, usageError(err)
 	}
-	return finish(cmd, out)
+	return files.New(paths, files.Options{
+		Workers:        workers(),
+		FollowSymlinks: follow,
+		MaxFileSize:    maxSize,
+		Stdin:          cmd.InOrStdin(),
+	}), nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,10 +16,8 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/report"
-	gitsrc "github.com/tokenward/tokenward/source/git"
 	"github.com/tokenward/tokenward/sweep"
 	"github.com/tokenward/tokenward/sweep/store"
-	"github.com/tokenward/tokenward/verify"
 )
 
 var sweepFlags struct {
@@ -186,19 +183,10 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(set)
+	// The store keeps every finding; --baseline applies to what is reported.
+	pl, err := pipelineFor(set, pipelineChoice{noBaseline: true})
 	if err != nil {
 		return err
-	}
-	var verifyOpts verify.Options
-	doVerify := common.verify || common.onlyLive
-	if doVerify {
-		if verifyOpts, err = verifyOptions(); err != nil {
-			return usageError(err)
-		}
-		if _, err := verify.New(set, verifyOpts); err != nil {
-			return usageError(err)
-		}
 	}
 	st, err := store.Open(fl.db)
 	if err != nil {
@@ -258,18 +246,13 @@ func runSweep(cmd *cobra.Command, args []string) error {
 
 	scanOpts := sweep.ScanOptions{GitleaksAllow: common.gitleaksAllow, MaxBlobSize: maxSize, FullBlobs: fl.fullBlobs, DeltaContext: fl.deltaContext}
 	cfg := sweep.Config{
-		Store: st, Engine: eng, PathClass: gitsrc.PathClassFor(set),
+		Store: st, Pipeline: pl,
 		ScanKey: sweep.ScanKey(set, scanOpts, version), Options: scanOpts,
 		CacheDir: cache, AllRefs: fl.allRefs, Workers: workers(), Parallel: fl.parallel, FetchParallel: fl.fetchParallel, Rescan: fl.rescan,
 		RefetchAfter: fl.refetchAfter,
 	}
 	if showProgress {
 		cfg.Progress = sweep.NewProgress(os.Stderr, tty)
-	}
-	if doVerify {
-		cfg.Verify = func(ctx context.Context, fs []finding.Finding) ([]finding.Finding, error) {
-			return verify.Apply(ctx, set, fs, verifyOpts, false)
-		}
 	}
 	sum, err := sweep.Run(ctx, cfg, targets)
 	if err != nil {
@@ -301,8 +284,9 @@ func runSweep(cmd *cobra.Command, args []string) error {
 		logf("store %s: %d repositories, %d distinct secrets at %d locations (%d open, %d live)", fl.db, c.Repos, c.Fingerprints, c.Locations, c.Open, c.Live)
 	}
 	if cmd.Flags().Changed("format") || (common.output != "" && common.output != "-") {
-		// Verification already ran (and is stored); finish must not repeat it.
-		common.verify, common.onlyLive = false, false
+		if open, err = applyBaseline(open); err != nil {
+			return err
+		}
 		res := &results{Findings: open, Set: set, Problems: problems}
 		res.Summary.Blobs = int64(sum.Blobs)
 		res.Summary.BytesScanned = sum.Bytes

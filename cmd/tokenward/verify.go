@@ -48,7 +48,6 @@ func init() {
 	f.Float64Var(&verifyFlags.rate, "verify-rate", 4, "verification requests per second to one host at most")
 	f.StringVar(&verifyFlags.logLevel, "verify-log", "warn", "verification log level on stderr: debug|info|warn|error (never shows secrets)")
 	rootCmd.AddCommand(verifyCmd)
-	postProcessors = append(postProcessors, verifyFindings)
 }
 
 // verifyOptions builds verify.Options from the command line.
@@ -74,35 +73,6 @@ func verifyOptions() (verify.Options, error) {
 	}, nil
 }
 
-// verifyFindings is the --verify / --only-live step of scan, git and sweep.
-func verifyFindings(cmd *cobra.Command, res *results) error {
-	if !common.verify && !common.onlyLive {
-		return nil
-	}
-	opts, err := verifyOptions()
-	if err != nil {
-		return usageError(err)
-	}
-	set := res.Set
-	if set == nil {
-		if set, err = rules.Builtin(); err != nil {
-			return usageError(err)
-		}
-	}
-	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
-	defer stop()
-	fs, err := verify.Apply(ctx, set, res.Findings, opts, false)
-	if err != nil {
-		return usageError(err)
-	}
-	fmt.Fprintln(os.Stderr, "tokenward: verification:", verificationSummary(fs))
-	if common.onlyLive {
-		fs = verify.OnlyLive(fs)
-	}
-	res.Findings = fs
-	return nil
-}
-
 func cmdContext(cmd *cobra.Command) context.Context {
 	if ctx := cmd.Context(); ctx != nil {
 		return ctx
@@ -118,6 +88,11 @@ func verificationSummary(fs []finding.Finding) string {
 			n[f.Verification.Status]++
 		}
 	}
+	return statusSummary(n)
+}
+
+// statusSummary describes counts by verification status.
+func statusSummary(n map[string]int) string {
 	if len(n) == 0 {
 		return "nothing to verify"
 	}

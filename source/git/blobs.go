@@ -1,13 +1,13 @@
 package git
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 var errNotBlob = errors.New("object is not a blob")
@@ -15,9 +15,10 @@ var errNotBlob = errors.New("object is not a blob")
 // binaryHead is how much of a blob decides whether it is binary.
 const binaryHead = 8 << 10
 
-// isBinary reports whether content whose first bytes are head is binary, as the
-// files source decides (engine.IsBinary: a NUL byte near the start).
-func isBinary(head []byte) bool { return engine.IsBinary(head) }
+// isBinary reports whether content whose first bytes are head is binary as git
+// decides (a NUL byte near the start). The pipeline's scanner decides how such
+// content is read; here it only rules out scanning around delta changes.
+func isBinary(head []byte) bool { return bytes.IndexByte(head[:min(len(head), 8000)], 0) >= 0 }
 
 // scanBlob reads blob h and submits it to the engine under path's class, once per
 // (blob, class). It returns the key it was (or had been) scanned under.
@@ -55,25 +56,14 @@ func (pr *producer) blobJob(key resultKey, h plumbing.Hash, path string) (job, b
 		pr.st.TooLarge++
 		return job{}, false
 	}
-	j := job{key: key, name: name, blob: engine.Blob{ID: h.String(), Path: path}}
+	j := job{key: key, name: name, blob: source.Blob{ID: h.String(), Path: path}}
 	if size > streamAbove {
 		r, err := obj.Reader()
 		if err != nil {
 			s.problem(objectProblem("blob "+path, h, err))
 			return job{}, false
 		}
-		head := make([]byte, binaryHead)
-		n, err := io.ReadFull(r, head)
 		r.Close()
-		if err != nil && err != io.ErrUnexpectedEOF {
-			s.problem(objectProblem("blob "+path, h, err))
-			return job{}, false
-		}
-		if isBinary(head[:n]) {
-			pr.st.Binary++
-			pr.s.pool.markDone(key)
-			return job{}, false
-		}
 		pr.st.Streamed++
 		j.blob.Open = obj.Reader
 	} else {
@@ -89,11 +79,6 @@ func (pr *producer) blobJob(key resultKey, h plumbing.Hash, path string) (job, b
 		}
 		if err != nil {
 			s.problem(objectProblem("blob "+path, h, err))
-			return job{}, false
-		}
-		if isBinary(data) {
-			pr.st.Binary++
-			pr.s.pool.markDone(key)
 			return job{}, false
 		}
 		j.blob.Data = data

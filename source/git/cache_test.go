@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // mapCache is an in-memory ResultCache.
@@ -129,3 +130,5 @@ func TestResultCacheSkipsFailedBlobs(t *testing.T) {
 		t.Errorf("cached %s, want ok.txt's blob %s", keys[0], okBlob)
 	}
 }
+
+func (e *failingEngine) ScanBlob(b source.Blob) source.Outcome { return scanVia(e.Scan, b) }

@@ -8,8 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // Delta-aware scanning. A packed blob stored as a delta against a base blob that
@@ -216,7 +216,7 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 		s.problem(objectProblem("blob "+path, h, err))
 		return job{}, false
 	}
-	j := job{key: key, name: name, blob: engine.Blob{ID: h.String(), Path: path}}
+	j := job{key: key, name: name, blob: source.Blob{ID: h.String(), Path: path}}
 	if hd.typ == objBlob && hd.size > streamAbove {
 		if s.opts.MaxBlobSize > 0 && hd.size > s.opts.MaxBlobSize {
 			pr.st.TooLarge++
@@ -227,17 +227,7 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 			s.problem(objectProblem("blob "+path, h, err))
 			return job{}, false
 		}
-		head := make([]byte, binaryHead)
-		n, err := io.ReadFull(r, head)
-		if err != nil && err != io.ErrUnexpectedEOF {
-			s.problem(objectProblem("blob "+path, h, err))
-			return job{}, false
-		}
-		if isBinary(head[:n]) {
-			pr.st.Binary++
-			pr.s.pool.markDone(key)
-			return job{}, false
-		}
+		r.Close()
 		size := hd.size
 		j.blob.Open = func() (io.ReadCloser, error) {
 			r, err := p.zreader(hd)
@@ -267,14 +257,9 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 		pr.st.TooLarge++
 		return job{}, false
 	}
-	if isBinary(data) {
-		pr.st.Binary++
-		pr.s.pool.markDone(key)
-		return job{}, false
-	}
 	j.blob.Data = data
 	pr.st.BlobsScanned++
-	if pr.bulk && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) {
+	if pr.bulk && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) && !isBinary(data) {
 		if bl, ok := st.baseLoc(l, hd); ok {
 			if yh, ok := pr.covered[coverKey{bl, key.class}]; ok {
 				if wins := s.windows(p, hd, data, ops); wins != nil {
@@ -548,7 +533,7 @@ func (s *session) submitChange(key resultKey, from, to plumbing.Hash, path strin
 		s.stats.Bytes += int64(w.end - w.start)
 	}
 	s.pool.submit(job{key: key, name: "blob " + to.String() + " (" + path + ")",
-		blob: engine.Blob{ID: to.String(), Path: path, Data: target}, windows: wins})
+		blob: source.Blob{ID: to.String(), Path: path, Data: target}, windows: wins})
 	return true
 }
 

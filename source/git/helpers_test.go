@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // fakeEngine finds TOK_ followed by 16+ alphanumerics, like a one-rule engine,
@@ -213,4 +214,42 @@ func execGit(dir string, n int, args ...string) *exec.Cmd {
 	cmd.Dir = dir
 	cmd.Env = gitEnv(n)
 	return cmd
+}
+
+// scanVia runs a fake engine's Scan as the pipeline's content scanner runs the
+// real one: binary blobs are skipped, windows are scanned alone.
+func scanVia(scan func(engine.Blob) ([]finding.Finding, error), b source.Blob) source.Outcome {
+	if b.Data != nil && isBinary(b.Data) {
+		return source.Outcome{Skipped: []source.Skip{{Path: b.Path, Reason: "binary"}}}
+	}
+	eb := engine.Blob{ID: b.ID, Path: b.Path, Data: b.Data, Open: b.Open}
+	if b.Windows == nil {
+		fs, err := scan(eb)
+		return located(source.Outcome{Findings: fs, Err: err, Bytes: int64(len(b.Data))})
+	}
+	var out source.Outcome
+	for _, w := range b.Windows {
+		wb := eb
+		wb.Data = b.Data[w.Start:w.End]
+		fs, err := scan(wb)
+		for i := range fs {
+			fs[i].Line += w.Line - 1
+			fs[i].EndLine += w.Line - 1
+		}
+		out.Findings = append(out.Findings, fs...)
+		if err != nil {
+			out.Err = err
+		}
+	}
+	return located(out)
+}
+
+func (e *fakeEngine) ScanBlob(b source.Blob) source.Outcome { return scanVia(e.Scan, b) }
+
+// located drops File from an engine's findings, as the source.Outcome contract says.
+func located(o source.Outcome) source.Outcome {
+	for i := range o.Findings {
+		o.Findings[i].File = ""
+	}
+	return o
 }

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // graph is the object graph read by a history scan, kept compact: trees and blobs
@@ -171,7 +171,7 @@ func (s *session) scanMessage(h plumbing.Hash, path string, msg []byte) {
 	s.stats.Messages++
 	key := resultKey{hash: h, msg: true}
 	s.scanned[key] = true
-	s.pool.submit(job{key: key, name: path + " of " + h.String(), blob: engine.Blob{ID: h.String(), Path: path, Data: msg}})
+	s.pool.submit(job{key: key, name: path + " of " + h.String(), blob: source.Blob{ID: h.String(), Path: path, Data: msg}})
 }
 
 // walkCommits reads every commit reachable from tips, scanning messages.
@@ -437,7 +437,7 @@ func (s *session) attribute(g *graph) {
 				path = "blob:" + l.blob.String()
 			}
 			for _, f := range s.findingsAt(l.blob, l.path) {
-				f.File = path
+				f.File = path + f.File // an archive member's chain follows the path
 				s.out = append(s.out, f)
 			}
 		}
@@ -499,7 +499,7 @@ func (s *session) has(h plumbing.Hash, path, fp string) bool {
 }
 
 func (s *session) emit(f finding.Finding, path string, c *commitInfo) {
-	f.File = path
+	f.File = path + f.File // an archive member's chain follows the path
 	f.Commit = c.hash.String()
 	f.Author = c.author
 	f.Email = c.email

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 func TestHistory(t *testing.T) {
@@ -293,3 +294,5 @@ func TestPathDependentResults(t *testing.T) {
 	}
 	checkFindings(t, fs, want(got{tok("p"), "src/x.txt", c, 1, 3}))
 }
+
+func (e *pathAllowEngine) ScanBlob(b source.Blob) source.Outcome { return scanVia(e.Scan, b) }

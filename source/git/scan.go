@@ -34,14 +34,9 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
-
-// BlobScanner scans one blob; *engine.Engine implements it.
-type BlobScanner interface {
-	Scan(b engine.Blob) ([]finding.Finding, error)
-}
 
 // Options selects what to scan.
 type Options struct {
@@ -89,7 +84,8 @@ type Stats struct {
 	Blobs         int           `json:"blobs"`          // unique blobs found
 	BlobsScanned  int           `json:"blobs_scanned"`  // blob scans run (a blob under two path classes counts twice)
 	Cached        int           `json:"blobs_cached"`   // blob results taken from Options.Cache
-	Binary        int           `json:"binary_skipped"` // blobs skipped as binary
+	Binary        int           `json:"binary_skipped"` // blobs (or archive members) the scanner did not read
+	Skipped       []source.Skip `json:"-"`              // each of them, named by blob path
 	TooLarge      int           `json:"too_large"`      // blobs skipped as larger than MaxBlobSize
 	Streamed      int           `json:"streamed"`       // blobs streamed rather than held in memory
 	DeltaScanned  int           `json:"delta_scanned"`  // blobs scanned only around what their delta changed
@@ -110,7 +106,7 @@ const (
 // and Date. problems lists everything that could not be read (by ref, object or
 // file name); a non-empty problems means the scan is incomplete, though every
 // finding that could be found is returned.
-func Scan(ctx context.Context, eng BlobScanner, opts Options) (fs []finding.Finding, stats Stats, problems []error) {
+func Scan(ctx context.Context, sc source.Scanner, opts Options) (fs []finding.Finding, stats Stats, problems []error) {
 	start := time.Now()
 	defer func() { stats.Elapsed = time.Since(start); stats.Findings = len(fs) }()
 	var sess *session
@@ -121,6 +117,8 @@ func Scan(ctx context.Context, eng BlobScanner, opts Options) (fs []finding.Find
 					stats.BlobsWithHits++
 				}
 			}
+			stats.Binary = len(s.pool.skipped)
+			stats.Skipped = s.pool.skipped
 		}
 	}()
 	if opts.Repo == "" {
@@ -134,7 +132,7 @@ func Scan(ctx context.Context, eng BlobScanner, opts Options) (fs []finding.Find
 		return nil, stats, []error{err}
 	}
 	defer rp.store.close()
-	s := newSession(ctx, rp, eng, opts, &stats)
+	s := newSession(ctx, rp, sc, opts, &stats)
 	sess = s
 	defer s.pool.close()
 	switch {
@@ -171,14 +169,14 @@ type session struct {
 	partial      map[resultKey]bool // changeScan keys: submitted (true) or to scan whole
 }
 
-func newSession(ctx context.Context, rp *repo, eng BlobScanner, opts Options, stats *Stats) *session {
+func newSession(ctx context.Context, rp *repo, sc source.Scanner, opts Options, stats *Stats) *session {
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
 	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, classes: map[string]string{}, fps: map[resultKey]map[string]bool{}, partial: map[resultKey]bool{}}
 	s.main = s.newProducer(rp.store, stats)
-	s.pool = newPool(eng, workers, s.problem)
+	s.pool = newPool(sc, workers, s.problem)
 	return s
 }
 
@@ -213,24 +211,25 @@ type resultKey struct {
 type job struct {
 	key     resultKey
 	name    string // for error messages
-	blob    engine.Blob
+	blob    source.Blob
 	windows []span // when set, only these parts of blob.Data are scanned
 }
 
 // pool runs the engine on blobs in parallel and keeps the results that have findings.
 type pool struct {
-	eng     BlobScanner
+	sc      source.Scanner
 	jobs    chan job
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	results map[resultKey][]finding.Finding
+	skipped []source.Skip      // content the scanner did not read, by blob path
 	done    map[resultKey]bool // blob keys scanned without error (for Options.Cache)
 	report  func(error)
 	closed  bool
 }
 
-func newPool(eng BlobScanner, workers int, report func(error)) *pool {
-	p := &pool{eng: eng, jobs: make(chan job, workers*2), results: map[resultKey][]finding.Finding{}, done: map[resultKey]bool{}, report: report}
+func newPool(sc source.Scanner, workers int, report func(error)) *pool {
+	p := &pool{sc: sc, jobs: make(chan job, workers*2), results: map[resultKey][]finding.Finding{}, done: map[resultKey]bool{}, report: report}
 	for range workers {
 		p.wg.Add(1)
 		go func() {
@@ -249,24 +248,16 @@ func (p *pool) run(j job) {
 			p.report(fmt.Errorf("%s: engine failed: %v", j.name, r))
 		}
 	}()
-	var fs []finding.Finding
-	var err error
-	if j.windows == nil {
-		fs, err = p.eng.Scan(j.blob)
-	} else {
-		for _, w := range j.windows {
-			b := j.blob
-			b.Data = j.blob.Data[w.start:w.end]
-			wf, werr := p.eng.Scan(b)
-			for i := range wf {
-				wf[i].Line += w.line - 1
-				wf[i].EndLine += w.line - 1
-			}
-			fs = append(fs, wf...)
-			if werr != nil {
-				err = werr
-			}
-		}
+	b := j.blob
+	for _, w := range j.windows {
+		b.Windows = append(b.Windows, source.Span{Start: w.start, End: w.end, Line: w.line})
+	}
+	out := p.sc.ScanBlob(b)
+	fs, err := out.Findings, out.Err
+	if len(out.Skipped) > 0 {
+		p.mu.Lock()
+		p.skipped = append(p.skipped, out.Skipped...)
+		p.mu.Unlock()
 	}
 	if err != nil {
 		p.report(fmt.Errorf("%s: %w", j.name, err))
@@ -378,4 +369,31 @@ func (p *pool) get(k resultKey) ([]finding.Finding, bool) {
 	defer p.mu.Unlock()
 	fs, ok := p.results[k]
 	return fs, ok
+}
+
+// Source is a git repository's history, a commit range or the staged index, as
+// Options selects.
+type Source struct {
+	opts Options
+	// Stats are the last Scan's counts (for --stats).
+	Stats Stats
+}
+
+// New returns the git source opts selects.
+func New(opts Options) *Source { return &Source{opts: opts} }
+
+var _ source.Source = (*Source)(nil)
+
+// Scan implements source.Source.
+func (g *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
+	fs, st, problems := Scan(ctx, sc, g.opts)
+	g.Stats = st
+	res := source.Result{Findings: fs, Skipped: st.Skipped, Stats: source.Stats{
+		Blobs: int64(st.BlobsScanned), Bytes: st.Bytes, Skipped: int64(len(st.Skipped)),
+		Refs: st.Refs, Commits: st.Commits, Messages: st.Messages, Cached: st.Cached,
+	}}
+	for _, p := range problems {
+		res.Problems = append(res.Problems, source.Problem{Err: p})
+	}
+	return res
 }

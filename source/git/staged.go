@@ -95,7 +95,7 @@ func (s *session) staged() {
 			if moved {
 				continue
 			}
-			f.File = c.path
+			f.File = c.path + f.File // an archive member's chain follows the path
 			s.out = append(s.out, f)
 		}
 	}
