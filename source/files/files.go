@@ -19,8 +19,8 @@ import (
 	ignore "github.com/sabhiram/go-gitignore"
 	"github.com/sourcegraph/conc/panics"
 
-	"github.com/tokenward/tokenward/source"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // IgnoreFileName lists paths to skip, in gitignore syntax, at the root of a scanned
@@ -41,7 +41,7 @@ const (
 type Options struct {
 	Workers        int
 	FollowSymlinks bool
-	MaxFileSize    int64 // skip larger files (0: no limit); they are named and counted, not scanned
+	MaxFileSize    int64     // skip larger files (0: no limit); they are named and counted, not scanned
 	Stdin          io.Reader // read for the path "-"
 }
 
