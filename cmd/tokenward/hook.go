@@ -110,7 +110,16 @@ func runHookInstall(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		exe = "tokenward"
 	}
-	script := hookScript(name, exe)
+	var extra []string
+	if common.baseline != "" {
+		// Hooks run at the top of the work tree: a relative path stays relative
+		// to it, so the hook keeps working in other clones.
+		if _, err := os.Stat(common.baseline); err != nil {
+			return usageError(fmt.Errorf("--baseline: %w (create it with tokenward baseline create)", err))
+		}
+		extra = append(extra, "--baseline", common.baseline)
+	}
+	script := hookScript(name, exe, extra...)
 	if err := os.WriteFile(path+".tmp", []byte(script), 0o755); err != nil {
 		return usageError(fmt.Errorf("writing %s: %w", path, err))
 	}
@@ -150,7 +159,12 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func hookScript(name, exe string) string {
+// hookScript writes the hook; extra are arguments added to every tokenward run.
+func hookScript(name, exe string, extra ...string) string {
+	var args string
+	for _, a := range extra {
+		args += " " + shellQuote(a)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `#!/bin/sh
 %s
@@ -170,7 +184,7 @@ prev="$(dirname "$0")/%s%s"
 		b.WriteString(`if [ -x "$prev" ]; then
 	"$prev" "$@" || exit $?
 fi
-exec "$TOKENWARD" git --staged
+exec "$TOKENWARD" git --staged` + args + `
 `)
 		return b.String()
 	}
@@ -199,9 +213,9 @@ while read -r local_ref local_sha remote_ref remote_sha; do
 		fi
 	fi
 	if [ -n "$range" ]; then
-		"$TOKENWARD" git --range "$range" || status=$?
+		"$TOKENWARD" git --range "$range"` + args + ` || status=$?
 	else
-		"$TOKENWARD" git || status=$?
+		"$TOKENWARD" git` + args + ` || status=$?
 	fi
 done <<EOF
 $input

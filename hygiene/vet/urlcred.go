@@ -108,6 +108,7 @@ func runURLCred(pass *analysis.Pass) (any, error) {
 		}
 	})
 	checkValues(pass, ins)
+	checkValuesLiterals(pass, ins)
 	return nil, nil
 }
 
@@ -174,6 +175,62 @@ func checkValues(pass *analysis.Pass, ins *inspector.Inspector) {
 			}
 			return true
 		})
+	})
+}
+
+// checkValuesLiterals reports credential keys of url.Values composite literals
+// encoded straight into a URL query: "https://…?" + url.Values{"token": {t}}.Encode(),
+// or u.RawQuery = url.Values{…}.Encode().
+func checkValuesLiterals(pass *analysis.Pass, ins *inspector.Inspector) {
+	literal := func(e ast.Expr) *ast.CompositeLit {
+		c, ok := ast.Unparen(e).(*ast.CallExpr)
+		if !ok {
+			return nil
+		}
+		sel, ok := ast.Unparen(c.Fun).(*ast.SelectorExpr)
+		if !ok || sel.Sel.Name != "Encode" || !isValues(pass, sel.X) {
+			return nil
+		}
+		cl, _ := ast.Unparen(sel.X).(*ast.CompositeLit)
+		return cl
+	}
+	report := func(cl *ast.CompositeLit) {
+		for _, el := range cl.Elts {
+			if kv, ok := el.(*ast.KeyValueExpr); ok {
+				reportKey(pass, kv.Key)
+			}
+		}
+	}
+	seen := map[*ast.CompositeLit]bool{}
+	ins.Preorder([]ast.Node{(*ast.AssignStmt)(nil), (*ast.BinaryExpr)(nil)}, func(n ast.Node) {
+		switch x := n.(type) {
+		case *ast.AssignStmt:
+			for i, lhs := range x.Lhs {
+				if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "RawQuery" && i < len(x.Rhs) {
+					for _, op := range flattenAdd(x.Rhs[i]) {
+						if cl := literal(op); cl != nil && !seen[cl] {
+							seen[cl] = true
+							report(cl)
+						}
+					}
+				}
+			}
+		case *ast.BinaryExpr:
+			if x.Op != token.ADD {
+				return
+			}
+			ops := flattenAdd(x)
+			for i := 1; i < len(ops); i++ {
+				s, ok := stringConst(pass, ops[i-1])
+				if !ok || !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "&") {
+					continue
+				}
+				if cl := literal(ops[i]); cl != nil && !seen[cl] {
+					seen[cl] = true
+					report(cl)
+				}
+			}
+		}
 	})
 }
 

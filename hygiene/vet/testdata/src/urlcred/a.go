@@ -22,6 +22,11 @@ func build(base, token, key, page string) {
 	v := url.Values{"token": {token}, "q": {"x"}} // want `credential token`
 	_ = base + "?" + v.Encode()
 
+	// A literal encoded in place is followed as a named one is.
+	_ = "https://api.vendor.io/items?" + url.Values{"token": {token}}.Encode() // want `credential token`
+	u.RawQuery = url.Values{"page": {page}, "access_token": {key}}.Encode()    // want `credential access_token`
+	_ = base + "?" + url.Values{"page": {page}}.Encode()
+
 	// Not a URL query: nothing to report.
 	_ = base + "/items?page=" + page
 	_ = base + "/items?token=" + "constant-in-docs"
