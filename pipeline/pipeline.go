@@ -115,8 +115,9 @@ func (p *Pipeline) PathClass() func(string) string { return p.class }
 
 // RunOptions tune one run.
 type RunOptions struct {
-	Memo VerificationMemo // nil: none
-	Sink Sink             // nil: the caller handles the result
+	Memo     VerificationMemo // nil: none
+	Sink     Sink             // nil: the caller handles the result
+	Progress *Progress        // counts blobs, bytes and findings as they are scanned; nil: none
 }
 
 // Result is everything a run found.
@@ -136,7 +137,11 @@ func (r *Result) Incomplete() bool { return len(r.Problems) > 0 }
 
 // Run scans src and applies every stage, then hands the result to the sink.
 func (p *Pipeline) Run(ctx context.Context, src source.Source, ro RunOptions) (*Result, error) {
-	sr := src.Scan(ctx, p.content)
+	var sc source.Scanner = p.content
+	if ro.Progress != nil {
+		sc = counting{sc, ro.Progress}
+	}
+	sr := src.Scan(ctx, sc)
 	res := &Result{Findings: sr.Findings, Stats: sr.Stats, Skipped: sr.Skipped, Warnings: sr.Warnings}
 	for _, pr := range sr.Problems {
 		res.Problems = append(res.Problems, pr.Error())

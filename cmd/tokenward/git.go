@@ -52,6 +52,7 @@ func init() {
 	f.BoolVar(&gitFlags.stats, "stats", false, "print scan statistics to stderr")
 	f.BoolVar(&gitFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (slower)")
 	f.IntVar(&gitFlags.context, "delta-context", 0, "bytes scanned around each change of a packed delta, widened to whole lines (default 512)")
+	f.StringVar(&progressMode, "progress", "auto", progressUsage)
 	rootCmd.AddCommand(gitCmd)
 }
 
@@ -99,7 +100,12 @@ func runGit(cmd *cobra.Command, args []string) error {
 		FullBlobs:          gitFlags.fullBlobs,
 		DeltaContext:       gitFlags.context,
 	})
-	res, err := pl.Run(ctx, src, pipeline.RunOptions{})
+	prog, stopProgress, err := startProgress(progressMode)
+	if err != nil {
+		return err
+	}
+	res, err := pl.Run(ctx, src, pipeline.RunOptions{Progress: prog})
+	stopProgress()
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}

@@ -31,6 +31,7 @@ is named in the report's statistics. Files of any size are streamed.`,
 
 func init() {
 	scanCmd.Flags().BoolVar(&scanFlags.followSymlinks, "follow-symlinks", false, "follow symbolic links (loops are detected)")
+	scanCmd.Flags().StringVar(&progressMode, "progress", "auto", progressUsage)
 	scanCmd.Flags().BoolVar(&scanFlags.hostConfig, "host-config", false, "also check this user's credential files (~/.netrc, ~/.npmrc, ~/.docker/config.json, kubeconfig...) and their permissions")
 	rootCmd.AddCommand(scanCmd)
 }
@@ -59,7 +60,12 @@ func runScan(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := pl.Run(ctx, src, pipeline.RunOptions{})
+	prog, stopProgress, err := startProgress(progressMode)
+	if err != nil {
+		return err
+	}
+	res, err := pl.Run(ctx, src, pipeline.RunOptions{Progress: prog})
+	stopProgress()
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
