@@ -1,8 +1,7 @@
 package engine
 
 import (
-	"slices"
-
+	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
 )
 
@@ -49,17 +48,8 @@ func dedupeGeneric(rs []raw) []raw {
 // genericBefore reports whether a wins over b for the same span: higher severity,
 // then the smaller id.
 func genericBefore(a, b *rules.Rule) bool {
-	if sa, sb := severityRank(a.Severity), severityRank(b.Severity); sa != sb {
+	if sa, sb := finding.SeverityRank(a.Severity), finding.SeverityRank(b.Severity); sa != sb {
 		return sa < sb
 	}
 	return a.ID < b.ID
-}
-
-// severityRank is the position of s in rules.Severities (most severe first); an
-// unknown severity ranks last.
-func severityRank(s string) int {
-	if i := slices.Index(rules.Severities, s); i >= 0 {
-		return i
-	}
-	return len(rules.Severities)
 }

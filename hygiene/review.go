@@ -55,7 +55,7 @@ func (c *Checker) Review(fs []finding.Finding) []finding.Finding {
 		}
 		f.Tags = slices.Clone(f.Tags)
 		if c.cfg.ClientSideRaise && !slices.Contains(f.Tags, "client-side") && (ClientSide(f.File) || publicEnvVar(f)) {
-			f.Severity = raise(f.Severity)
+			f.Severity = finding.RaiseSeverity(f.Severity)
 			f.Tags = append(f.Tags, "client-side")
 			if f.Message == "" {
 				f.Message = "this secret ships to browsers or app users (" + path.Base(f.File) + "): anyone can read it " +
@@ -120,18 +120,6 @@ func coveredBy(f finding.Finding, secrets []finding.Finding) bool {
 }
 
 func before(l1, c1, l2, c2 int) bool { return l1 < l2 || l1 == l2 && c1 < c2 }
-
-// severityOrder lists severities from least to most severe.
-var severityOrder = []string{"info", "low", "medium", "high", "critical"}
-
-// raise returns the next severity up, capped at critical.
-func raise(s string) string {
-	i := slices.Index(severityOrder, s)
-	if i < 0 {
-		return s
-	}
-	return severityOrder[min(i+1, len(severityOrder)-1)]
-}
 
 var (
 	clientExt   = map[string]bool{".js": true, ".mjs": true, ".cjs": true, ".ts": true, ".jsx": true, ".tsx": true, ".vue": true, ".svelte": true}

@@ -160,8 +160,8 @@ func TestReviewClientSideAndDedupe(t *testing.T) {
 		cs := slices.Contains(f.Tags, "client-side")
 		key := fmt.Sprintf("%s:%d", f.File, f.Line)
 		raised[key] = cs
-		if cs && (f.Severity != raise(sev[f.RuleID]) || f.Message == "") {
-			t.Errorf("%s: raised to %s, want %s with a message", key, f.Severity, raise(sev[f.RuleID]))
+		if cs && (f.Severity != finding.RaiseSeverity(sev[f.RuleID]) || f.Message == "") {
+			t.Errorf("%s: raised to %s, want %s with a message", key, f.Severity, finding.RaiseSeverity(sev[f.RuleID]))
 		}
 		if !cs && f.Severity != sev[f.RuleID] {
 			t.Errorf("%s: severity changed without the client-side tag", key)
@@ -237,8 +237,8 @@ func TestClientSide(t *testing.T) {
 
 func TestRaise(t *testing.T) {
 	for in, want := range map[string]string{"info": "low", "low": "medium", "medium": "high", "high": "critical", "critical": "critical", "odd": "odd"} {
-		if got := raise(in); got != want {
-			t.Errorf("raise(%q) = %q, want %q", in, got, want)
+		if got := finding.RaiseSeverity(in); got != want {
+			t.Errorf("RaiseSeverity(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -154,26 +154,9 @@ func compareFindings(a, b finding.Finding) int {
 	)
 }
 
-// severityRank orders severities, most severe first; unknown ones sort last.
-func severityRank(s string) int {
-	switch strings.ToLower(s) {
-	case "critical":
-		return 0
-	case "high":
-		return 1
-	case "medium":
-		return 2
-	case "low":
-		return 3
-	case "info":
-		return 4
-	}
-	return 5
-}
-
 // level maps a severity onto the SARIF/GitHub three-level scale.
 func level(severity string) string {
-	switch severityRank(severity) {
+	switch finding.SeverityRank(severity) {
 	case 0, 1:
 		return "error"
 	case 2:

@@ -290,7 +290,7 @@ func sarifRuleFor(r RuleInfo, hygiene bool) sarifRule {
 // securitySeverity maps a severity onto GitHub's 0.0–10.0 scale (critical > 9.0,
 // high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9); info has none.
 func securitySeverity(sev string) string {
-	switch severityRank(sev) {
+	switch finding.SeverityRank(sev) {
 	case 0:
 		return "9.5"
 	case 1:

@@ -39,7 +39,7 @@ func (s styler) wrap(style, text string) string {
 }
 
 func (s styler) severity(sev string) string {
-	switch severityRank(sev) {
+	switch finding.SeverityRank(sev) {
 	case 0:
 		return s.wrap(ansiBold+ansiRed, sev)
 	case 1:
@@ -198,7 +198,7 @@ func summaryLine(fs []finding.Finding, s *Summary, st styler) string {
 
 func sortSeverities(s []string) {
 	slices.SortFunc(s, func(a, b string) int {
-		return cmp.Or(cmp.Compare(severityRank(a), severityRank(b)), cmp.Compare(a, b))
+		return cmp.Or(cmp.Compare(finding.SeverityRank(a), finding.SeverityRank(b)), cmp.Compare(a, b))
 	})
 }
 

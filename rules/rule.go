@@ -5,10 +5,12 @@ package rules
 import (
 	"regexp"
 	"sync"
+
+	"github.com/tokenward/tokenward/finding"
 )
 
 // Severities, most severe first.
-var Severities = []string{"critical", "high", "medium", "low", "info"}
+var Severities = finding.Severities
 
 // Rule is one detector as written in TOML, plus what Compile derives from it.
 type Rule struct {
