@@ -80,7 +80,7 @@ func Write(w io.Writer, findings []finding.Finding, opts Options) error {
 	case FormatJSON:
 		return writeJSON(w, fs)
 	case FormatJSONL:
-		return writeJSONL(w, fs)
+		return writeJSONL(w, fs, opts.Summary)
 	case FormatSARIF:
 		return writeSARIF(w, fs, opts)
 	case FormatGitHub:

@@ -36,6 +36,12 @@ type sarifRun struct {
 	VersionControlProvenance []sarifVersionControl `json:"versionControlProvenance,omitempty"`
 	Results                  []sarifResult         `json:"results"`
 	ColumnKind               string                `json:"columnKind"`
+	Properties               *sarifRunProperties   `json:"properties,omitempty"`
+}
+
+// sarifRunProperties carries the run's statistics, skipped content by name.
+type sarifRunProperties struct {
+	Stats Stats `json:"tokenward/stats"`
 }
 
 type sarifTool struct {
@@ -164,6 +170,7 @@ func writeSARIF(w io.Writer, fs []finding.Finding, opts Options) error {
 				sarifNotification{Level: "error", Message: sarifText{Text: p}})
 		}
 		run.Invocations = []sarifInvocation{inv}
+		run.Properties = &sarifRunProperties{Stats: s.stats()}
 	}
 	if vc, ok := provenance(fs, opts); ok {
 		run.VersionControlProvenance = []sarifVersionControl{vc}

@@ -7,34 +7,6 @@ import (
 	"github.com/tokenward/tokenward/finding"
 )
 
-func TestReadReport(t *testing.T) {
-	cases := []struct {
-		name, in string
-		n        int
-		err      string
-	}{
-		{"json array", `[{"rule_id":"a","secret":"s1","fingerprint":"f1"},{"rule_id":"b"}]`, 2, ""},
-		{"jsonl", "{\"rule_id\":\"a\",\"secret\":\"s1\"}\n\n{\"rule_id\":\"b\"}\n", 2, ""},
-		{"empty", "  \n", 0, ""},
-		{"sarif", `{"version":"2.1.0","runs":[]}`, 0, "SARIF"},
-		{"no rule id", `[{"secret":"x"}]`, 0, "has no rule_id"},
-		{"garbage", "hello", 0, "record 1"},
-	}
-	for _, c := range cases {
-		fs, err := ReadReport(strings.NewReader(c.in), "r.json")
-		switch {
-		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), "r.json")):
-			t.Errorf("%s: error %v, want ~%q", c.name, err, c.err)
-		case c.err == "" && (err != nil || len(fs) != c.n):
-			t.Errorf("%s: %d findings, %v", c.name, len(fs), err)
-		}
-	}
-	fs, _ := ReadReport(strings.NewReader(`{"rule_id":"a","secret":"s1","verification":{"status":"live"}}`), "x")
-	if fs[0].Secret != "s1" || fs[0].Verification.Status != "live" {
-		t.Errorf("decoded %+v", fs[0])
-	}
-}
-
 func TestFindingsForFingerprints(t *testing.T) {
 	set := testRules(t, `
 [[rule]]

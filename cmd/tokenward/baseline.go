@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/signal"
@@ -18,6 +14,7 @@ import (
 	"github.com/tokenward/tokenward/baseline"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/pipeline"
+	"github.com/tokenward/tokenward/report"
 )
 
 var baselineFlags struct {
@@ -221,40 +218,16 @@ func scanForBaseline(cmd *cobra.Command, paths []string) ([]finding.Finding, err
 	return res.Findings, nil
 }
 
-// readReport reads findings from a report written with --format json (an array)
-// or jsonl (one object a line).
+// readReport reads findings from a report written with --format json or jsonl.
 func readReport(path string) ([]finding.Finding, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("--from: %w", err)
 	}
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 {
-		return nil, nil
-	}
-	var fs []finding.Finding
-	if trimmed[0] == '[' {
-		if err := json.Unmarshal(trimmed, &fs); err != nil {
-			return nil, fmt.Errorf("%s: not a tokenward json report: %v (write one with --format json)", path, err)
-		}
-	} else {
-		r := bufio.NewReader(bytes.NewReader(data))
-		for n := 1; ; n++ {
-			line, err := r.ReadBytes('\n')
-			if len(bytes.TrimSpace(line)) > 0 {
-				var f finding.Finding
-				if uerr := json.Unmarshal(line, &f); uerr != nil {
-					return nil, fmt.Errorf("%s:%d: not a tokenward jsonl finding: %v (write reports with --format json or jsonl)", path, n, uerr)
-				}
-				fs = append(fs, f)
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-		}
+	defer f.Close()
+	fs, err := report.Read(f, path)
+	if err != nil {
+		return nil, err
 	}
 	for i, f := range fs {
 		if !baseline.ValidFingerprint(f.Fingerprint) {

@@ -223,8 +223,8 @@ func TestSweepGitHubOrg(t *testing.T) {
 
 	// Reports from the store.
 	r = tokenward(t, work, "", "report", "--db", "all.db", "-f", "jsonl")
-	if r.code != 1 || strings.Count(r.stdout, "\n") != n {
-		t.Fatalf("report jsonl: exit %d, %d lines\n%s%s", r.code, strings.Count(r.stdout, "\n"), r.stdout, r.stderr)
+	if r.code != 1 || findingLines(t, r.stdout) != n {
+		t.Fatalf("report jsonl: exit %d, %d findings\n%s%s", r.code, findingLines(t, r.stdout), r.stdout, r.stderr)
 	}
 	var first struct{ File, Fingerprint, Commit, Secret string }
 	json.Unmarshal([]byte(strings.SplitN(r.stdout, "\n", 2)[0]), &first)
@@ -243,11 +243,8 @@ func TestSweepGitHubOrg(t *testing.T) {
 	}
 
 	// Triage every finding but one: the report and the exit status follow.
-	sc := bufio.NewScanner(strings.NewReader(tokenward(t, work, "", "report", "--db", "all.db", "-f", "jsonl").stdout))
 	var fps []string
-	for sc.Scan() {
-		var f struct{ Fingerprint string }
-		json.Unmarshal(sc.Bytes(), &f)
+	for _, f := range decodeFindings(t, tokenward(t, work, "", "report", "--db", "all.db", "-f", "jsonl").stdout) {
 		fps = append(fps, f.Fingerprint)
 	}
 	if r = tokenward(t, work, "", append([]string{"triage", "--db", "all.db", "--status", "false-positive", "--note", "fixture"}, fps[1:]...)...); r.code != 0 {
@@ -256,11 +253,11 @@ func TestSweepGitHubOrg(t *testing.T) {
 	if r = tokenward(t, work, "", "triage", "--db", "all.db", "--status", "bogus", fps[0]); r.code != 2 {
 		t.Errorf("triage --status bogus: exit %d", r.code)
 	}
-	if r = tokenward(t, work, "", "report", "--db", "all.db", "-f", "jsonl"); strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, fps[0]) {
+	if r = tokenward(t, work, "", "report", "--db", "all.db", "-f", "jsonl"); findingLines(t, r.stdout) != 1 || !strings.Contains(r.stdout, fps[0]) {
 		t.Errorf("report after triage:\n%s", r.stdout)
 	}
-	if r = tokenward(t, work, "", "report", "--db", "all.db", "-f", "jsonl", "--triage", "false-positive"); strings.Count(r.stdout, "\n") != n-1 {
-		t.Errorf("report --triage false-positive: %d lines", strings.Count(r.stdout, "\n"))
+	if r = tokenward(t, work, "", "report", "--db", "all.db", "-f", "jsonl", "--triage", "false-positive"); findingLines(t, r.stdout) != n-1 {
+		t.Errorf("report --triage false-positive: %d lines", findingLines(t, r.stdout))
 	}
 	if r = tokenward(t, work, "", "triage", "--db", "all.db", "--status", "revoked", fps[0][:20]); r.code != 0 {
 		t.Fatalf("triage by prefix: %d %s", r.code, r.stderr)
@@ -325,7 +322,7 @@ func TestSweepVerifiesAndStores(t *testing.T) {
 		t.Fatalf("sweep --verify: exit %d, %d checks\n%s", r.code, calls.Load(), r.stderr)
 	}
 	r = tokenward(t, work, "", "report", "--db", "v.db", "--only-live", "-f", "jsonl")
-	if strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, `"status":"live"`) || !strings.Contains(r.stdout, "/r01/") {
+	if findingLines(t, r.stdout) != 1 || !strings.Contains(r.stdout, `"status":"live"`) || !strings.Contains(r.stdout, "/r01/") {
 		t.Errorf("live findings from the store:\n%s", r.stdout)
 	}
 	// Verification results are stored: a rescan checks nothing again.

@@ -125,7 +125,7 @@ func readReports(cmd *cobra.Command, paths []string) ([]finding.Finding, error) 
 			defer f.Close()
 			r = f
 		}
-		fs, err := verify.ReadReport(bufio.NewReader(r), name)
+		fs, err := report.Read(r, name)
 		if err != nil {
 			return nil, err
 		}

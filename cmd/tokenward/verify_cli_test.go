@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/verify"
 )
 
@@ -111,19 +111,21 @@ func noSecrets(t *testing.T, what, s string, secrets ...string) {
 	}
 }
 
+// decodeFindings reads a JSON or JSONL report's findings (the JSONL stats
+// record is not a finding).
 func decodeFindings(t *testing.T, s string) []finding.Finding {
 	t.Helper()
-	var fs []finding.Finding
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var f finding.Finding
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			t.Fatalf("%v: %s", err, sc.Text())
-		}
-		fs = append(fs, f)
+	fs, err := report.Read(strings.NewReader(s), "stdout")
+	if err != nil {
+		t.Fatalf("%v: %s", err, s)
 	}
 	return fs
+}
+
+// findingLines counts the findings of a JSONL report.
+func findingLines(t *testing.T, s string) int {
+	t.Helper()
+	return len(decodeFindings(t, s))
 }
 
 func TestScanVerify(t *testing.T) {
@@ -181,7 +183,7 @@ func TestScanVerify(t *testing.T) {
 	// Nothing live: --only-live exits 0 with no findings.
 	clean := tree(t, map[string]string{"old.env": "GITHUB_TOKEN=" + ghDead + "\n"})
 	r = tokenward(t, clean, "", append([]string{"scan", "--only-live", "--format", "jsonl", "."}, endpointArgs(url)...)...)
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "" {
+	if r.code != 0 || findingLines(t, r.stdout) != 0 {
 		t.Errorf("nothing live: exit %d, stdout %q", r.code, r.stdout)
 	}
 
