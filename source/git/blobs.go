@@ -53,7 +53,7 @@ func (pr *producer) blobJob(key resultKey, h plumbing.Hash, path string) (job, b
 	}
 	size := obj.Size()
 	if s.opts.MaxBlobSize > 0 && size > s.opts.MaxBlobSize {
-		pr.st.TooLarge++
+		pr.tooLarge(path, size)
 		return job{}, false
 	}
 	j := job{key: key, name: name, blob: source.Blob{ID: h.String(), Path: path}}
@@ -108,4 +108,13 @@ func (s *session) findingsAt(h plumbing.Hash, path string) []finding.Finding {
 	}
 	s.offerResults() // a binary blob
 	return nil
+}
+
+// tooLarge counts and names a blob skipped as larger than MaxBlobSize.
+func (pr *producer) tooLarge(path string, size int64) {
+	pr.st.TooLarge++
+	p := pr.s.pool
+	p.mu.Lock()
+	p.skipped = append(p.skipped, source.Skip{Path: path, Reason: fmt.Sprintf("%d bytes, over --max-file-size", size)})
+	p.mu.Unlock()
 }

@@ -219,7 +219,7 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 	j := job{key: key, name: name, blob: source.Blob{ID: h.String(), Path: path}}
 	if hd.typ == objBlob && hd.size > streamAbove {
 		if s.opts.MaxBlobSize > 0 && hd.size > s.opts.MaxBlobSize {
-			pr.st.TooLarge++
+			pr.tooLarge(path, hd.size)
 			return job{}, false
 		}
 		r, err := p.zreader(hd)
@@ -254,7 +254,7 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 		return job{}, false
 	}
 	if s.opts.MaxBlobSize > 0 && int64(len(data)) > s.opts.MaxBlobSize {
-		pr.st.TooLarge++
+		pr.tooLarge(path, int64(len(data)))
 		return job{}, false
 	}
 	j.blob.Data = data

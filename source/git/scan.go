@@ -117,7 +117,7 @@ func Scan(ctx context.Context, sc source.Scanner, opts Options) (fs []finding.Fi
 					stats.BlobsWithHits++
 				}
 			}
-			stats.Binary = len(s.pool.skipped)
+			stats.Binary = len(s.pool.skipped) - stats.TooLarge
 			stats.Skipped = s.pool.skipped
 		}
 	}()
