@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/tokenward/tokenward/rules"
 )
 
 // BenchmarkCheck runs the content checks over the Go sources of net/http in
@@ -25,7 +23,7 @@ func BenchmarkCheck(b *testing.B) {
 		}
 		total += int64(len(files[i]))
 	}
-	c := New(rules.DefaultHygiene())
+	c := New(DefaultConfig())
 	b.SetBytes(total)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the want sections of testdata/check/*.txtar")
@@ -33,7 +32,7 @@ func TestCheckFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := New(rules.DefaultHygiene())
+			c := New(DefaultConfig())
 			var notes []string
 			c.Logf = func(f string, a ...any) { notes = append(notes, fmt.Sprintf(f, a...)) }
 			var all []finding.Finding
@@ -82,7 +81,7 @@ func checkInvariants(t *testing.T, f finding.Finding, data []byte) {
 	if f.Kind != finding.KindHygiene || f.Message == "" || f.Description == "" || !strings.HasPrefix(f.Fingerprint, "sha256:") {
 		t.Errorf("%s: incomplete finding %+v", where, f)
 	}
-	if _, ok := rules.HygieneCheckByID(f.RuleID); !ok {
+	if _, ok := CheckByID(f.RuleID); !ok {
 		t.Errorf("%s: rule id not in the catalogue", where)
 	}
 	if f.Line < 1 || f.Column < 1 || f.EndLine < f.Line || f.EndLine == f.Line && f.EndColumn <= f.Column {
@@ -125,7 +124,7 @@ func TestDumpSpans(t *testing.T) {
 	}
 	for _, name := range []string{"urls", "headers", "files", "config"} {
 		ar, _ := txtar.ParseFile("testdata/check/" + name + ".txtar")
-		c := New(rules.DefaultHygiene())
+		c := New(DefaultConfig())
 		c.Logf = t.Logf
 		for _, f := range ar.Files {
 			for _, fd := range c.Check(f.Name, f.Data) {

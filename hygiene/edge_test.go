@@ -46,7 +46,7 @@ func TestCheckEdges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := New(rules.DefaultHygiene())
+			c := New(DefaultConfig())
 			var notes []string
 			c.Logf = func(f string, a ...any) { notes = append(notes, fmt.Sprintf(f, a...)) }
 			if tt.setup != nil {
@@ -118,7 +118,7 @@ func TestFromSet(t *testing.T) {
 
 // TestCheckConcurrent: the scan runs Check from many workers on one Checker.
 func TestCheckConcurrent(t *testing.T) {
-	c := New(rules.DefaultHygiene())
+	c := New(DefaultConfig())
 	files := map[string]string{
 		"a.py":        "u = 'https://api.vendor.io/?access_token=" + cred + "'\n",
 		"c.yaml":      "db:\n  password: " + cred + "\n",

@@ -7,16 +7,15 @@ import (
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/rules"
 )
 
 // TestCatalogueExamples runs every rule's documented example through the
 // checker (and, for JWT rules, the engine and Review) and expects that rule.
 func TestCatalogueExamples(t *testing.T) {
 	e := testEngine(t)
-	c := New(rules.DefaultHygiene())
+	c := New(DefaultConfig())
 	c.Now = func() time.Time { return fixedNow }
-	for _, hc := range rules.HygieneChecks {
+	for _, hc := range Catalogue {
 		if hc.ExamplePath == "" {
 			continue // file metadata (permissions): see TestHostConfig
 		}
@@ -52,7 +51,7 @@ func TestDocsListEveryRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(doc), "\n")
-	for _, hc := range rules.HygieneChecks {
+	for _, hc := range Catalogue {
 		prefix := "| `" + hc.ID + "` | " + hc.Severity
 		example := "`" + strings.ReplaceAll(hc.Example, "\n\t", " ") + "`"
 		found := false

@@ -13,7 +13,6 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/hygiene/config"
-	"github.com/tokenward/tokenward/rules"
 )
 
 // hostFile is a well-known credential file under the home directory.
@@ -94,7 +93,7 @@ func HostFileNames() []string {
 // HostConfig checks the well-known credential files of the user whose home
 // directory is home, with the default configuration. See (*Checker).HostConfig.
 func HostConfig(home string) ([]finding.Finding, []error) {
-	return New(rules.DefaultHygiene()).HostConfig(home)
+	return New(DefaultConfig()).HostConfig(home)
 }
 
 // HostConfig checks the current user's credential files (HostFileNames) on a

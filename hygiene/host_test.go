@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/rules"
 )
 
 func writeHome(t *testing.T, home string, files map[string]struct {
@@ -54,7 +53,7 @@ func TestHostConfig(t *testing.T) {
 		".config/gh/hosts.yml": {"github.com:\n  user: me\n  oauth_token: gho_Qm7Zr2Lx9Vb4Nt8Wk1Pc5Jd3Hs3Nc6Bv0Gf5J\n", 0o600},
 		".kube/config":         {"apiVersion: v1\nkind: Config\nusers:\n- name: me\n  user:\n    token: Qm7Zr2Lx9Vb4Nt8Wk1Pc5Jd3\n", 0o644},
 	})
-	c := New(rules.DefaultHygiene())
+	c := New(DefaultConfig())
 	fs, errs := c.HostConfig(home)
 	if len(errs) != 0 {
 		t.Fatalf("errors: %v", errs)
@@ -95,7 +94,7 @@ func TestHostConfig(t *testing.T) {
 	}
 
 	// Switched off: no permission findings.
-	cfg := rules.DefaultHygiene()
+	cfg := DefaultConfig()
 	cfg.Disabled["credential-file-permissions"] = true
 	fs2, _ := New(cfg).HostConfig(home)
 	for _, f := range fs2 {
@@ -114,7 +113,7 @@ func TestHostConfigErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, ".netrc"), []byte(big), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := rules.DefaultHygiene()
+	cfg := DefaultConfig()
 	cfg.MaxConfigBytes = 1000
 	_, errs := New(cfg).HostConfig(home)
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "~/.netrc") || !strings.Contains(errs[0].Error(), "max_config_size") {
@@ -126,7 +125,7 @@ func TestHostConfigErrors(t *testing.T) {
 		if err := os.WriteFile(p, []byte("[pypi]\npassword = x\n"), 0o000); err != nil {
 			t.Fatal(err)
 		}
-		_, errs = New(rules.DefaultHygiene()).HostConfig(home)
+		_, errs = New(DefaultConfig()).HostConfig(home)
 		found := false
 		for _, e := range errs {
 			if strings.Contains(e.Error(), "~/.pypirc") && strings.Contains(e.Error(), "permission") {

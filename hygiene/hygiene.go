@@ -1,7 +1,7 @@
 // Package hygiene finds practices that leak credentials: tokens in URLs, malformed
 // Authorization headers, long-lived or unsigned JWTs, secrets in browser-shipped
 // code, and credentials stored in credential and configuration files. Findings have
-// Kind "hygiene" and the rule ids listed in rules.HygieneChecks (docs/hygiene.md).
+// Kind "hygiene" and the rule ids listed in Catalogue (docs/hygiene.md).
 package hygiene
 
 import (
@@ -24,7 +24,7 @@ const DefaultMaxFileBytes = 16 << 20
 
 // Checker runs the hygiene checks. It is safe for concurrent use once configured.
 type Checker struct {
-	cfg   rules.HygieneConfig
+	cfg   Config
 	allow []rules.Allow
 
 	// Now is the clock JWT expiry is judged against (default time.Now).
@@ -37,7 +37,7 @@ type Checker struct {
 }
 
 // New returns a checker for the given configuration.
-func New(cfg rules.HygieneConfig) *Checker {
+func New(cfg Config) *Checker {
 	if cfg.Disabled == nil {
 		cfg.Disabled = map[string]bool{}
 	}
@@ -45,10 +45,10 @@ func New(cfg rules.HygieneConfig) *Checker {
 		cfg.Severity = map[string]string{}
 	}
 	if cfg.MaxJWTLifetime <= 0 {
-		cfg.MaxJWTLifetime = rules.DefaultMaxJWTLifetime
+		cfg.MaxJWTLifetime = DefaultMaxJWTLifetime
 	}
 	if cfg.MaxConfigBytes <= 0 {
-		cfg.MaxConfigBytes = rules.DefaultMaxConfigBytes
+		cfg.MaxConfigBytes = DefaultMaxConfigBytes
 	}
 	return &Checker{cfg: cfg, Now: time.Now, MaxFileBytes: DefaultMaxFileBytes}
 }
@@ -57,7 +57,7 @@ func New(cfg rules.HygieneConfig) *Checker {
 // `disabled` list, and applies its global allow list (paths, regexes,
 // stopwords) to hygiene findings as the engine does to secrets.
 func FromSet(set *rules.Set) (*Checker, error) {
-	cfg, err := set.HygieneConfig()
+	cfg, err := ConfigOf(set)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func FromSet(set *rules.Set) (*Checker, error) {
 }
 
 // Config returns the checker's configuration.
-func (c *Checker) Config() rules.HygieneConfig { return c.cfg }
+func (c *Checker) Config() Config { return c.cfg }
 
 func (c *Checker) logf(format string, args ...any) {
 	if c.Logf != nil {
@@ -230,7 +230,7 @@ func (d *doc) add(is issue) {
 
 func (c *Checker) newFinding(rule, severity string) finding.Finding {
 	desc := rule
-	if hc, ok := rules.HygieneCheckByID(rule); ok {
+	if hc, ok := CheckByID(rule); ok {
 		desc = hc.Description
 	}
 	if severity == "" || c.cfg.Severity[rule] != "" {

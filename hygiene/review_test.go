@@ -77,7 +77,7 @@ func TestReviewJWT(t *testing.T) {
 
 	file := fmt.Sprintf("none: %s\nlong: %s\nexpired: %s\nfresh: %s\nbroken: %s\n", none, long, expired, fresh, broken)
 	e := testEngine(t)
-	c := New(rules.DefaultHygiene())
+	c := New(DefaultConfig())
 	c.Now = func() time.Time { return now }
 	in := scanAll(t, e, c, map[string]string{"deploy/tokens.txt": file})
 	if got := len(byRule(in)["jwt"]); got != 5 {
@@ -120,7 +120,7 @@ func TestReviewJWT(t *testing.T) {
 	}
 
 	// Policy: a longer max lifetime and a disabled check.
-	cfg := rules.DefaultHygiene()
+	cfg := DefaultConfig()
 	cfg.MaxJWTLifetime = 400 * 24 * time.Hour
 	cfg.Disabled["jwt-expired"] = true
 	c2 := New(cfg)
@@ -142,7 +142,7 @@ func TestReviewClientSideAndDedupe(t *testing.T) {
 		"config/settings.yaml": "github:\n  token: " + pat + "\n  password: Tr0ub4dorXq9\n",
 	}
 	e := testEngine(t)
-	c := New(rules.DefaultHygiene())
+	c := New(DefaultConfig())
 	in := scanAll(t, e, c, files)
 	out := c.Review(in)
 
@@ -209,7 +209,7 @@ func TestReviewClientSideAndDedupe(t *testing.T) {
 		}
 	}
 
-	off := rules.DefaultHygiene()
+	off := DefaultConfig()
 	off.ClientSideRaise = false
 	for _, f := range New(off).Review(in) {
 		if slices.Contains(f.Tags, "client-side") {

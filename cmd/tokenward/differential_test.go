@@ -16,6 +16,7 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/tokenward/tokenward/hygiene"
 	"github.com/tokenward/tokenward/rules"
 )
 
@@ -37,7 +38,7 @@ func diffFixture(t *testing.T) (map[string][]byte, []string) {
 		return ""
 	}
 	hygieneExample := func(id string) string {
-		c, ok := rules.HygieneCheckByID(id)
+		c, ok := hygiene.CheckByID(id)
 		if !ok {
 			t.Fatalf("no hygiene check %s", id)
 		}

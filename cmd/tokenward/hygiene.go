@@ -37,7 +37,7 @@ func hostConfigFindings(hc *hygiene.Checker) ([]finding.Finding, []string) {
 // hygieneRuleInfos describes the hygiene checks for SARIF rule metadata.
 func hygieneRuleInfos() []report.RuleInfo {
 	var out []report.RuleInfo
-	for _, c := range rules.HygieneChecks {
+	for _, c := range hygiene.Catalogue {
 		out = append(out, report.RuleInfo{ID: c.ID, Description: c.Description, Severity: c.Severity, Tags: []string{"hygiene"}})
 	}
 	return out

@@ -114,7 +114,7 @@ func TestBufferReuse(t *testing.T) {
 		write(t, dir, "b"+name[1:], strings.Repeat("~", len(contents[name]))) // overwrites the buffer
 	}
 	eng := testEngine(t)
-	check := hygiene.New(rules.DefaultHygiene()).Check
+	check := hygiene.New(hygiene.DefaultConfig()).Check
 	for _, workers := range []int{1, 2} {
 		res := Scan(context.Background(), eng, []string{dir}, Options{Workers: workers}, check)
 		var want []finding.Finding

@@ -1,4 +1,4 @@
-package rules
+package hygiene
 
 import (
 	"fmt"
@@ -7,12 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/rules"
 )
 
-// HygieneCheck describes one hygiene rule: a practice that leaks credentials.
+// CheckInfo describes one hygiene rule: a practice that leaks credentials.
 // The hygiene package implements the checks; the catalogue lives here so that a
 // configuration naming an unknown check fails to load.
-type HygieneCheck struct {
+type CheckInfo struct {
 	ID          string
 	Severity    string // default severity
 	Description string
@@ -20,8 +23,8 @@ type HygieneCheck struct {
 	ExamplePath string // ...in a file of this name ("" for checks of file metadata)
 }
 
-// HygieneChecks is the catalogue of hygiene rule ids, in documentation order.
-var HygieneChecks = []HygieneCheck{
+// Catalogue is the catalogue of hygiene rule ids, in documentation order.
+var Catalogue = []CheckInfo{
 	{"url-credential-query", "high", "Credential in a URL query string or fragment",
 		"https://api.vendor.io/v1/items?access_token=9f8e7d6c5b4a3f2e1d0c", "client.py"},
 	{"url-credential-query-dynamic", "medium", "Code puts a credential into a URL query string",
@@ -72,14 +75,14 @@ var HygieneChecks = []HygieneCheck{
 		"-rw-r--r-- ~/.netrc (holding a password)", ""},
 }
 
-// HygieneCheckByID returns the catalogue entry of id.
-func HygieneCheckByID(id string) (HygieneCheck, bool) {
-	for _, c := range HygieneChecks {
+// CheckByID returns the catalogue entry of id.
+func CheckByID(id string) (CheckInfo, bool) {
+	for _, c := range Catalogue {
 		if c.ID == id {
 			return c, true
 		}
 	}
-	return HygieneCheck{}, false
+	return CheckInfo{}, false
 }
 
 // Hygiene defaults.
@@ -88,7 +91,7 @@ const (
 	DefaultMaxConfigBytes = 4 << 20
 )
 
-// HygieneConfig is the decoded `[hygiene]` table of the user configuration.
+// Config is the decoded `[hygiene]` table of the user configuration.
 //
 //	[hygiene]
 //	enabled           = true          # false switches every hygiene check off
@@ -100,7 +103,7 @@ const (
 //	auth-header-missing-scheme = false  # per-check switch, by rule id
 //	[hygiene.severity]
 //	jwt-no-expiry = "high"
-type HygieneConfig struct {
+type Config struct {
 	Enabled         bool
 	Disabled        map[string]bool   // rule id -> switched off
 	Severity        map[string]string // rule id -> severity override
@@ -109,9 +112,9 @@ type HygieneConfig struct {
 	MaxConfigBytes  int64
 }
 
-// DefaultHygiene is the configuration used when the user config has no [hygiene] table.
-func DefaultHygiene() HygieneConfig {
-	return HygieneConfig{
+// DefaultConfig is the configuration used when the user config has no [hygiene] table.
+func DefaultConfig() Config {
+	return Config{
 		Enabled:         true,
 		Disabled:        map[string]bool{},
 		Severity:        map[string]string{},
@@ -122,41 +125,41 @@ func DefaultHygiene() HygieneConfig {
 }
 
 // On reports whether the check id runs.
-func (c HygieneConfig) On(id string) bool {
+func (c Config) On(id string) bool {
 	return c.Enabled && !c.Disabled[id]
 }
 
 // SeverityOf returns the configured severity of id, else its default.
-func (c HygieneConfig) SeverityOf(id string) string {
+func (c Config) SeverityOf(id string) string {
 	if s, ok := c.Severity[id]; ok {
 		return s
 	}
-	if hc, ok := HygieneCheckByID(id); ok {
+	if hc, ok := CheckByID(id); ok {
 		return hc.Severity
 	}
 	return "medium"
 }
 
-// HygieneConfig decodes the set's raw [hygiene] table. Hygiene rule ids listed in
+// ConfigOf decodes a rule set's raw [hygiene] table. Hygiene rule ids listed in
 // the set's `disabled` list are switched off too.
-func (s *Set) HygieneConfig() (HygieneConfig, error) {
-	c, err := DecodeHygiene(s.Hygiene)
+func ConfigOf(s *rules.Set) (Config, error) {
+	c, err := DecodeConfig(s.Hygiene)
 	if err != nil {
 		return c, err
 	}
 	for _, id := range s.Disabled {
-		if _, ok := HygieneCheckByID(id); ok {
+		if _, ok := CheckByID(id); ok {
 			c.Disabled[id] = true
 		}
 	}
 	return c, nil
 }
 
-// DecodeHygiene turns the raw [hygiene] table (as decoded by BurntSushi/toml) into a
-// HygieneConfig. A nil table gives the defaults. Unknown keys, unknown rule ids and
+// DecodeConfig turns the raw [hygiene] table (as decoded by BurntSushi/toml) into a
+// Config. A nil table gives the defaults. Unknown keys, unknown rule ids and
 // malformed values are errors naming the key and what is expected.
-func DecodeHygiene(raw map[string]any) (HygieneConfig, error) {
-	c := DefaultHygiene()
+func DecodeConfig(raw map[string]any) (Config, error) {
+	c := DefaultConfig()
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -212,18 +215,18 @@ func DecodeHygiene(raw map[string]any) (HygieneConfig, error) {
 				return c, hygieneErr(k, v, `want a table: [hygiene.severity] rule-id = "low"`)
 			}
 			for id, sv := range m {
-				if _, ok := HygieneCheckByID(id); !ok {
+				if _, ok := CheckByID(id); !ok {
 					return c, fmt.Errorf("[hygiene.severity] %s: unknown hygiene rule id%s", id, hygieneSuggestID(id))
 				}
 				s, ok := sv.(string)
-				if !ok || !hygieneValidSeverity(s) {
+				if !ok || !finding.ValidSeverity(s) {
 					return c, fmt.Errorf("[hygiene.severity] %s = %s: want one of %s",
-						id, hygieneShow(sv), strings.Join(Severities, ", "))
+						id, hygieneShow(sv), strings.Join(finding.Severities, ", "))
 				}
 				c.Severity[id] = s
 			}
 		default:
-			if _, ok := HygieneCheckByID(k); !ok {
+			if _, ok := CheckByID(k); !ok {
 				return c, fmt.Errorf("[hygiene] %s: unknown key%s; known keys are enabled, disable, enable, "+
 					"max_jwt_lifetime, client_side_raise, max_config_size, severity and the hygiene rule ids "+
 					"(see docs/hygiene.md)", k, hygieneSuggestKey(k))
@@ -256,15 +259,6 @@ func hygieneShow(v any) string {
 	return fmt.Sprint(v)
 }
 
-func hygieneValidSeverity(s string) bool {
-	for _, x := range Severities {
-		if s == x {
-			return true
-		}
-	}
-	return false
-}
-
 func hygieneIDList(v any) ([]string, error) {
 	var items []any
 	switch x := v.(type) {
@@ -283,7 +277,7 @@ func hygieneIDList(v any) ([]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("list item %v is not a string", it)
 		}
-		if _, ok := HygieneCheckByID(s); !ok {
+		if _, ok := CheckByID(s); !ok {
 			return nil, fmt.Errorf("unknown hygiene rule id %q%s", s, hygieneSuggestID(s))
 		}
 		out = append(out, s)
@@ -376,7 +370,7 @@ func hygieneSize(v any) (int64, error) {
 
 func hygieneSuggestID(s string) string {
 	best, bd := "", 4
-	for _, c := range HygieneChecks {
+	for _, c := range Catalogue {
 		if d := hygieneEditDistance(s, c.ID); d < bd {
 			best, bd = c.ID, d
 		}
@@ -394,7 +388,7 @@ func hygieneSuggestKey(s string) string {
 			best, bd = k, d
 		}
 	}
-	for _, c := range HygieneChecks {
+	for _, c := range Catalogue {
 		if d := hygieneEditDistance(s, c.ID); d < bd {
 			best, bd = c.ID, d
 		}

@@ -1,4 +1,4 @@
-package rules
+package hygiene
 
 import (
 	"strings"
@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/rules"
 )
 
-func decodeHygieneTOML(t *testing.T, src string) (HygieneConfig, error) {
+func decodeHygieneTOML(t *testing.T, src string) (Config, error) {
 	t.Helper()
 	var f struct {
 		Hygiene map[string]any `toml:"hygiene"`
@@ -16,7 +18,7 @@ func decodeHygieneTOML(t *testing.T, src string) (HygieneConfig, error) {
 	if _, err := toml.Decode(src, &f); err != nil {
 		t.Fatalf("toml: %v", err)
 	}
-	return DecodeHygiene(f.Hygiene)
+	return DecodeConfig(f.Hygiene)
 }
 
 func TestDecodeHygiene(t *testing.T) {
@@ -47,7 +49,7 @@ jwt-no-expiry = "high"
 		t.Errorf("severities wrong: %v", c.Severity)
 	}
 
-	d, err := DecodeHygiene(nil)
+	d, err := DecodeConfig(nil)
 	if err != nil || !d.Enabled || d.MaxJWTLifetime != DefaultMaxJWTLifetime || !d.On("jwt-alg-none") {
 		t.Errorf("defaults wrong: %+v %v", d, err)
 	}
@@ -98,9 +100,9 @@ func TestParseLifetime(t *testing.T) {
 	}
 }
 
-func TestSetHygieneConfigFoldsDisabled(t *testing.T) {
-	s := &Set{Disabled: []string{"jwt-expired", "github-pat"}, Hygiene: map[string]any{"max_jwt_lifetime": "1d"}}
-	c, err := s.HygieneConfig()
+func TestConfigOfFoldsDisabled(t *testing.T) {
+	s := &rules.Set{Disabled: []string{"jwt-expired", "github-pat"}, Hygiene: map[string]any{"max_jwt_lifetime": "1d"}}
+	c, err := ConfigOf(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,12 +113,12 @@ func TestSetHygieneConfigFoldsDisabled(t *testing.T) {
 
 func TestHygieneCatalogue(t *testing.T) {
 	seen := map[string]bool{}
-	for _, c := range HygieneChecks {
+	for _, c := range Catalogue {
 		if seen[c.ID] {
 			t.Errorf("duplicate id %s", c.ID)
 		}
 		seen[c.ID] = true
-		if !hygieneValidSeverity(c.Severity) || c.Description == "" || c.Example == "" {
+		if !finding.ValidSeverity(c.Severity) || c.Description == "" || c.Example == "" {
 			t.Errorf("incomplete entry %+v", c)
 		}
 	}
