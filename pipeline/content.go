@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/sourcegraph/conc/panics"
-
 	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/source"
@@ -72,11 +70,23 @@ func NewContentScanner(eng *engine.Engine, checks []Check, opts ContentOptions) 
 // ScanBlob scans one blob. With b.Windows set and b.Data plain text, the engine
 // reads only the windows (the checks still see all of Data); for any other
 // content the windows are ignored. A panic while scanning is the blob's Err.
-func (c *ContentScanner) ScanBlob(b source.Blob) source.Outcome {
-	s := &blobScan{c: c, b: b}
-	if r := panics.Try(s.run); r != nil {
-		s.errs = append(s.errs, fmt.Errorf("internal error while scanning (please report it): %v", r.Value))
+func (c *ContentScanner) ScanBlob(b source.Blob) (out source.Outcome) {
+	var s *blobScan
+	defer func() {
+		if r := recover(); r != nil {
+			if s != nil {
+				out = s.out
+			}
+			out.Err = errors.Join(out.Err, fmt.Errorf("internal error while scanning (please report it): %v", r))
+		}
+	}()
+	if (b.Data != nil || b.Open == nil) && c.archiveFormat(b.Data) == archive.None && text.Sniff(b.Data) == text.Plain {
+		// Plain text held in memory, nearly every blob: no state to allocate.
+		c.scan(&out, b.ID, "", b.Path, b.Data, b.Windows)
+		return out
 	}
+	s = &blobScan{c: c, b: b}
+	s.run()
 	s.out.Err = errors.Join(s.errs...)
 	return s.out
 }
@@ -110,8 +120,8 @@ func (s *blobScan) run() {
 
 // archiveFormat returns the archive format of content starting with head, or
 // None when archives are off.
-func (s *blobScan) archiveFormat(head []byte) archive.Format {
-	if s.c.opts.MaxArchiveDepth <= 0 {
+func (c *ContentScanner) archiveFormat(head []byte) archive.Format {
+	if c.opts.MaxArchiveDepth <= 0 {
 		return archive.None
 	}
 	return archive.Detect(head)
@@ -128,7 +138,7 @@ func (s *blobScan) walker() *archive.Walker {
 
 // data scans a blob held in memory.
 func (s *blobScan) data(d []byte) {
-	if f := s.archiveFormat(d); f != archive.None {
+	if f := s.c.archiveFormat(d); f != archive.None {
 		if !f.Supported() {
 			s.skip("", f.String()+" archives are not supported")
 			return
@@ -151,7 +161,7 @@ func (s *blobScan) stream(rc io.ReadCloser) {
 		return
 	}
 	r := io.MultiReader(bytes.NewReader(head), rc)
-	if f := s.archiveFormat(head); f != archive.None {
+	if f := s.c.archiveFormat(head); f != archive.None {
 		if !f.Supported() {
 			s.skip("", f.String()+" archives are not supported")
 			return
@@ -227,39 +237,44 @@ func (s *blobScan) content(chain, mp string, d []byte, windows []source.Span) {
 	}
 }
 
-// scan runs the engine (on the windows, when given) and the checks on d.
 func (s *blobScan) scan(chain, mp string, d []byte, windows []source.Span) {
-	id := s.b.ID + chain
+	s.c.scan(&s.out, s.b.ID, chain, mp, d, windows)
+}
+
+// scan runs the engine (on the windows, when given) and the checks on d, and
+// adds the findings, located at chain, to out.
+func (c *ContentScanner) scan(out *source.Outcome, id, chain, mp string, d []byte, windows []source.Span) {
+	id += chain
 	var fs []finding.Finding
 	if windows == nil {
-		fs, _ = s.c.eng.Scan(engine.Blob{ID: id, Path: mp, Data: d}) // no error without Open
-		s.out.Bytes += int64(len(d))
+		fs, _ = c.eng.Scan(engine.Blob{ID: id, Path: mp, Data: d}) // no error without Open
+		out.Bytes += int64(len(d))
 	} else {
 		for _, w := range windows {
 			lo, hi := max(w.Start, 0), min(w.End, len(d))
 			if lo >= hi {
 				continue
 			}
-			wf, _ := s.c.eng.Scan(engine.Blob{ID: id, Path: mp, Data: d[lo:hi]})
+			wf, _ := c.eng.Scan(engine.Blob{ID: id, Path: mp, Data: d[lo:hi]})
 			for i := range wf {
 				wf[i].Line += w.Line - 1
 				wf[i].EndLine += w.Line - 1
 			}
 			fs = append(fs, wf...)
-			s.out.Bytes += int64(hi - lo)
+			out.Bytes += int64(hi - lo)
 		}
 	}
-	for _, check := range s.c.checks {
+	for _, check := range c.checks {
 		fs = append(fs, check(mp, d)...)
 	}
-	s.add(chain, fs)
+	addAt(out, chain, fs)
 }
 
-func (s *blobScan) add(chain string, fs []finding.Finding) {
+func addAt(out *source.Outcome, chain string, fs []finding.Finding) {
 	for i := range fs {
 		fs[i].File = chain
 	}
-	s.out.Findings = append(s.out.Findings, fs...)
+	out.Findings = append(out.Findings, fs...)
 }
 
 // streamContent scans content read from r (head is its start) through the
@@ -281,7 +296,7 @@ func (s *blobScan) streamContent(chain, mp string, head []byte, r io.Reader) (in
 		return io.NopCloser(cr), nil
 	}})
 	s.out.Bytes += cr.n
-	s.add(chain, fs)
+	addAt(&s.out, chain, fs)
 	return cr.n, err
 }
 

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/klauspost/compress/zstd"
@@ -28,6 +29,7 @@ import (
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/source"
 	"github.com/tokenward/tokenward/source/archive"
+	"github.com/tokenward/tokenward/source/text"
 )
 
 const tok = "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" // checksum valid: github-pat
@@ -554,6 +556,51 @@ func BenchmarkContentScanner(b *testing.B) {
 		for b.Loop() {
 			for _, f := range files {
 				c.ScanBlob(source.Blob{ID: "f.go", Path: "f.go", Data: f})
+			}
+		}
+	})
+	// paired alternates the two file by file (in turns first), so that a busy machine slows both
+	// alike, and reports the content scanner's extra time in percent.
+	b.Run("paired", func(b *testing.B) {
+		b.SetBytes(2 * size)
+		var direct, content time.Duration
+		for b.Loop() {
+			for i, f := range files {
+				// Which runs first alternates: the second finds f in the cache.
+				for k := range 2 {
+					t0 := time.Now()
+					if (i+k)%2 == 0 {
+						eng.Scan(engine.Blob{ID: "f.go", Path: "f.go", Data: f})
+						direct += time.Since(t0)
+					} else {
+						c.ScanBlob(source.Blob{ID: "f.go", Path: "f.go", Data: f})
+						content += time.Since(t0)
+					}
+				}
+			}
+		}
+		b.ReportMetric(100*(float64(content)/float64(direct)-1), "overhead-%")
+	})
+	// small: per-blob cost on a 200-byte file, where fixed costs would show.
+	small := []byte(strings.Repeat("x := compute(a, b) // nothing here\n", 6))
+	b.Run("small-engine", func(b *testing.B) {
+		for b.Loop() {
+			eng.Scan(engine.Blob{ID: "f.go", Path: "f.go", Data: small})
+		}
+	})
+	b.Run("small-content", func(b *testing.B) {
+		for b.Loop() {
+			c.ScanBlob(source.Blob{ID: "f.go", Path: "f.go", Data: small})
+		}
+	})
+	// sniff is what the content scanner adds on text: the archive and text sniffs.
+	b.Run("sniff", func(b *testing.B) {
+		b.SetBytes(size)
+		for b.Loop() {
+			for _, f := range files {
+				if archive.Detect(f) != archive.None || text.Sniff(f) != text.Plain {
+					b.Fatal("not text")
+				}
 			}
 		}
 	})
