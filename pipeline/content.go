@@ -99,8 +99,10 @@ type blobScan struct {
 	errs []error
 }
 
+// skip names content not scanned: Skip.Path is the blob's path followed by the
+// member chain.
 func (s *blobScan) skip(chain, reason string) {
-	s.out.Skipped = append(s.out.Skipped, source.Skip{Path: chain, Reason: reason})
+	s.out.Skipped = append(s.out.Skipped, source.Skip{Path: s.b.Path + chain, Reason: reason})
 }
 
 func (s *blobScan) run() {

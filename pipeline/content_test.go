@@ -240,8 +240,8 @@ func TestContentNested(t *testing.T) {
 	}{
 		{4, all, nil},
 		{3, all, nil},
-		{2, all[1:], []string{"!pkg/bundle.tar.gz!lib/inner.zip: zip archive nested more than 2 levels deep (the archive depth limit)"}},
-		{1, all[2:], []string{"!pkg/bundle.tar.gz: gzip archive nested more than 1 levels deep (the archive depth limit)"}},
+		{2, all[1:], []string{"outer.zip!pkg/bundle.tar.gz!lib/inner.zip: zip archive nested more than 2 levels deep (the archive depth limit)"}},
+		{1, all[2:], []string{"outer.zip!pkg/bundle.tar.gz: gzip archive nested more than 1 levels deep (the archive depth limit)"}},
 	}
 	data := nested(t)
 	for _, tt := range tests {
@@ -273,7 +273,7 @@ func TestContentArchivesOff(t *testing.T) {
 		skip1 []string
 	}{
 		{false, []string{hit("", 2, 11)}, nil},
-		{true, nil, []string{": binary (--skip-binary)"}},
+		{true, nil, []string{"a.zip: binary (--skip-binary)"}},
 	} {
 		c := NewContentScanner(builtin(t), nil, ContentOptions{SkipBinary: tt.skip})
 		out := c.ScanBlob(blobOf(t, "a.zip", z, inMemory))
@@ -304,11 +304,11 @@ func TestContentLimits(t *testing.T) {
 		err      string
 	}{
 		{"zip bomb", ContentOptions{MaxArchiveDepth: 4}, bomb, 1,
-			"!bomb.bin: archive limit: compression ratio over 100:1", "archive member bomb.bin: archive limit reached: compression ratio over 100:1"},
+			"x.zip!bomb.bin: archive limit: compression ratio over 100:1", "archive member bomb.bin: archive limit reached: compression ratio over 100:1"},
 		{"bytes in all", ContentOptions{MaxArchiveDepth: 4, MaxArchiveBytes: 2 << 20, MaxArchiveRatio: 1 << 20}, bomb, 1,
-			"!bomb.bin: archive limit: more than 2097152 bytes decompressed in all", "more than 2097152 bytes decompressed"},
+			"x.zip!bomb.bin: archive limit: more than 2097152 bytes decompressed in all", "more than 2097152 bytes decompressed"},
 		{"entry count bomb", ContentOptions{MaxArchiveDepth: 4, MaxArchiveEntries: 10}, zipOf(t, zip.Deflate, many...), 10,
-			": archive limit: more than 10 members in all", "more than 10 members in all"},
+			"x.zip: archive limit: more than 10 members in all", "more than 10 members in all"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -398,9 +398,9 @@ func TestContentBinary(t *testing.T) {
 	}{
 		{"NUL at the start of a text file", nulText, false, []string{hit("", 3, 11)}, nil},
 		{"token in an executable", elf, false, []string{hit("", 1, strings.Index(elf, tok)+1)}, nil},
-		{"skip binary", nulText, true, nil, []string{": binary (--skip-binary)"}},
+		{"skip binary", nulText, true, nil, []string{"f: binary (--skip-binary)"}},
 		{"skip binary member", string(zipOf(t, zip.Deflate, member{"bin/tool", elf}, member{"a.cfg", cfg})), true,
-			[]string{hit("!a.cfg", 2, 11)}, []string{"!bin/tool: binary (--skip-binary)"}},
+			[]string{hit("!a.cfg", 2, 11)}, []string{"f!bin/tool: binary (--skip-binary)"}},
 	}
 	for _, tt := range tests {
 		for _, how := range []string{inMemory, streamed} {
@@ -485,7 +485,7 @@ func TestContentLargeMember(t *testing.T) {
 	}
 	small := NewContentScanner(builtin(t), nil, ContentOptions{MaxArchiveDepth: 4, MaxFileSize: 1000})
 	out = small.ScanBlob(blobOf(t, "x.tar", tb, inMemory))
-	if got := renderSkips(out.Skipped); len(got) != 1 || !strings.Contains(got[0], "!big.log: ") || len(out.Findings) != 0 {
+	if got := renderSkips(out.Skipped); len(got) != 1 || !strings.Contains(got[0], "x.tar!big.log: ") || len(out.Findings) != 0 {
 		t.Errorf("MaxFileSize: skips %q findings %d", got, len(out.Findings))
 	}
 }
@@ -493,7 +493,7 @@ func TestContentLargeMember(t *testing.T) {
 func TestContentUnsupportedAndPanic(t *testing.T) {
 	c := NewContentScanner(builtin(t), nil, ContentOptions{MaxArchiveDepth: 4})
 	out := c.ScanBlob(blobOf(t, "a.7z", []byte("7z\xBC\xAF\x27\x1C\x00\x04"+tok), inMemory))
-	if got := renderSkips(out.Skipped); fmt.Sprint(got) != "[: 7z archives are not supported]" || len(out.Findings) != 0 {
+	if got := renderSkips(out.Skipped); fmt.Sprint(got) != "[a.7z: 7z archives are not supported]" || len(out.Findings) != 0 {
 		t.Errorf("7z: skips %q findings %d", got, len(out.Findings))
 	}
 	boom := func(string, []byte) []finding.Finding { panic("check bug") }
