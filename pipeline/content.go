@@ -232,7 +232,7 @@ func (s *blobScan) content(chain, mp string, d []byte, windows []source.Span) {
 		s.scan(chain, mp, text.DecodeUTF16(nil, d, k == text.UTF16BE), nil)
 	default:
 		if s.c.opts.SkipBinary {
-			s.skip(chain, "binary (--skip-binary)")
+			s.skip(chain, "binary")
 			return
 		}
 		s.scan(chain, mp, text.Printable(nil, d), nil)
@@ -288,7 +288,7 @@ func (s *blobScan) streamContent(chain, mp string, head []byte, r io.Reader) (in
 		r = text.NewUTF16Reader(r, k == text.UTF16BE)
 	case text.Binary:
 		if s.c.opts.SkipBinary {
-			s.skip(chain, "binary (--skip-binary)")
+			s.skip(chain, "binary")
 			return 0, nil
 		}
 		r = text.NewPrintableReader(r)

@@ -273,7 +273,7 @@ func TestContentArchivesOff(t *testing.T) {
 		skip1 []string
 	}{
 		{false, []string{hit("", 2, 11)}, nil},
-		{true, nil, []string{"a.zip: binary (--skip-binary)"}},
+		{true, nil, []string{"a.zip: binary"}},
 	} {
 		c := NewContentScanner(builtin(t), nil, ContentOptions{SkipBinary: tt.skip})
 		out := c.ScanBlob(blobOf(t, "a.zip", z, inMemory))
@@ -398,9 +398,9 @@ func TestContentBinary(t *testing.T) {
 	}{
 		{"NUL at the start of a text file", nulText, false, []string{hit("", 3, 11)}, nil},
 		{"token in an executable", elf, false, []string{hit("", 1, strings.Index(elf, tok)+1)}, nil},
-		{"skip binary", nulText, true, nil, []string{"f: binary (--skip-binary)"}},
+		{"skip binary", nulText, true, nil, []string{"f: binary"}},
 		{"skip binary member", string(zipOf(t, zip.Deflate, member{"bin/tool", elf}, member{"a.cfg", cfg})), true,
-			[]string{hit("!a.cfg", 2, 11)}, []string{"f!bin/tool: binary (--skip-binary)"}},
+			[]string{hit("!a.cfg", 2, 11)}, []string{"f!bin/tool: binary"}},
 	}
 	for _, tt := range tests {
 		for _, how := range []string{inMemory, streamed} {
