@@ -1,98 +1,332 @@
 package pipeline
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
-
-	"github.com/sourcegraph/conc/panics"
+	"io/fs"
+	"strings"
 
 	"github.com/tokenward/tokenward/engine"
+	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/source"
+	"github.com/tokenward/tokenward/source/archive"
+	"github.com/tokenward/tokenward/source/text"
 )
 
-// ContentOptions tune how blob content is read.
+// ContentOptions tune how content is read.
 type ContentOptions struct {
-	SkipBinary  bool
+	// MaxArchiveDepth is how many levels of archives are opened: an archive blob
+	// is level 1, an archive inside it level 2 (4 is the CLI's default). 0 turns
+	// archives off: they are read as any other content (binary).
+	MaxArchiveDepth int
+	// SkipBinary skips binary content instead of scanning its printable runs.
+	SkipBinary bool
+	// MaxFileSize skips archive members larger than this (0: no limit); sources
+	// apply it to their own blobs.
 	MaxFileSize int64
+	// Archive limits (0: the archive package's defaults): bytes decompressed in
+	// all (1 GiB), members in all (100 000), and decompressed bytes per
+	// compressed byte of one member or stream (100, checked after the first MiB).
+	MaxArchiveBytes   int64
+	MaxArchiveEntries int
+	MaxArchiveRatio   int
+	// TempDir holds the temporary copies of zips too large to hold in memory
+	// that are read from a stream ("": the system's).
+	TempDir string
 }
 
-// ContentScanner is the source.Scanner of a pipeline: the engine and the
-// per-file checks over each blob.
+// memberMemory is the largest archive member held in memory (and judged by the
+// checks); larger members are streamed through the engine.
+const memberMemory = 4 << 20
+
+// ContentScanner reads each blob as what it is and scans it: archives member by
+// member (a member's findings and skips have File / Path "!dir/member", nested
+// "!dir/inner.tar!path"), UTF-16 decoded, binary content as its printable runs
+// (see package text for what lines and columns mean there), and text as it is;
+// the engine and every check see each text member, under the path
+// "<blob path>/dir/inner.tar/path" (an archive is matched as a directory). The
+// checks see only content held in memory: blobs given as Data, and members up
+// to 4 MiB. It implements source.Scanner and is safe for concurrent use.
 type ContentScanner struct {
 	eng    *engine.Engine
 	checks []Check
 	opts   ContentOptions
+	limits archive.Limits
 }
 
-// NewContentScanner returns a scanner running eng and checks on each blob.
+// NewContentScanner returns a scanner running eng and checks on every blob.
 func NewContentScanner(eng *engine.Engine, checks []Check, opts ContentOptions) *ContentScanner {
-	return &ContentScanner{eng: eng, checks: checks, opts: opts}
+	return &ContentScanner{eng: eng, checks: checks, opts: opts, limits: archive.Limits{
+		MaxDepth:   opts.MaxArchiveDepth,
+		MaxBytes:   opts.MaxArchiveBytes,
+		MaxEntries: opts.MaxArchiveEntries,
+		MaxRatio:   opts.MaxArchiveRatio,
+		TempDir:    opts.TempDir,
+	}}
 }
 
-// ScanBlob implements source.Scanner.
+// ScanBlob scans one blob. With b.Windows set and b.Data plain text, the engine
+// reads only the windows (the checks still see all of Data); for any other
+// content the windows are ignored. A panic while scanning is the blob's Err.
 func (c *ContentScanner) ScanBlob(b source.Blob) (out source.Outcome) {
-	if r := panics.Try(func() { out = c.scan(b) }); r != nil {
-		out.Err = fmt.Errorf("internal error while scanning (please report it): %v", r.Value)
+	var s *blobScan
+	defer func() {
+		if r := recover(); r != nil {
+			if s != nil {
+				out = s.out
+			}
+			out.Err = errors.Join(out.Err, fmt.Errorf("internal error while scanning (please report it): %v", r))
+		}
+	}()
+	if (b.Data != nil || b.Open == nil) && c.archiveFormat(b.Data) == archive.None && text.Sniff(b.Data) == text.Plain {
+		// Plain text held in memory, nearly every blob: no state to allocate.
+		c.scan(&out, b.ID, "", b.Path, b.Data, b.Windows)
+		return out
 	}
-	for i := range out.Findings {
-		out.Findings[i].File = ""
-	}
-	return out
+	s = &blobScan{c: c, b: b}
+	s.run()
+	s.out.Err = errors.Join(s.errs...)
+	return s.out
 }
 
-func (c *ContentScanner) scan(b source.Blob) source.Outcome {
-	var out source.Outcome
-	eb := engine.Blob{ID: b.ID, Path: b.Path, Data: b.Data, Open: b.Open}
-	if b.Data == nil && b.Open != nil {
-		var n int64
-		eb.Open = func() (io.ReadCloser, error) {
-			rc, err := b.Open()
-			if err != nil {
-				return nil, err
-			}
-			return &countingReader{rc, &n}, nil
+// blobScan is the state of one ScanBlob.
+type blobScan struct {
+	c    *ContentScanner
+	b    source.Blob
+	out  source.Outcome
+	errs []error
+}
+
+// skip names content not scanned: Skip.Path is the blob's path followed by the
+// member chain.
+func (s *blobScan) skip(chain, reason string) {
+	s.out.Skipped = append(s.out.Skipped, source.Skip{Path: s.b.Path + chain, Reason: reason})
+}
+
+func (s *blobScan) run() {
+	b := s.b
+	if b.Data != nil || b.Open == nil {
+		s.data(b.Data)
+		return
+	}
+	rc, err := b.Open()
+	if err != nil {
+		s.errs = append(s.errs, fmt.Errorf("cannot open: %w", err))
+		return
+	}
+	defer rc.Close()
+	s.stream(rc)
+}
+
+// archiveFormat returns the archive format of content starting with head, or
+// None when archives are off.
+func (c *ContentScanner) archiveFormat(head []byte) archive.Format {
+	if c.opts.MaxArchiveDepth <= 0 {
+		return archive.None
+	}
+	return archive.Detect(head)
+}
+
+func (s *blobScan) walker() *archive.Walker {
+	return &archive.Walker{Limits: s.c.limits, Entry: s.entry, Skip: func(p, reason string) {
+		if p != "" {
+			p = "!" + p
 		}
-		fs, err := c.eng.Scan(eb)
-		out.Findings, out.Err, out.Bytes = fs, err, n
-		return out
+		s.skip(p, reason)
+	}}
+}
+
+// data scans a blob held in memory.
+func (s *blobScan) data(d []byte) {
+	if f := s.c.archiveFormat(d); f != archive.None {
+		if !f.Supported() {
+			s.skip("", f.String()+" archives are not supported")
+			return
+		}
+		if err := s.walker().Walk(s.b.Path, d); err != nil {
+			s.errs = append(s.errs, err)
+		}
+		return
 	}
-	if engine.IsBinary(b.Data) {
-		out.Skipped = append(out.Skipped, source.Skip{Path: b.Path, Reason: "binary"})
-		return out
+	s.content("", s.b.Path, d, s.b.Windows)
+}
+
+// stream scans a blob too large to hold.
+func (s *blobScan) stream(rc io.ReadCloser) {
+	head := make([]byte, archive.HeadSize)
+	n, err := io.ReadFull(rc, head)
+	head = head[:n]
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		s.errs = append(s.errs, fmt.Errorf("cannot read: %w", err))
+		return
 	}
-	out.Bytes = int64(len(b.Data))
-	if b.Windows == nil {
-		out.Findings, out.Err = c.eng.Scan(eb)
+	r := io.MultiReader(bytes.NewReader(head), rc)
+	if f := s.c.archiveFormat(head); f != archive.None {
+		if !f.Supported() {
+			s.skip("", f.String()+" archives are not supported")
+			return
+		}
+		w := s.walker()
+		if f == archive.Zip {
+			if ra, ok := rc.(interface {
+				io.ReaderAt
+				Stat() (fs.FileInfo, error)
+			}); ok {
+				if st, err := ra.Stat(); err == nil && st.Mode().IsRegular() {
+					err = w.WalkReaderAt(s.b.Path, ra, st.Size())
+					if err != nil {
+						s.errs = append(s.errs, err)
+					}
+					return
+				}
+			}
+		}
+		if err := w.WalkReader(s.b.Path, r); err != nil {
+			s.errs = append(s.errs, err)
+		}
+		return
+	}
+	n64, err := s.streamContent("", s.b.Path, head, r)
+	if err != nil {
+		s.errs = append(s.errs, fmt.Errorf("read failed after %d bytes: %w", n64, err))
+	}
+}
+
+// entry scans an archive member. Its read errors are the walker's to report.
+func (s *blobScan) entry(e *archive.Entry) {
+	chain := "!" + e.Path
+	mp := strings.ReplaceAll(e.Path, "!", "/")
+	if s.b.Path != "" {
+		mp = s.b.Path + "/" + mp
+	}
+	maxSize := s.c.opts.MaxFileSize
+	if maxSize > 0 && e.Size > maxSize {
+		s.skip(chain, fmt.Sprintf("%d bytes, larger than --max-file-size", e.Size))
+		return
+	}
+	size := memberMemory + 1
+	if e.Size >= 0 && e.Size < memberMemory {
+		size = int(e.Size) + 1 // +1: room to read EOF (or find the size was wrong)
+	}
+	buf, err := contentReadUpTo(e.R, make([]byte, 0, size), memberMemory+1)
+	if err == nil && len(buf) > memberMemory { // too large to hold: stream it
+		s.streamContent(chain, mp, e.Head, io.MultiReader(bytes.NewReader(buf), e.R))
+		return
+	}
+	if maxSize > 0 && int64(len(buf)) > maxSize {
+		s.skip(chain, fmt.Sprintf("%d bytes, larger than --max-file-size", len(buf)))
+		return
+	}
+	s.content(chain, mp, buf, nil) // all of it, or what could be read before an error
+}
+
+// content scans content held in memory: chain locates it in the blob ("" for
+// the blob itself) and mp is the path the engine and checks see.
+func (s *blobScan) content(chain, mp string, d []byte, windows []source.Span) {
+	switch k := text.Sniff(d); k {
+	case text.Plain:
+		s.scan(chain, mp, d, windows)
+	case text.UTF16LE, text.UTF16BE:
+		s.scan(chain, mp, text.DecodeUTF16(nil, d, k == text.UTF16BE), nil)
+	default:
+		if s.c.opts.SkipBinary {
+			s.skip(chain, "binary")
+			return
+		}
+		s.scan(chain, mp, text.Printable(nil, d), nil)
+	}
+}
+
+func (s *blobScan) scan(chain, mp string, d []byte, windows []source.Span) {
+	s.c.scan(&s.out, s.b.ID, chain, mp, d, windows)
+}
+
+// scan runs the engine (on the windows, when given) and the checks on d, and
+// adds the findings, located at chain, to out.
+func (c *ContentScanner) scan(out *source.Outcome, id, chain, mp string, d []byte, windows []source.Span) {
+	id += chain
+	var fs []finding.Finding
+	if windows == nil {
+		fs, _ = c.eng.Scan(engine.Blob{ID: id, Path: mp, Data: d}) // no error without Open
+		out.Bytes += int64(len(d))
 	} else {
-		for _, w := range b.Windows {
-			wb := eb
-			wb.Data = b.Data[w.Start:w.End]
-			fs, err := c.eng.Scan(wb)
-			for i := range fs {
-				fs[i].Line += w.Line - 1
-				fs[i].EndLine += w.Line - 1
+		for _, w := range windows {
+			lo, hi := max(w.Start, 0), min(w.End, len(d))
+			if lo >= hi {
+				continue
 			}
-			out.Findings = append(out.Findings, fs...)
-			if err != nil {
-				out.Err = err
+			wf, _ := c.eng.Scan(engine.Blob{ID: id, Path: mp, Data: d[lo:hi]})
+			for i := range wf {
+				wf[i].Line += w.Line - 1
+				wf[i].EndLine += w.Line - 1
 			}
+			fs = append(fs, wf...)
+			out.Bytes += int64(hi - lo)
 		}
 	}
 	for _, check := range c.checks {
-		out.Findings = append(out.Findings, check(b.Path, b.Data)...)
+		fs = append(fs, check(mp, d)...)
 	}
-	return out
+	addAt(out, chain, fs)
 }
 
-type countingReader struct {
-	io.ReadCloser
-	n *int64
+func addAt(out *source.Outcome, chain string, fs []finding.Finding) {
+	for i := range fs {
+		fs[i].File = chain
+	}
+	out.Findings = append(out.Findings, fs...)
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	*c.n += int64(n)
+// streamContent scans content read from r (head is its start) through the
+// engine's streaming path; the checks do not see it. It returns the bytes
+// scanned and the read error.
+func (s *blobScan) streamContent(chain, mp string, head []byte, r io.Reader) (int64, error) {
+	switch k := text.Sniff(head); k {
+	case text.UTF16LE, text.UTF16BE:
+		r = text.NewUTF16Reader(r, k == text.UTF16BE)
+	case text.Binary:
+		if s.c.opts.SkipBinary {
+			s.skip(chain, "binary")
+			return 0, nil
+		}
+		r = text.NewPrintableReader(r)
+	}
+	cr := &contentCounter{r: r}
+	fs, err := s.c.eng.Scan(engine.Blob{ID: s.b.ID + chain, Path: mp, Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(cr), nil
+	}})
+	s.out.Bytes += cr.n
+	addAt(&s.out, chain, fs)
+	return cr.n, err
+}
+
+type contentCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *contentCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
 	return n, err
 }
 
-var _ source.Scanner = (*ContentScanner)(nil)
+// contentReadUpTo appends r's content to buf until EOF or limit bytes.
+func contentReadUpTo(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	for len(buf) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
