@@ -26,7 +26,6 @@ import (
 	"github.com/tokenward/tokenward/engine/enginetest"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/hygiene"
-	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/source"
 	"github.com/tokenward/tokenward/source/archive"
 	"github.com/tokenward/tokenward/source/text"
@@ -424,7 +423,7 @@ func TestContentBinary(t *testing.T) {
 // TestContentChecks: checks see members under "<blob>/<member>" and their decoded
 // text; the hygiene checks judge a .env inside a zip by its name.
 func TestContentChecks(t *testing.T) {
-	hc := hygiene.New(rules.DefaultHygiene())
+	hc := hygiene.New(hygiene.DefaultConfig())
 	var mu sync.Mutex
 	seen := map[string]string{}
 	record := func(p string, data []byte) []finding.Finding {

@@ -36,6 +36,8 @@ var common struct {
 	onlyLive      bool
 	endpoints     []string
 	skipBinary    bool
+	// maxArchiveDepth is how deep archives are opened (0: not at all).
+	maxArchiveDepth int
 }
 
 func init() {
@@ -53,6 +55,7 @@ func init() {
 	f.BoolVar(&common.verify, "verify", false, "check whether found secrets are live (sends each secret only to its rule's host)")
 	f.BoolVar(&common.onlyLive, "only-live", false, "report only secrets verified live (implies --verify)")
 	f.StringArrayVar(&common.endpoints, "endpoint", nil, "override a verification base URL: RULE_OR_FAMILY=URL (repeatable)")
+	f.IntVar(&common.maxArchiveDepth, "max-archive-depth", 4, "open archives (zip, jar, tar, gz, bz2, xz, zst) nested this deep; 0 reads them as binary")
 	f.BoolVar(&common.skipBinary, "skip-binary", false, "skip binary files (default: scan their printable runs, as strings(1) would)")
 }
 
@@ -270,7 +273,10 @@ func contentOptions() (pipeline.ContentOptions, error) {
 	if err != nil {
 		return pipeline.ContentOptions{}, err
 	}
-	return pipeline.ContentOptions{MaxFileSize: maxSize, SkipBinary: common.skipBinary}, nil
+	if common.maxArchiveDepth < 0 {
+		return pipeline.ContentOptions{}, fmt.Errorf("--max-archive-depth %d: want 0 (archives not opened) or more", common.maxArchiveDepth)
+	}
+	return pipeline.ContentOptions{MaxFileSize: maxSize, SkipBinary: common.skipBinary, MaxArchiveDepth: common.maxArchiveDepth}, nil
 }
 
 var theVerifier struct {
