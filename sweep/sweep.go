@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -25,13 +26,28 @@ type ScanOptions struct {
 	MaxBlobSize   int64
 	FullBlobs     bool
 	DeltaContext  int
+	// How content is read (archives, binaries): blob results depend on it.
+	MaxArchiveDepth int
+	SkipBinary      bool
 }
 
 // ScanKey identifies the results of scanning with set, opts and engine version
 // (tokenward's version): a blob scanned under the same key is not scanned again.
 func ScanKey(set *rules.Set, opts ScanOptions, version string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "tokenward-sweep-1\x00%s\x00%s\x00%v\x00%d\x00%v\x00%d", version, set.Hash, opts.GitleaksAllow, opts.MaxBlobSize, opts.FullBlobs, opts.DeltaContext)
+	// Version 2: blob results hold the hygiene checks' findings and archive
+	// members too, so results stored by version 1 are not reused.
+	fmt.Fprintf(h, "tokenward-sweep-2\x00%s\x00%s\x00%v\x00%d\x00%v\x00%d\x00%d\x00%v", version, set.Hash, opts.GitleaksAllow,
+		opts.MaxBlobSize, opts.FullBlobs, opts.DeltaContext, opts.MaxArchiveDepth, opts.SkipBinary)
+	// The [hygiene] table changes what the checks find.
+	keys := make([]string, 0, len(set.Hygiene))
+	for k := range set.Hygiene {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "\x00%s=%v", k, set.Hygiene[k])
+	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
