@@ -1,0 +1,173 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// TrustFlag is the command-line opt-in that lifts the restrictions on a
+// configuration found in the scanned tree.
+const TrustFlag = "--trust-repo-config"
+
+// UntrustedError is an attempt by a configuration found in the scanned tree (not
+// named by the operator) to do what only a trusted configuration may: replace a
+// built-in rule, name a verify or revoke host, or switch built-in rules or
+// hygiene checks off.
+type UntrustedError struct {
+	Pos    Position
+	RuleID string
+	Key    string // the TOML key, e.g. "rule.verify", "disabled", "hygiene.enabled"
+	Msg    string // what the key tries to do
+}
+
+func (e *UntrustedError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Pos.File)
+	if e.Pos.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Pos.Line)
+	}
+	b.WriteString(": ")
+	if e.RuleID != "" {
+		fmt.Fprintf(&b, "rule %q: ", e.RuleID)
+	}
+	fmt.Fprintf(&b, "%s %s; a configuration found in the scanned tree may only add rules and allow entries "+
+		"and tighten checks. If you trust this file, pass %s, or name it with --config FILE",
+		e.Key, e.Msg, TrustFlag)
+	return b.String()
+}
+
+// checkUntrusted returns every restricted thing the configuration f (the file
+// name with content data) does, joined.
+func checkUntrusted(name string, data []byte, f *Parsed) error {
+	var errs []error
+	at := func(key string) Position { return Position{File: name, Line: keyLine(data, key)} }
+	if !f.extendBuiltin {
+		errs = append(errs, &UntrustedError{Pos: at("builtin"), Key: "extend.builtin",
+			Msg: "= false drops every built-in rule"})
+	}
+	builtin, err := Builtin()
+	if err != nil {
+		return err
+	}
+	isBuiltin := func(id string) bool {
+		return slices.ContainsFunc(builtin.Rules, func(r *Rule) bool { return r.ID == id })
+	}
+	for _, r := range f.rules {
+		if isBuiltin(r.ID) {
+			errs = append(errs, &UntrustedError{Pos: r.Origin, RuleID: r.ID, Key: "rule.id",
+				Msg: "replaces the built-in rule of that id (its regex, allow list and verification host); give the rule an id of its own"})
+		}
+		if r.Verify != nil {
+			errs = append(errs, &UntrustedError{Pos: r.Origin, RuleID: r.ID, Key: "rule.verify",
+				Msg: "names a host that found secrets would be sent to for verification"})
+		}
+		if r.Revoke != nil {
+			errs = append(errs, &UntrustedError{Pos: r.Origin, RuleID: r.ID, Key: "rule.revoke",
+				Msg: "names a host that found secrets would be sent to for revocation"})
+		}
+	}
+	for _, id := range f.disabled {
+		_, hygiene := HygieneCheckByID(id)
+		if isBuiltin(id) || hygiene {
+			what := "built-in rule"
+			if hygiene {
+				what = "hygiene check"
+			}
+			errs = append(errs, &UntrustedError{Pos: at("disabled"), Key: "disabled",
+				Msg: fmt.Sprintf("switches the %s %q off", what, id)})
+		}
+	}
+	errs = append(errs, hygieneWeakening(name, data, f.hygiene)...)
+	return errors.Join(errs...)
+}
+
+// hygieneWeakening lists what a [hygiene] table loosens compared with the
+// defaults. A table that does not decode is left to the hygiene package, which
+// reports it.
+func hygieneWeakening(name string, data []byte, raw map[string]any) []error {
+	if raw == nil {
+		return nil
+	}
+	c, err := DecodeHygiene(raw)
+	if err != nil {
+		return nil
+	}
+	d := DefaultHygiene()
+	var errs []error
+	add := func(line string, key, msg string) {
+		errs = append(errs, &UntrustedError{Pos: Position{File: name, Line: keyLine(data, line)}, Key: key, Msg: msg})
+	}
+	if !c.Enabled {
+		add("enabled", "hygiene.enabled", "= false switches every hygiene check off")
+	}
+	off := make([]string, 0, len(c.Disabled))
+	for id := range c.Disabled {
+		off = append(off, id)
+	}
+	sort.Strings(off)
+	for _, id := range off {
+		if b, ok := raw[id].(bool); ok && !b {
+			add(id, "hygiene."+id, "= false switches that hygiene check off")
+		} else {
+			add("disable", "hygiene.disable", fmt.Sprintf("switches the hygiene check %q off", id))
+		}
+	}
+	if c.MaxJWTLifetime > d.MaxJWTLifetime {
+		add("max_jwt_lifetime", "hygiene.max_jwt_lifetime", fmt.Sprintf("raises the JWT lifetime limit above the default %dd", int(d.MaxJWTLifetime/(24*time.Hour))))
+	}
+	if !c.ClientSideRaise && d.ClientSideRaise {
+		add("client_side_raise", "hygiene.client_side_raise", "= false lowers the severity of secrets in browser-shipped code")
+	}
+	if c.MaxConfigBytes < d.MaxConfigBytes {
+		add("max_config_size", "hygiene.max_config_size", "lowers the size up to which config files are checked")
+	}
+	ids := make([]string, 0, len(c.Severity))
+	for id := range c.Severity {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if severityRank(c.Severity[id]) > severityRank(d.SeverityOf(id)) {
+			add(id, "hygiene.severity."+id, fmt.Sprintf("lowers the severity below the default %q", d.SeverityOf(id)))
+		}
+	}
+	return errs
+}
+
+// severityRank is 0 for the most severe.
+func severityRank(s string) int { return slices.Index(Severities, s) }
+
+// ConfigRoot returns the directory whose .tokenward.toml and .tokenwardignore
+// apply to a scan of path: the top of the git work tree holding path (the nearest
+// directory, path's own included, with a .git directory or file), else path itself
+// (its directory when path is a file). The result is path's form (relative stays
+// relative) when no work tree is found.
+func ConfigRoot(path string) string {
+	dir := path
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	for d := abs; ; {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			if d == abs {
+				return dir
+			}
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir
+		}
+		d = parent
+	}
+}
