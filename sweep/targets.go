@@ -8,9 +8,9 @@ package sweep
 
 import (
 	"bufio"
-	"errors"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
