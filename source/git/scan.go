@@ -414,5 +414,9 @@ func (g *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
 	for _, p := range problems {
 		res.Problems = append(res.Problems, source.Problem{Err: p})
 	}
+	for _, p := range st.Submodules {
+		res.Skipped = append(res.Skipped, source.Skip{Path: p, Reason: "submodule (its content is another repository: scan its checkout)"})
+	}
+	res.Stats.Skipped = int64(len(res.Skipped))
 	return res
 }
