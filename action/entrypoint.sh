@@ -186,9 +186,26 @@ if [ "$mode" = none ]; then
 	rng="HEAD..HEAD" # an empty range still writes a valid, empty SARIF report
 fi
 
+# at_base FILE prints the path to use for an input file. For a range, the file
+# as the range's BASE holds it (copied out under the same name), so the commits
+# under review cannot rewrite the configuration or baseline they are checked
+# against, as tokenward git --range does for .tokenward.toml and
+# .tokenwardignore; a file BASE does not hold is used from the checkout.
+at_base() {
+	local base dir
+	base=${rng%%..*}
+	if [ "$mode" != range ] || ! git cat-file -e "$base:$1" 2>/dev/null; then
+		printf '%s' "$1"
+		return
+	fi
+	dir=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/tokenward-base.XXXXXX") || die "cannot create a temporary directory"
+	git show "$base:$1" >"$dir/$(basename -- "$1")" || die "cannot read $1 at $base"
+	printf '%s' "$dir/$(basename -- "$1")"
+}
+
 args=(git)
-[ -n "${INPUT_CONFIG:-}" ] && args+=(--config "$INPUT_CONFIG")
-[ -n "${INPUT_BASELINE:-}" ] && args+=(--baseline "$INPUT_BASELINE")
+[ -n "${INPUT_CONFIG:-}" ] && args+=(--config "$(at_base "$INPUT_CONFIG")")
+[ -n "${INPUT_BASELINE:-}" ] && args+=(--baseline "$(at_base "$INPUT_BASELINE")")
 [ -n "$rng" ] && args+=(--range "$rng")
 if [ -n "${INPUT_ARGS:-}" ]; then
 	# xargs splits shell-quoted words without evaluating anything.

@@ -445,6 +445,15 @@ func TestInputs(t *testing.T) {
 		}
 	})
 
+	// A pull request that rewrites the configuration is checked by BASE's.
+	t.Run("config is read from BASE", func(t *testing.T) {
+		weakened := commit(t, dir, "weaken", map[string]string{".tw.toml": "[extend]\nbuiltin = false\n", "more.env": "C=" + critKey2 + "\n"})
+		r := action(t, dir, "pull_request", prPayload(base, weakened), map[string]string{"INPUT_CONFIG": ".tw.toml"})
+		if r.code != 1 || !slices.Contains(r.sarif, "more.env crit-key") {
+			t.Fatalf("the PR's own config hid its key: exit %d, SARIF %q\n%s", r.code, r.sarif, r)
+		}
+	})
+
 	t.Run("gitleaks configuration", func(t *testing.T) {
 		dir := newRepo(t)
 		base := commit(t, dir, "base", map[string]string{"README": "docs\n"})

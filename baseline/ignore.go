@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +60,12 @@ func (l *IgnoreList) MatchesPath(p string) bool {
 		i += 1 + j
 	}
 	return false
+}
+
+// ParseIgnoreBytes parses an ignore file held in memory (git --range reads the
+// file as of BASE); name is used in errors.
+func ParseIgnoreBytes(name string, data []byte) (*IgnoreList, error) {
+	return ParseIgnoreList(bytes.NewReader(data), name)
 }
 
 // IsFingerprintLine reports whether an ignore-file line is a fingerprint entry.

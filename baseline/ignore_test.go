@@ -121,3 +121,57 @@ func TestIgnoreListMatchesPath(t *testing.T) {
 		t.Error("a nil list matches nothing")
 	}
 }
+
+// The ignore file handed over as bytes (git --range reads it from BASE) gives
+// both halves: fingerprints for findings and path patterns, matched like the
+// file source matches them.
+func TestIgnoreListFromBytesMatchesPaths(t *testing.T) {
+	fp := finding.Fingerprint("authorization-token-header", tokA)
+	l, err := ParseIgnoreBytes("BASE:.tokenwardignore", []byte("vendor/\n"+fp+" # fixture\n/build/*.js\n!vendor/keep.txt\n*.pem\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Len() != 1 || !slices.Equal(l.Patterns, []string{"vendor/", "/build/*.js", "!vendor/keep.txt", "*.pem"}) {
+		t.Fatalf("fingerprints %v, patterns %q", l.Fingerprints, l.Patterns)
+	}
+	for path, want := range map[string]bool{
+		"vendor/lib/a.go":  true,
+		"src/vendor/x.go":  true,
+		"build/app.js":     true,
+		"src/build/app.js": false,
+		"keys/server.pem":  true,
+		"src/main.go":      false,
+		"vendorx/a.go":     false,
+	} {
+		if got := l.MatchesPath(path); got != want {
+			t.Errorf("MatchesPath(%q) = %v, want %v", path, got, want)
+		}
+	}
+	var nilList *IgnoreList
+	if nilList.MatchesPath("a") {
+		t.Error("a nil list ignores nothing")
+	}
+	if _, err := ParseIgnoreBytes("BASE:.tokenwardignore", []byte("sha256:abc\n")); err == nil || !strings.Contains(err.Error(), "BASE:.tokenwardignore:1:") {
+		t.Errorf("malformed fingerprint: %v", err)
+	}
+}
+
+func FuzzParseIgnoreBytes(f *testing.F) {
+	f.Add([]byte("vendor/\nsha256:" + strings.Repeat("ab", 32) + " # c\n!x\n"))
+	f.Add([]byte("\uFEFF#\r\n**/a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := ParseIgnoreBytes("fuzz", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for fp := range l.Fingerprints {
+			if !ValidFingerprint(fp) {
+				t.Fatalf("invalid fingerprint %q accepted", fp)
+			}
+		}
+		_ = l.MatchesPath("a/b/c.txt")
+	})
+}

@@ -247,6 +247,9 @@ type window struct{ lo, hi int }
 
 // scanBuf finds matches starting in buf[ownFrom:ownTo].
 func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []bool, depth int) []raw {
+	if len(e.patterns) == 0 { // no rules (a config of only [extend] builtin = false): nothing to find
+		return nil
+	}
 	e.once.Do(func() {
 		var err error
 		if e.matcher, err = acdfa.New(e.patterns); err != nil {

@@ -206,3 +206,22 @@ func percentAll(s string) string {
 	}
 	return b.String()
 }
+
+// A rule set without rules (a config of only [extend] builtin = false) scans
+// every file to nothing; it used to panic building an empty automaton.
+func TestNoRules(t *testing.T) {
+	e, err := New(&rules.Set{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second call used to hit a nil automaton
+		fs, err := e.Scan(Blob{Path: "a.txt", Data: []byte("Authorization: Token 8f3kQ9zLm2Xv7Rt5Wp1Yb6Nc4Hd0Js3A\n")})
+		if err != nil || len(fs) != 0 {
+			t.Fatalf("findings %v, err %v", fs, err)
+		}
+		fs, err = e.Scan(Blob{Path: "b.txt", Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("token\n")), nil }})
+		if err != nil || len(fs) != 0 {
+			t.Fatalf("stream: findings %v, err %v", fs, err)
+		}
+	}
+}

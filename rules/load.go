@@ -63,12 +63,29 @@ func (e *Error) Error() string {
 }
 
 // LoadOptions says where the user configuration comes from.
+//
+// Trust: a configuration the operator names (ConfigPath, i.e. --config) is
+// trusted. One found in the scanned tree (Root, or RepoConfig) is not, unless
+// TrustRepoConfig is set: it may add rules and allow entries, disable its own
+// rules and tighten hygiene checks, but an attempt to replace a built-in rule, set
+// a verify or revoke host, or switch built-in rules or hygiene checks off fails
+// with an *UntrustedError naming the file, line and key.
 type LoadOptions struct {
 	// ConfigPath is an explicit configuration file (--config). When empty, Root is
 	// searched for ConfigFileName.
 	ConfigPath string
-	// Root is the scanned root directory; "" skips the search.
+	// Root is the configuration root of the scan (see ConfigRoot); "" skips the search.
 	Root string
+	// RepoConfig, when set, is the repository's configuration read elsewhere (git
+	// --range: the file as of BASE), used instead of Root's file. Data nil means
+	// there is none there: the built-in rules apply.
+	RepoConfig *RepoConfig
+	// TrustRepoConfig lifts the restrictions on a configuration found in the
+	// scanned tree (--trust-repo-config).
+	TrustRepoConfig bool
+	// Hygiene judges the [hygiene] table of an untrusted configuration
+	// (hygiene.Policy{}); nil refuses any such table.
+	Hygiene HygienePolicy
 	// Convert, when set, turns a foreign configuration (e.g. .gitleaks.toml) into
 	// tokenward TOML before parsing. It returns ok=false for files it does not own.
 	Convert func(path string, data []byte) (out []byte, ok bool, err error)
@@ -182,22 +199,42 @@ func LoadBuiltinTOML() (*Set, error) {
 	return assemble(rs, nil, nil, nil)
 }
 
-// Load returns the rule set for a scan: the user configuration if any (explicit or
-// found in the root), extending the built-in rules unless it says otherwise.
+// RepoConfig is a repository's configuration file read by the caller.
+type RepoConfig struct {
+	Name string // shown in errors, e.g. "origin/main:.tokenward.toml"
+	Data []byte // nil: the repository has no configuration there
+}
+
+// Load returns the rule set for a scan: the user configuration if any (explicit,
+// handed over in RepoConfig, or found in the root), extending the built-in rules
+// unless it says otherwise.
 func Load(opts LoadOptions) (*Set, error) {
 	path := opts.ConfigPath
-	if path == "" && opts.Root != "" {
-		candidate := filepath.Join(opts.Root, ConfigFileName)
-		if st, err := os.Stat(candidate); err == nil && !st.IsDir() {
-			path = candidate
+	trusted := path != "" || opts.TrustRepoConfig
+	var data []byte
+	switch {
+	case path != "":
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
 		}
-	}
-	if path == "" {
+	case opts.RepoConfig != nil:
+		if opts.RepoConfig.Data == nil {
+			return Builtin()
+		}
+		path, data = opts.RepoConfig.Name, opts.RepoConfig.Data
+	case opts.Root != "":
+		candidate := filepath.Join(opts.Root, ConfigFileName)
+		st, err := os.Stat(candidate)
+		if err != nil || st.IsDir() {
+			return Builtin()
+		}
+		if data, err = os.ReadFile(candidate); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		path = candidate
+	default:
 		return Builtin()
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
 	}
 	if opts.Convert != nil {
 		out, ok, err := opts.Convert(path, data)
@@ -212,6 +249,11 @@ func Load(opts LoadOptions) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !trusted {
+		if err := checkUntrusted(path, data, f, opts.Hygiene); err != nil {
+			return nil, err
+		}
+	}
 	var rs []*Rule
 	if f.extendBuiltin {
 		b, err := builtinFromTable()
@@ -220,7 +262,8 @@ func Load(opts LoadOptions) (*Set, error) {
 		}
 		rs = b.Rules
 	}
-	// A user rule with a built-in id replaces the built-in one.
+	// A user rule with a built-in id replaces the built-in one (trusted
+	// configurations only: checkUntrusted refuses it otherwise).
 	for _, r := range f.rules {
 		if i := slices.IndexFunc(rs, func(b *Rule) bool { return b.ID == r.ID }); i >= 0 {
 			rs[i] = r
@@ -264,9 +307,12 @@ func Parse(name string, data []byte) (*Parsed, error) {
 	lines := ruleLines(data)
 	var errs []error
 	for _, k := range md.Undecoded() {
+		if k[0] == "hygiene" {
+			continue // a raw table (nested ones such as [hygiene.severity] count as undecoded), checked by DecodeHygiene
+		}
 		key := k.String()
 		errs = append(errs, &Error{Pos: Position{File: name, Line: keyLine(data, k[len(k)-1])},
-			Msg: fmt.Sprintf("unknown key %q (check the spelling against the rule schema in DESIGN.md)", key)})
+			Msg: fmt.Sprintf("unknown key %q (check the spelling against the schema: README.md, section Rules; verify/README.md for [rule.verify] and [rule.revoke])", key)})
 	}
 	p := &Parsed{disabled: f.Disabled, hygiene: f.Hygiene, extendBuiltin: f.Extend.Builtin == nil || *f.Extend.Builtin}
 	seen := map[string]Position{}

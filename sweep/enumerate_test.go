@@ -3,12 +3,14 @@ package sweep
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -348,7 +350,7 @@ func TestReadReposFile(t *testing.T) {
 			content: "# comment\n\nhttps://github.com/acme/api.git\n" +
 				"https://user:s3cret@git.example.com/acme/web.git  # with credentials\n" +
 				"https://tok123@git.example.com/acme/tok.git\n" +
-				"git@github.com:acme/ssh.git\nfile:///srv/git/x.git\nlocal-repo\n",
+				"git@github.com:acme/ssh.git\nfile:///srv/git/x.git\nlocal-repo\nssh://git:s3cret@git.example.com/acme/s.git\n",
 			want: []string{
 				"https://github.com/acme/api.git|github.com/acme/api|false",
 				"https://git.example.com/acme/web.git|git.example.com/acme/web|true",
@@ -356,16 +358,21 @@ func TestReadReposFile(t *testing.T) {
 				"git@github.com:acme/ssh.git|github.com/acme/ssh|false",
 				"file:///srv/git/x.git|srv/git/x|false",
 				local + "|local-repo|false",
+				"ssh://git@git.example.com/acme/s.git|git.example.com/acme/s|false",
 			},
 		},
 		{name: "bad scheme", content: "ftp://x/y\n", wantErr: "repos.txt:1: \"ftp://x/y\": unsupported scheme"},
 		{name: "missing path", content: "\n\nno/such/dir\n", wantErr: "repos.txt:3: no/such/dir"},
+		{name: "credentials not echoed", content: "ftp://u:s3cret@x/y\n", wantErr: "repos.txt:1: \"ftp://***@x/y\": unsupported scheme"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(dir, "repos.txt")
 			os.WriteFile(p, []byte(tt.content), 0o644)
-			ts, err := ReadReposFile(p)
+			ts, problems, err := ReadReposFile(p)
+			if err == nil {
+				err = errors.Join(problems...)
+			}
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -443,5 +450,53 @@ func TestMirrorPath(t *testing.T) {
 		if got := filepath.ToSlash(MirrorPath("c", tt.url)); got != tt.want {
 			t.Errorf("MirrorPath(%s) = %s, want %s", tt.url, got, tt.want)
 		}
+	}
+}
+
+// A bad line is a problem for that entry: the others are still listed. No
+// message repeats credentials written into a clone URL.
+func TestReadReposFileProblemsPerEntry(t *testing.T) {
+	dir := t.TempDir()
+	local := filepath.Join(dir, "local-repo")
+	if err := os.MkdirAll(local, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	content := "https://github.com/acme/api.git\n" +
+		"no/such/dir\n" +
+		"ftp://deploy:hunter2pass@git.example.com/x.git\n" +
+		"https://deploy:hunter2pass@git.example.com/a%zz.git\n" +
+		"https://ghp_tok3nvalue@/nohost.git\n" +
+		"local-repo\n"
+	p := filepath.Join(dir, "repos.txt")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts, problems, err := ReadReposFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range ts {
+		got = append(got, x.URL)
+	}
+	if want := []string{"https://github.com/acme/api.git", local}; !slices.Equal(got, want) {
+		t.Errorf("targets %q, want %q", got, want)
+	}
+	if len(problems) != 4 {
+		t.Fatalf("problems %q, want 4 (one per bad line)", problems)
+	}
+	for i, line := range []int{2, 3, 4, 5} {
+		msg := problems[i].Error()
+		if !strings.Contains(msg, fmt.Sprintf("repos.txt:%d:", line)) {
+			t.Errorf("problem %q does not name repos.txt:%d", msg, line)
+		}
+		for _, secret := range []string{"hunter2pass", "ghp_tok3nvalue", "deploy:"} {
+			if strings.Contains(msg, secret) {
+				t.Errorf("problem %q repeats the credential %q", msg, secret)
+			}
+		}
+	}
+	if _, _, err := ReadReposFile(filepath.Join(dir, "missing.txt")); err == nil {
+		t.Error("a missing repos file is an error")
 	}
 }

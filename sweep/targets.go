@@ -10,10 +10,12 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -94,15 +96,18 @@ func stripCredentials(raw string) string {
 // ReadReposFile reads a list of repositories: one clone URL (https, http, ssh,
 // git, file, or scp-like user@host:path) or local path per line; blank lines and
 // lines starting with # are ignored, as is text after " #". Credentials in a URL
-// are used for fetching and never stored.
-func ReadReposFile(path string) ([]Target, error) {
+// are used for fetching and never stored, nor repeated in messages.
+//
+// A line that names no repository (a missing path, an unsupported URL) is a
+// problem for that entry, returned in problems as file:line: what; the other
+// lines are still listed. err is set only when the file cannot be read.
+func ReadReposFile(path string) (targets []Target, problems []error, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("--repos: %w", err)
+		return nil, nil, fmt.Errorf("--repos: %w", err)
 	}
 	defer f.Close()
 	base := filepath.Dir(path)
-	var out []Target
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	n := 0
@@ -118,32 +123,46 @@ func ReadReposFile(path string) ([]Target, error) {
 		}
 		t, err := parseTarget(line, base)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, n, err)
+			problems = append(problems, fmt.Errorf("%s:%d: %v", path, n, err))
+			continue
 		}
 		t.Source = "file:" + path
-		out = append(out, t)
+		targets = append(targets, t)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", path, n+1, err)
+		return targets, problems, fmt.Errorf("%s:%d: %w", path, n+1, err)
 	}
-	return out, nil
+	return targets, problems, nil
+}
+
+// userinfoRe finds the userinfo of a URL-like string, even one url.Parse rejects.
+var userinfoRe = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@`)
+
+// redactUserinfo replaces a URL's user and password with *** for messages.
+func redactUserinfo(s string) string {
+	return userinfoRe.ReplaceAllString(s, "${1}***@")
 }
 
 // parseTarget interprets one line of a repos file; relative paths are relative
 // to base.
 func parseTarget(s, base string) (Target, error) {
 	if strings.Contains(s, "://") {
+		shown := redactUserinfo(s)
 		u, err := url.Parse(s)
 		if err != nil {
-			return Target{}, fmt.Errorf("%q is not a valid URL: %v", s, err)
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // url.Error repeats the whole URL, credentials included
+			}
+			return Target{}, fmt.Errorf("%q is not a valid URL: %v", shown, err)
 		}
 		switch u.Scheme {
 		case "https", "http", "ssh", "git", "file":
 		default:
-			return Target{}, fmt.Errorf("%q: unsupported scheme %q (want https, http, ssh, git or file)", s, u.Scheme)
+			return Target{}, fmt.Errorf("%q: unsupported scheme %q (want https, http, ssh, git or file)", shown, u.Scheme)
 		}
 		if u.Scheme != "file" && u.Host == "" {
-			return Target{}, fmt.Errorf("%q has no host", s)
+			return Target{}, fmt.Errorf("%q has no host", shown)
 		}
 		t := Target{}
 		if u.User != nil && (u.Scheme == "https" || u.Scheme == "http") {
@@ -154,6 +173,9 @@ func parseTarget(s, base string) (Target, error) {
 				t.Auth = &githttp.BasicAuth{Username: "x-access-token", Password: u.User.Username()}
 			}
 			u.User = nil
+		}
+		if _, ok := u.User.Password(); ok { // ssh://user:password@host: keep the user only
+			u.User = url.User(u.User.Username())
 		}
 		t.URL = u.String()
 		t.Name = nameFromPath(u.Host, u.Path)

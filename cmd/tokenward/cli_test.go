@@ -183,11 +183,15 @@ func TestConfigInRootExtendsBuiltin(t *testing.T) {
 		".tokenward.toml": "disabled = [\"authorization-token-header\"]\n[[rule]]\nid = \"acme-key\"\ndescription = \"Acme\"\nregex = '''acme_[a-z0-9]{20}'''\n",
 		"a.txt":           leaked + "k = acme_q8z1m3x7r5w1y6n4h0j3\n",
 	})
-	r := tokenward(t, dir, "", "scan", ".", "-f", "jsonl")
+	// Disabling a built-in rule takes the operator's trust (see trust_test.go).
+	if r := tokenward(t, dir, "", "scan", ".", "-f", "jsonl"); r.code != 2 || !strings.Contains(r.stderr, "--trust-repo-config") {
+		t.Fatalf("untrusted: exit %d\n%s", r.code, r.stderr)
+	}
+	r := tokenward(t, dir, "", "scan", ".", "-f", "jsonl", "--trust-repo-config")
 	if r.code != 1 || !strings.Contains(r.stdout, `"acme-key"`) || strings.Contains(r.stdout, "authorization-token-header") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	r = tokenward(t, dir, "", "rules", "list")
+	r = tokenward(t, dir, "", "rules", "list", "--trust-repo-config")
 	if !strings.Contains(r.stdout, "acme-key") || strings.Contains(r.stdout, "authorization-token-header ") {
 		t.Fatalf("rules list:\n%s", r.stdout)
 	}

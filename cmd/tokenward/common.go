@@ -13,6 +13,7 @@ import (
 	"github.com/tokenward/tokenward/baseline"
 	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/hygiene"
 	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/rules"
@@ -36,13 +37,15 @@ var common struct {
 	onlyLive      bool
 	endpoints     []string
 	skipBinary    bool
+	trustRepo     bool
 	// maxArchiveDepth is how deep archives are opened (0: not at all).
 	maxArchiveDepth int
 }
 
 func init() {
 	f := rootCmd.PersistentFlags()
-	f.StringVar(&common.config, "config", "", "rule configuration file (default: .tokenward.toml in the scanned root)")
+	f.StringVar(&common.config, "config", "", "rule configuration file, trusted (default: .tokenward.toml at the top of the scanned repository, untrusted)")
+	f.BoolVar(&common.trustRepo, "trust-repo-config", false, "let the scanned repository's .tokenward.toml replace built-in rules, name verify/revoke hosts and switch checks off")
 	f.StringVarP(&common.format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), "|"))
 	f.StringVarP(&common.output, "output", "o", "", "write results to FILE instead of stdout")
 	f.BoolVar(&common.showSecrets, "show-secrets", false, "print secrets unredacted")
@@ -100,8 +103,12 @@ var ruleConverters []func(path string, data []byte) ([]byte, bool, error)
 // loadRules returns the rule set for a scan rooted at root. The examples of the
 // user's own rules must hold (built-in ones are held by the test suite): a failing
 // example is a configuration error.
-func loadRules(root string) (*rules.Set, error) {
-	set, err := loadRulesUnchecked(root)
+func loadRules(root string) (*rules.Set, error) { return loadRulesFrom(root, nil) }
+
+// loadRulesFrom is loadRules with the repository's configuration read by the
+// caller (git --range: as of BASE); nil reads it from root.
+func loadRulesFrom(root string, repoConfig *rules.RepoConfig) (*rules.Set, error) {
+	set, err := loadRulesOpts(root, repoConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -116,8 +123,13 @@ func loadRules(root string) (*rules.Set, error) {
 }
 
 // loadRulesUnchecked loads the rule set without running examples.
-func loadRulesUnchecked(root string) (*rules.Set, error) {
-	set, err := rules.Load(rules.LoadOptions{ConfigPath: common.config, Root: root, Convert: convertConfig})
+func loadRulesUnchecked(root string) (*rules.Set, error) { return loadRulesOpts(root, nil) }
+
+// loadRulesOpts loads the rule set; a configuration found in the scanned tree
+// (root's, or repoConfig) is untrusted unless --trust-repo-config.
+func loadRulesOpts(root string, repoConfig *rules.RepoConfig) (*rules.Set, error) {
+	set, err := rules.Load(rules.LoadOptions{ConfigPath: common.config, Root: root, RepoConfig: repoConfig,
+		TrustRepoConfig: common.trustRepo, Hygiene: hygiene.Policy{}, Convert: convertConfig})
 	if err != nil {
 		return nil, usageError(err)
 	}
@@ -226,7 +238,9 @@ func pipelineFor(set *rules.Set, pc pipelineChoice) (*pipeline.Pipeline, error) 
 		return nil, usageError(err)
 	}
 	opts := pipeline.Options{Rules: set, Engine: eng, Hygiene: hc, Content: content, IgnorePaths: pc.gitPaths}
-	if pc.root != "" {
+	if pc.ignore != nil {
+		opts.Ignore = pc.ignore
+	} else if pc.root != "" {
 		if opts.Ignore, err = baseline.LoadIgnoreList(filepath.Join(pc.root, files.IgnoreFileName)); err != nil {
 			return nil, usageError(err)
 		}
@@ -248,10 +262,11 @@ func pipelineFor(set *rules.Set, pc pipelineChoice) (*pipeline.Pipeline, error) 
 
 // pipelineChoice says which stages a command's pipeline has.
 type pipelineChoice struct {
-	root       string // where .tokenwardignore is read; "" for none
-	gitPaths   bool   // apply its path patterns to findings (sources that do not skip paths)
-	noBaseline bool   // --baseline applies later (sweeps store every finding)
-	noVerify   bool   // never verify (baselines)
+	root       string               // where .tokenwardignore is read; "" for none
+	ignore     *baseline.IgnoreList // when set, used instead of root's .tokenwardignore (git --range: BASE's)
+	gitPaths   bool                 // apply its path patterns to findings (sources that do not skip paths)
+	noBaseline bool                 // --baseline applies later (sweeps store every finding)
+	noVerify   bool                 // never verify (baselines)
 }
 
 // applyBaseline applies --baseline to findings that did not come through a
@@ -310,15 +325,13 @@ func colorOK() bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// scanRoot is the directory whose .tokenward.toml and .tokenwardignore apply.
+// scanRoot is the directory whose .tokenward.toml and .tokenwardignore apply:
+// the top of the repository holding the first path, else that path.
 func scanRoot(paths []string) string {
 	if len(paths) == 0 || paths[0] == "-" {
-		return "."
+		return rules.ConfigRoot(".")
 	}
-	if st, err := os.Stat(paths[0]); err == nil && st.IsDir() {
-		return paths[0]
-	}
-	return filepath.Dir(paths[0])
+	return rules.ConfigRoot(paths[0])
 }
 
 func errUnknownFormat(f string) error {

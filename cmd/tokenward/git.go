@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenward/tokenward/baseline"
 	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/report"
+	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/source/files"
 	gitsrc "github.com/tokenward/tokenward/source/git"
 )
 
@@ -79,11 +83,18 @@ func runGit(cmd *cobra.Command, args []string) error {
 	if root == "" {
 		root = info.GitDir
 	}
-	set, err := loadRules(root)
+	var repoConfig *rules.RepoConfig
+	var ignore *baseline.IgnoreList
+	if gitFlags.rng != "" {
+		if repoConfig, ignore, err = configAtBase(repoPath, gitFlags.rng); err != nil {
+			return err
+		}
+	}
+	set, err := loadRulesFrom(root, repoConfig)
 	if err != nil {
 		return err
 	}
-	pl, err := pipelineFor(set, pipelineChoice{root: root, gitPaths: true})
+	pl, err := pipelineFor(set, pipelineChoice{root: root, ignore: ignore, gitPaths: true})
 	if err != nil {
 		return err
 	}
@@ -114,5 +125,42 @@ func runGit(cmd *cobra.Command, args []string) error {
 		fmt.Fprintf(os.Stderr, "tokenward: %d refs, %d commits, %d trees, %d unique blobs (%d scanned, %d around delta changes only, %d not read, %d too large, %d streamed), %d messages, %d bytes scanned, %d findings in %s\n",
 			st.Refs, st.Commits, st.Trees, st.Blobs, st.BlobsScanned, st.DeltaScanned, st.Binary, st.TooLarge, st.Streamed, st.Messages, st.Bytes, st.Findings, st.Elapsed.Round(1e6))
 	}
+	if n := len(src.Stats.Submodules); n > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s not scanned (a submodule's content is another repository; scan its checkout with `tokenward git PATH`): %s",
+			plural(int64(n), "submodule"), strings.Join(src.Stats.Submodules, ", ")))
+	}
 	return finish(cmd, fromPipeline(res, set, info.RemoteURL))
+}
+
+// configAtBase reads .tokenward.toml and .tokenwardignore as of the range's BASE
+// (the merge base for BASE...HEAD), so that the commits under review cannot
+// change the rules and ignores they are checked by.
+func configAtBase(repoPath, rng string) (*rules.RepoConfig, *baseline.IgnoreList, error) {
+	if _, _, _, err := gitsrc.SplitRange(rng); err != nil {
+		return nil, nil, usageError(err)
+	}
+	base, err := gitsrc.RangeBase(repoPath, rng)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	short := base[:12]
+	cfg, ok, err := gitsrc.ReadFileAt(repoPath, base, rules.ConfigFileName)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	if !ok {
+		cfg = nil
+	}
+	repoConfig := &rules.RepoConfig{Name: short + ":" + rules.ConfigFileName, Data: cfg}
+	data, ok, err := gitsrc.ReadFileAt(repoPath, base, files.IgnoreFileName)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	ignore := &baseline.IgnoreList{Fingerprints: map[string]string{}}
+	if ok {
+		if ignore, err = baseline.ParseIgnoreBytes(short+":"+files.IgnoreFileName, data); err != nil {
+			return nil, nil, usageError(err)
+		}
+	}
+	return repoConfig, ignore, nil
 }

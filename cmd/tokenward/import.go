@@ -115,6 +115,9 @@ func runImportGitleaks(cmd *cobra.Command, args []string) error {
 	}
 	fmt.Fprintf(stderr, "tokenward: %s: %s written to %s (%s), %s not converted\n", path,
 		plural(int64(res.Rules), "rule"), dest, builtinWord(res.Builtin), plural(int64(len(res.Dropped())), "item"))
+	if !res.Builtin {
+		fmt.Fprintf(stderr, "tokenward: note: a configuration that replaces the built-in rules is trusted only when named with --config %s or allowed with %s\n", dest, rules.TrustFlag)
+	}
 	return importIgnores(cmd, path, res)
 }
 

@@ -93,13 +93,20 @@ func TestImportGitleaks(t *testing.T) {
 		t.Error("a secret was printed")
 	}
 
-	// The converted file is the scan's configuration now (found in the root), and
-	// the recovered entry suppresses the moved key.
-	r = tokenward(t, dir, "", "scan", ".")
+	// The converted file is the scan's configuration now (found in the root; as it
+	// replaces the built-in rules, it needs the operator's trust), and the
+	// recovered entry suppresses the moved key.
+	if !strings.Contains(r.stderr, "--trust-repo-config") {
+		t.Errorf("import-gitleaks should say a replacing config needs --trust-repo-config:\n%s", r.stderr)
+	}
+	if r = tokenward(t, dir, "", "scan", "."); r.code != 2 || !strings.Contains(r.stderr, "extend.builtin") {
+		t.Fatalf("scan with an untrusted replacing .tokenward.toml: exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	r = tokenward(t, dir, "", "scan", "--trust-repo-config", ".")
 	if r.code != 1 {
 		t.Fatalf("scan with .tokenward.toml: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	r = tokenward(t, dir, "", "scan", "--baseline", ".tokenward-baseline.json", ".")
+	r = tokenward(t, dir, "", "scan", "--trust-repo-config", "--baseline", ".tokenward-baseline.json", ".")
 	if r.code != 0 {
 		t.Fatalf("scan --baseline: exit %d, want 0 (the .gitleaksignore entry became a baseline entry)\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -95,5 +95,6 @@ func fileSource(cmd *cobra.Command, paths []string, follow bool) (*files.Source,
 		FollowSymlinks: follow,
 		MaxFileSize:    maxSize,
 		Stdin:          cmd.InOrStdin(),
+		IgnoreRoot:     scanRoot(paths),
 	}), nil
 }

@@ -228,9 +228,12 @@ func runSweep(cmd *cobra.Command, args []string) error {
 		targets, skipped = append(targets, ts...), append(skipped, sk...)
 	}
 	for _, file := range fl.reposFiles {
-		ts, err := sweep.ReadReposFile(file)
+		ts, bad, err := sweep.ReadReposFile(file)
 		if err != nil {
 			return usageError(err)
+		}
+		for _, e := range bad {
+			problems = append(problems, e.Error())
 		}
 		targets = append(targets, ts...)
 	}

@@ -43,6 +43,11 @@ type Options struct {
 	FollowSymlinks bool
 	MaxFileSize    int64     // skip larger files (0: no limit); they are named and counted, not scanned
 	Stdin          io.Reader // read for the path "-"
+	// IgnoreRoot, when set, is the directory whose .tokenwardignore applies to
+	// every scanned directory under it, with patterns matched against paths
+	// relative to it (the repository's top when a subdirectory is scanned; see
+	// rules.ConfigRoot). Empty: each scanned directory's own file applies.
+	IgnoreRoot string
 }
 
 type job struct {
@@ -159,6 +164,33 @@ func (s *state) warn(format string, args ...any) {
 	s.mu.Unlock()
 }
 
+// special records a file that is not a regular file (a pipe, socket or device):
+// it is never opened, since opening a pipe blocks until a writer comes and a
+// device may never end. It is counted, listed in Skipped and named in a warning.
+func (s *state) special(reported string, mode fs.FileMode) {
+	kind := specialKind(mode)
+	s.stats.skipped.Add(1)
+	s.mu.Lock()
+	s.res.Skipped = append(s.res.Skipped, source.Skip{Path: filepath.ToSlash(reported), Reason: kind})
+	s.res.Warnings = append(s.res.Warnings, fmt.Sprintf("%s: %s, not scanned (only regular files are read; pipe content to `tokenward scan -`)", reported, kind))
+	s.mu.Unlock()
+}
+
+func specialKind(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case mode&fs.ModeSocket != 0:
+		return "socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "character device"
+	case mode&fs.ModeDevice != 0:
+		return "block device"
+	default:
+		return "not a regular file"
+	}
+}
+
 // add records what scanning the file at path gave: its findings located in the
 // file (an archive member's chain follows the path) and what was skipped.
 func (s *state) add(path string, o source.Outcome) {
@@ -193,11 +225,21 @@ func (s *state) walkRoot(ctx context.Context, root string, jobs chan<- job) {
 		}
 	}
 	if !st.IsDir() {
+		if !st.Mode().IsRegular() {
+			s.special(root, st.Mode())
+			return
+		}
 		s.enqueue(root, root, st.Size(), jobs)
 		return
 	}
+	ignDir, rel := root, ""
+	if s.opts.IgnoreRoot != "" {
+		if r, ok := under(s.opts.IgnoreRoot, root); ok {
+			ignDir, rel = s.opts.IgnoreRoot, r
+		}
+	}
 	var ign *ignore.GitIgnore
-	if data, err := os.ReadFile(filepath.Join(root, IgnoreFileName)); err == nil {
+	if data, err := os.ReadFile(filepath.Join(ignDir, IgnoreFileName)); err == nil {
 		var patterns []string
 		for _, line := range strings.Split(string(data), "\n") {
 			if !strings.HasPrefix(strings.TrimSpace(line), "sha256:") { // fingerprints are for findings, not paths
@@ -209,7 +251,25 @@ func (s *state) walkRoot(ctx context.Context, root string, jobs chan<- job) {
 	if id, ok := idOf(st); ok {
 		s.seenDirs[id] = true
 	}
-	s.walkDir(ctx, root, root, "", ign, jobs)
+	s.walkDir(ctx, root, root, rel, ign, jobs)
+}
+
+// under returns path relative to dir, slash-separated ("" for dir itself), when
+// path is dir or inside it.
+func under(dir, path string) (string, bool) {
+	ad, err1 := filepath.Abs(dir)
+	ap, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(ad, ap)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	if rel == "." {
+		return "", true
+	}
+	return filepath.ToSlash(rel), true
 }
 
 // walkDir walks the directory at disk path dir, reported as report, whose path
@@ -233,7 +293,7 @@ func (s *state) walkDir(ctx context.Context, dir, report, rel string, ign *ignor
 			if d.Name() == ".git" && p != dir {
 				return fs.SkipDir
 			}
-			if ign != nil && relPath != "." && ign.MatchesPath(relPath+"/") {
+			if ign != nil && p != dir && ign.MatchesPath(relPath+"/") {
 				s.stats.ignored.Add(1)
 				return fs.SkipDir
 			}
@@ -248,7 +308,8 @@ func (s *state) walkDir(ctx context.Context, dir, report, rel string, ign *ignor
 			return nil
 		}
 		if !d.Type().IsRegular() {
-			return nil // devices, sockets, pipes hold no committed text
+			s.special(reported, d.Type())
+			return nil
 		}
 		size := int64(-1) // unknown: only --max-file-size needs it before reading
 		if s.opts.MaxFileSize > 0 {
@@ -286,7 +347,15 @@ func (s *state) symlink(ctx context.Context, p, reported, rel string, ign *ignor
 		return
 	}
 	if !st.IsDir() {
+		if !st.Mode().IsRegular() { // a link to a pipe, socket or device
+			s.special(reported, st.Mode())
+			return
+		}
 		s.enqueue(reported, p, st.Size(), jobs)
+		return
+	}
+	if ign != nil && ign.MatchesPath(rel+"/") {
+		s.stats.ignored.Add(1)
 		return
 	}
 	id, ok := idOf(st)

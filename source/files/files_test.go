@@ -294,3 +294,36 @@ func TestPanicInOneFile(t *testing.T) {
 		t.Fatalf("%d findings, want the other 19 files' findings", len(res.Findings))
 	}
 }
+
+// With IgnoreRoot (the repository's top), scanning a subdirectory applies the
+// top's .tokenwardignore, its patterns matched relative to the top.
+func TestIgnoreRootAppliesToSubdirectory(t *testing.T) {
+	top := t.TempDir()
+	write(t, top, IgnoreFileName, "sub/fixtures/\n/sub/*.log\n")
+	write(t, top, "sub/fixtures/f.txt", header)
+	write(t, top, "sub/x.log", header)
+	write(t, top, "sub/app.sh", header)
+	write(t, top, "other/fixtures/f.txt", header)
+	for _, c := range []struct {
+		name, root string
+		opts       Options
+		want       []string
+	}{
+		{"subdirectory, top's ignore file", filepath.Join(top, "sub"), Options{IgnoreRoot: top}, []string{"sub/app.sh"}},
+		{"the top itself", top, Options{IgnoreRoot: top}, []string{"other/fixtures/f.txt", "sub/app.sh"}},
+		{"no IgnoreRoot: the subdirectory's own (none)", filepath.Join(top, "sub"), Options{}, []string{"sub/app.sh", "sub/fixtures/f.txt", "sub/x.log"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := Scan(context.Background(), testEngine(t), []string{c.root}, c.opts)
+			var got []string
+			for _, f := range res.Findings {
+				rel, _ := filepath.Rel(top, f.File)
+				got = append(got, filepath.ToSlash(rel))
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("files with findings %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -13,9 +13,13 @@ import (
 // and allocates an *os.File with a cleanup; a scan opens every file once.
 type rfile int
 
+// openFile opens name for reading. O_NONBLOCK is a second guard behind the
+// walk's file-type checks: should the path have become a named pipe since, the
+// open returns at once instead of waiting for a writer (and a read then fails or
+// ends); on regular files the flag has no effect.
 func openFile(name string) (rfile, error) {
 	for {
-		fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
 		if err != syscall.EINTR {
 			return rfile(fd), err
 		}

@@ -253,6 +253,8 @@ func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
 			subs = append(subs, s.walkTree(g, e.hash, prefix+e.name+"/"))
 		case e.isBlob():
 			blobs = append(blobs, s.internBlob(g, e.hash, prefix+e.name))
+		case e.mode == modeGitlink && !seen:
+			s.gitlink(prefix + e.name)
 		}
 	}
 	if !seen {

@@ -41,6 +41,15 @@ func (s *session) diffTrees(a, b plumbing.Hash, prefix string, out []change) []c
 		o, had := old[e.name]
 		delete(old, e.name)
 		switch {
+		case e.mode == modeGitlink:
+			if !had || o.hash != e.hash {
+				s.gitlink(p)
+			}
+			if had && o.isBlob() {
+				out = append(out, change{path: p, from: o.hash})
+			} else if had && o.isDir() {
+				out = s.diffTrees(o.hash, plumbing.ZeroHash, p+"/", out)
+			}
 		case e.isDir():
 			var from plumbing.Hash
 			if had && o.isDir() {
@@ -76,23 +85,18 @@ func (s *session) diffTrees(a, b plumbing.Hash, prefix string, out []change) []c
 	return out
 }
 
-// parseRange splits "BASE..HEAD" or "BASE...HEAD" (the latter: from their merge base).
+// parseRange resolves "BASE..HEAD" or "BASE...HEAD" (the latter: from their merge base).
 func (s *session) parseRange(spec string) (base, head plumbing.Hash, err error) {
-	sym := false
-	b, h, ok := strings.Cut(spec, "...")
-	if ok {
-		sym = true
-	} else if b, h, ok = strings.Cut(spec, ".."); !ok {
-		return base, head, fmt.Errorf("--range %q: expected BASE..HEAD (e.g. origin/main..HEAD)", spec)
-	}
-	if b == "" {
-		b = "HEAD"
-	}
-	if h == "" {
-		h = "HEAD"
+	return s.rp.parseRange(spec)
+}
+
+func (rp *repo) parseRange(spec string) (base, head plumbing.Hash, err error) {
+	b, h, sym, err := SplitRange(spec)
+	if err != nil {
+		return base, head, err
 	}
 	resolve := func(rev string) (plumbing.Hash, error) {
-		hp, err := s.rp.r.ResolveRevision(plumbing.Revision(rev))
+		hp, err := rp.r.ResolveRevision(plumbing.Revision(rev))
 		if err != nil {
 			hint := fmt.Sprintf("fetch it first, e.g. `git fetch origin %s`", rev)
 			if strings.ContainsAny(rev, "~^@") {
@@ -109,8 +113,8 @@ func (s *session) parseRange(spec string) (base, head plumbing.Hash, err error) 
 		return
 	}
 	if sym {
-		c1, err1 := s.rp.r.CommitObject(base)
-		c2, err2 := s.rp.r.CommitObject(head)
+		c1, err1 := rp.r.CommitObject(base)
+		c2, err2 := rp.r.CommitObject(head)
 		if err1 != nil || err2 != nil {
 			return base, head, fmt.Errorf("--range %q: reading commits for the merge base: %v %v", spec, err1, err2)
 		}

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -94,6 +95,9 @@ type Stats struct {
 	BlobsWithHits int           `json:"blobs_with_findings"`
 	Findings      int           `json:"findings"`
 	Elapsed       time.Duration `json:"elapsed_ns"`
+	// Submodules are the paths of gitlinks met (submodule commits), sorted: their
+	// content lives in another repository and is not scanned here.
+	Submodules []string `json:"submodules,omitempty"`
 }
 
 // File names reported for findings that are not in a file.
@@ -146,6 +150,10 @@ func Scan(ctx context.Context, sc source.Scanner, opts Options) (fs []finding.Fi
 	if err := ctx.Err(); err != nil {
 		s.problem(fmt.Errorf("scan interrupted: %w", err))
 	}
+	for p := range s.gitlinks {
+		stats.Submodules = append(stats.Submodules, p)
+	}
+	sort.Strings(stats.Submodules)
 	return s.out, stats, s.problems
 }
 
@@ -167,6 +175,7 @@ type session struct {
 	classes      map[string]string // path -> PathClass(path)
 	fps          map[resultKey]map[string]bool
 	partial      map[resultKey]bool // changeScan keys: submitted (true) or to scan whole
+	gitlinks     map[string]bool    // paths of submodule commits met (not scanned)
 }
 
 func newSession(ctx context.Context, rp *repo, sc source.Scanner, opts Options, stats *Stats) *session {
@@ -178,6 +187,16 @@ func newSession(ctx context.Context, rp *repo, sc source.Scanner, opts Options, 
 	s.main = s.newProducer(rp.store, stats)
 	s.pool = newPool(sc, workers, s.problem)
 	return s
+}
+
+// gitlink records a submodule at path: not scanned, listed in Stats.Submodules.
+func (s *session) gitlink(path string) {
+	s.mu.Lock()
+	if s.gitlinks == nil {
+		s.gitlinks = map[string]bool{}
+	}
+	s.gitlinks[path] = true
+	s.mu.Unlock()
 }
 
 func (s *session) problem(err error) {
@@ -395,5 +414,9 @@ func (g *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
 	for _, p := range problems {
 		res.Problems = append(res.Problems, source.Problem{Err: p})
 	}
+	for _, p := range st.Submodules {
+		res.Skipped = append(res.Skipped, source.Skip{Path: p, Reason: "submodule (its content is another repository: scan its checkout)"})
+	}
+	res.Stats.Skipped = int64(len(res.Skipped))
 	return res
 }

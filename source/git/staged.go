@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -16,6 +17,11 @@ import (
 // is not read: only the trees on the paths of staged changes.
 func (s *session) staged() {
 	idx, err := readIndex(indexPath(s.rp.gitDir))
+	if env := os.Getenv("GIT_INDEX_FILE"); env != "" && errors.Is(err, fs.ErrNotExist) {
+		// Not "nothing staged": git names the index it commits from, and it is gone.
+		s.problem(fmt.Errorf("GIT_INDEX_FILE=%s: no such index file (git sets it for hooks; unset it to scan .git/index)", env))
+		return
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		idx, err = &gitIndex{}, nil // nothing was ever staged
 	}
@@ -46,7 +52,13 @@ func (s *session) staged() {
 	for _, e := range idx.entries {
 		inIndex[e.name] = true
 		// Stage 0 is a merged entry; others are sides of an unresolved conflict.
-		if e.stage != 0 || e.mode == modeGitlink || e.intentToAdd || e.hash.IsZero() {
+		if e.stage != 0 || e.intentToAdd || e.hash.IsZero() {
+			continue
+		}
+		if e.mode == modeGitlink {
+			if he, ok := ht.lookup(e.name); !ok || he.hash != e.hash {
+				s.gitlink(e.name)
+			}
 			continue
 		}
 		if ht.unchangedDir(path.Dir(e.name), cache) {
