@@ -35,10 +35,12 @@ type file struct {
 	Extend struct {
 		Builtin *bool `toml:"builtin"`
 	} `toml:"extend"`
-	Disabled []string       `toml:"disabled"`
-	Rules    []Rule         `toml:"rule"`
-	Allow    []Allow        `toml:"allow"`
-	Hygiene  map[string]any `toml:"hygiene"`
+	Disabled []string `toml:"disabled"`
+	// GitleaksAllow honours inline gitleaks:allow comments (as --gitleaks-allow).
+	GitleaksAllow bool           `toml:"gitleaks_allow"`
+	Rules         []Rule         `toml:"rule"`
+	Allow         []Allow        `toml:"allow"`
+	Hygiene       map[string]any `toml:"hygiene"`
 }
 
 // Error is a problem in a rule file, located as file:line.
@@ -276,11 +278,16 @@ func Load(opts LoadOptions) (*Set, error) {
 			return nil, &Error{Pos: Position{File: path}, Msg: fmt.Sprintf("disabled: no rule has id %q", id)}
 		}
 	}
-	return assemble(rs, f.allow, f.disabled, f.hygiene)
+	set, err := assemble(rs, f.allow, f.disabled, f.hygiene)
+	if set != nil {
+		set.GitleaksAllow = f.gitleaksAllow
+	}
+	return set, err
 }
 
 // Parsed is one validated rule file.
 type Parsed struct {
+	gitleaksAllow bool
 	rules         []*Rule
 	allow         []Allow
 	disabled      []string
@@ -314,7 +321,8 @@ func Parse(name string, data []byte) (*Parsed, error) {
 		errs = append(errs, &Error{Pos: Position{File: name, Line: keyLine(data, k[len(k)-1])},
 			Msg: fmt.Sprintf("unknown key %q (check the spelling against the schema: README.md, section Rules; verify/README.md for [rule.verify] and [rule.revoke])", key)})
 	}
-	p := &Parsed{disabled: f.Disabled, hygiene: f.Hygiene, extendBuiltin: f.Extend.Builtin == nil || *f.Extend.Builtin}
+	p := &Parsed{disabled: f.Disabled, hygiene: f.Hygiene, extendBuiltin: f.Extend.Builtin == nil || *f.Extend.Builtin,
+		gitleaksAllow: f.GitleaksAllow}
 	seen := map[string]Position{}
 	for i := range f.Rules {
 		r := &f.Rules[i]

@@ -147,7 +147,7 @@ func convertConfig(path string, data []byte) ([]byte, bool, error) {
 
 // newEngine compiles the engine for a rule set.
 func newEngine(set *rules.Set) (*engine.Engine, error) {
-	eng, err := engine.New(set, engine.Options{GitleaksAllow: common.gitleaksAllow})
+	eng, err := engine.New(set, engine.Options{GitleaksAllow: common.gitleaksAllow || set.GitleaksAllow})
 	if err != nil {
 		return nil, usageError(err)
 	}

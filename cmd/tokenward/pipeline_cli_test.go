@@ -154,3 +154,16 @@ func TestShowProgress(t *testing.T) {
 	}
 	stop()
 }
+
+// gitleaks_allow = true in the configuration turns on inline gitleaks:allow
+// comments, as --gitleaks-allow does.
+func TestGitleaksAllowConfigKey(t *testing.T) {
+	dir := tree(t, map[string]string{"deploy.sh": strings.TrimSuffix(leaked, "\n") + " # gitleaks:allow\n"})
+	if r := tokenward(t, dir, "", "scan", "."); r.code != 1 {
+		t.Fatalf("without the key: exit %d, want 1", r.code)
+	}
+	writeGitFile(t, filepath.Join(dir, ".tokenward.toml"), "gitleaks_allow = true\n")
+	if r := tokenward(t, dir, "", "scan", "."); r.code != 0 {
+		t.Fatalf("gitleaks_allow = true: exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

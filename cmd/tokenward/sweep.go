@@ -247,7 +247,7 @@ func runSweep(cmd *cobra.Command, args []string) error {
 		logf("shard %d/%d: %d of %d repositories", shardI, shardN, len(targets), listed)
 	}
 
-	scanOpts := sweep.ScanOptions{GitleaksAllow: common.gitleaksAllow, MaxBlobSize: maxSize, FullBlobs: fl.fullBlobs, DeltaContext: fl.deltaContext,
+	scanOpts := sweep.ScanOptions{GitleaksAllow: common.gitleaksAllow || set.GitleaksAllow, MaxBlobSize: maxSize, FullBlobs: fl.fullBlobs, DeltaContext: fl.deltaContext,
 		MaxArchiveDepth: common.maxArchiveDepth, SkipBinary: common.skipBinary}
 	cfg := sweep.Config{
 		Store: st, Pipeline: pl,
