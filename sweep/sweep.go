@@ -31,7 +31,8 @@ type ScanOptions struct {
 // (tokenward's version): a blob scanned under the same key is not scanned again.
 func ScanKey(set *rules.Set, opts ScanOptions, version string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "tokenward-sweep-1\x00%s\x00%s\x00%v\x00%d\x00%v\x00%d", version, set.Hash, opts.GitleaksAllow, opts.MaxBlobSize, opts.FullBlobs, opts.DeltaContext)
+	// The fingerprint key is part of the key: cached findings carry fingerprints.
+	fmt.Fprintf(h, "tokenward-sweep-1\x00%s\x00%s\x00%v\x00%d\x00%v\x00%d\x00%s", version, set.Hash, opts.GitleaksAllow, opts.MaxBlobSize, opts.FullBlobs, opts.DeltaContext, finding.KeyID())
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
