@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/rules"
 	gitsrc "github.com/tokenward/tokenward/source/git"
