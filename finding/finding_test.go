@@ -97,7 +97,7 @@ func TestLoadKey(t *testing.T) {
 	t.Setenv("AppData", cfg)
 	t.Setenv(KeyEnv, "")
 	t.Setenv(KeyFileEnv, "")
-	k1, origin, err := LoadKey()
+	k1, origin, err := LoadKey("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,19 +112,35 @@ func TestLoadKey(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("user key file mode %v, want 0600", st.Mode().Perm())
 	}
-	k2, _, err := LoadKey()
+	k2, _, err := LoadKey("")
 	if err != nil || string(k1) != string(k2) {
 		t.Fatalf("second LoadKey = %q, %v; want the same key", k2, err)
+	}
+
+	// A project key, in the repository top, found from a directory below it.
+	repo := t.TempDir()
+	os.Mkdir(filepath.Join(repo, ".git"), 0o755)
+	os.MkdirAll(filepath.Join(repo, "src", "deep"), 0o755)
+	os.WriteFile(filepath.Join(repo, ProjectKeyFile), []byte("committed-project-key-0123456789\n"), 0o644)
+	for _, root := range []string{repo, filepath.Join(repo, "src", "deep"), filepath.Join(repo, "src", "deep", "missing.txt")} {
+		if k, origin, err := LoadKey(root); err != nil || string(k) != "committed-project-key-0123456789" || origin != filepath.Join(repo, ProjectKeyFile) {
+			t.Errorf("LoadKey(%s) = %q from %q, %v; want the project key", root, k, origin, err)
+		}
+	}
+	nested := filepath.Join(repo, "sub")
+	os.MkdirAll(filepath.Join(nested, ".git"), 0o755)
+	if k, _, _ := LoadKey(nested); string(k) != string(k1) {
+		t.Errorf("a nested repository used its parent's project key")
 	}
 
 	file := filepath.Join(t.TempDir(), "project.key")
 	os.WriteFile(file, []byte("project-key-from-a-file-0123456789\n"), 0o600)
 	t.Setenv(KeyFileEnv, file)
-	if k, origin, err := LoadKey(); err != nil || string(k) != "project-key-from-a-file-0123456789" || origin != file {
+	if k, origin, err := LoadKey(repo); err != nil || string(k) != "project-key-from-a-file-0123456789" || origin != file {
 		t.Errorf("key file: %q from %q, %v", k, origin, err)
 	}
 	t.Setenv(KeyEnv, "  project-key-from-the-environment  ")
-	if k, _, err := LoadKey(); err != nil || string(k) != "project-key-from-the-environment" {
+	if k, _, err := LoadKey(repo); err != nil || string(k) != "project-key-from-the-environment" {
 		t.Errorf("key env: %q, %v", k, err)
 	}
 	for _, bad := range []struct{ env, file, want string }{
@@ -134,7 +150,7 @@ func TestLoadKey(t *testing.T) {
 	} {
 		t.Setenv(KeyEnv, bad.env)
 		t.Setenv(KeyFileEnv, bad.file)
-		if _, _, err := LoadKey(); err == nil || !strings.Contains(err.Error(), bad.want) {
+		if _, _, err := LoadKey(""); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("LoadKey(env %q, file %q) error %v, want one naming %q", bad.env, bad.file, err, bad.want)
 		}
 	}

@@ -31,6 +31,13 @@ const (
 	KeyEnv = "TOKENWARD_FINGERPRINT_KEY"
 	// KeyFileEnv names a file holding the key.
 	KeyFileEnv = "TOKENWARD_FINGERPRINT_KEY_FILE"
+	// ProjectKeyFile is a project's key, committed at the top of its
+	// repository (or the scanned directory): every clone, CI run and fork
+	// then computes the same fingerprints with no secret to distribute. It
+	// protects what travels without the repository (SARIF uploads, reports,
+	// sweep stores), not against readers of the repository, who can read its
+	// secrets anyway.
+	ProjectKeyFile = ".tokenward-fingerprint.key"
 	// KeyFileName is the per-user key file under the user's configuration
 	// directory (os.UserConfigDir()/tokenward/), created 0600 on first use.
 	KeyFileName = "fingerprint.key"
@@ -108,10 +115,12 @@ func currentKey() ([]byte, string) {
 }
 
 // LoadKey finds the fingerprint key: $TOKENWARD_FINGERPRINT_KEY, else the file
-// named by $TOKENWARD_FINGERPRINT_KEY_FILE, else the per-user key file
-// (UserKeyPath), which is created with a random key, mode 0600, when missing.
-// origin says which was used, for messages.
-func LoadKey() (key []byte, origin string, err error) {
+// named by $TOKENWARD_FINGERPRINT_KEY_FILE, else ProjectKeyFile in root or the
+// nearest directory above it up to the repository top (the directory holding
+// .git), else the per-user key file (UserKeyPath), which is created with a
+// random key, mode 0600, when missing. root "" skips the project key. origin
+// says which was used, for messages.
+func LoadKey(root string) (key []byte, origin string, err error) {
 	if v := os.Getenv(KeyEnv); v != "" {
 		k := []byte(strings.TrimSpace(v))
 		if len(k) < MinKeyLen {
@@ -123,6 +132,13 @@ func LoadKey() (key []byte, origin string, err error) {
 		k, err := readKeyFile(p)
 		if err != nil {
 			return nil, "", fmt.Errorf("$%s: %w", KeyFileEnv, err)
+		}
+		return k, p, nil
+	}
+	if p := findProjectKey(root); p != "" {
+		k, err := readKeyFile(p)
+		if err != nil {
+			return nil, "", err
 		}
 		return k, p, nil
 	}
@@ -138,6 +154,35 @@ func LoadKey() (key []byte, origin string, err error) {
 		return nil, "", fmt.Errorf("%w (or set $%s)", err, KeyEnv)
 	}
 	return k, p, nil
+}
+
+// findProjectKey looks for ProjectKeyFile from root upwards, stopping at the
+// first directory that holds .git.
+func findProjectKey(root string) string {
+	if root == "" {
+		return ""
+	}
+	dir, err := filepath.Abs(root)
+	if err != nil {
+		return ""
+	}
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		dir = filepath.Dir(dir)
+	}
+	for {
+		p := filepath.Join(dir, ProjectKeyFile)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			return ""
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return ""
+		}
+		dir = up
+	}
 }
 
 // UserKeyPath is where the per-user fingerprint key lives.

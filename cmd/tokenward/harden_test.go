@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -208,4 +209,34 @@ func runWithKey(t *testing.T, dir, key string, args ...string) string {
 	os.Setenv(finding.KeyEnv, key)
 	defer os.Setenv(finding.KeyEnv, old)
 	return tokenward(t, dir, "", args...).stdout
+}
+
+// TestProjectKeyFile: a key committed at the repository top makes two clones
+// (without any key in their environment) agree on fingerprints, so a
+// committed baseline works in CI and in forks.
+func TestProjectKeyFile(t *testing.T) {
+	fps := func(dir string) string {
+		t.Helper()
+		cmd := exec.Command(binary, "scan", dir, "-f", "jsonl")
+		var env []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, finding.KeyEnv+"=") {
+				env = append(env, kv)
+			}
+		}
+		cmd.Env = append(env, "XDG_CONFIG_HOME="+t.TempDir())
+		out, _ := cmd.Output()
+		var f finding.Finding
+		json.Unmarshal([]byte(strings.SplitN(string(out), "\n", 2)[0]), &f)
+		return f.Fingerprint
+	}
+	files := map[string]string{"hook.sh": leaked, finding.ProjectKeyFile: "committed-project-key-0123456789\n"}
+	a, b := tree(t, files), tree(t, files)
+	if fa, fb := fps(a), fps(b); fa == "" || fa != fb {
+		t.Errorf("two clones with one project key: fingerprints %q and %q", fa, fb)
+	}
+	delete(files, finding.ProjectKeyFile)
+	if fa, fc := fps(a), fps(tree(t, files)); fa == fc {
+		t.Error("without the project key, the per-user keys of two users gave the same fingerprint")
+	}
 }

@@ -75,7 +75,7 @@ var versionCmd = &cobra.Command{
 }
 
 func init() {
-	rootCmd.PersistentPreRun = func(cmd *cobra.Command, args []string) { setupFingerprintKey(cmd) }
+	rootCmd.PersistentPreRun = func(cmd *cobra.Command, args []string) { setupFingerprintKey(cmd, args) }
 	rootCmd.AddCommand(versionCmd)
 	rootCmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &exitError{code: 2, err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}

@@ -186,16 +186,36 @@ func filterLines(w io.Writer, r io.Reader, f func(string) string) {
 // setupFingerprintKey loads the fingerprint key (see finding.LoadKey) before a
 // command computes fingerprints. Without one the run uses a one-off key, with
 // a warning: its fingerprints match no baseline or ignore entry made elsewhere.
-func setupFingerprintKey(cmd *cobra.Command) {
+func setupFingerprintKey(cmd *cobra.Command, args []string) {
 	switch cmd.Name() {
 	case "version", "help", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
 		return
 	}
-	key, _, err := finding.LoadKey()
+	key, _, err := finding.LoadKey(keyRoot(cmd, args))
 	if err == nil {
 		err = finding.SetKey(key)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tokenward: warning: fingerprint key: %v; this run uses a one-off key, so its fingerprints match no baseline or ignore entry made with the project key\n", err)
 	}
+}
+
+// keyRoot is where a command looks for the project's fingerprint key: the
+// first path argument that exists (the scanned directory or repository, or a
+// report), else the working directory. Commands over many repositories use
+// the user's key (or the environment's) only.
+func keyRoot(cmd *cobra.Command, args []string) string {
+	switch cmd.Name() {
+	case "sweep", "report", "triage", "merge":
+		return ""
+	}
+	for _, a := range args {
+		if a == "-" {
+			continue
+		}
+		if _, err := os.Stat(a); err == nil {
+			return a
+		}
+	}
+	return "."
 }
