@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "tokenward")
+	// tokenward keeps a per-user fingerprint key under the configuration
+	// directory: the tests must not create one in the real home.
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/tokenward").CombinedOutput(); err != nil {
 		panic(string(out))
 	}

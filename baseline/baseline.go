@@ -1,13 +1,13 @@
 // Package baseline records accepted findings so that only new ones fail a scan.
 //
 // A baseline file (conventionally .tokenward-baseline.json) is JSON keyed by
-// finding fingerprint — a hash of rule id and secret, never a line or column — so
-// moving code, renaming files and rebasing do not invalidate it:
+// finding fingerprint — a keyed hash of rule id and secret, never a line or
+// column — so moving code, renaming files and rebasing do not invalidate it:
 //
 //	{
 //	  "version": 1,
 //	  "findings": {
-//	    "sha256:4f1c…": {
+//	    "tw1:4f1c…": {
 //	      "rule_id": "github-pat",
 //	      "file": "config/app.yaml",
 //	      "reason": "test fixture, revoked 2026-01-02",
@@ -22,6 +22,10 @@
 // whose expires date (YYYY-MM-DD) has passed no longer suppresses its finding.
 // Write emits keys in sorted order with fixed indentation, so regenerating an
 // unchanged baseline is a byte-identical no-op.
+//
+// Keys written before fingerprints were keyed have the legacy form sha256:…;
+// they still suppress their findings, and Update and Prune rewrite each entry
+// that matches a finding to the current tw1: form (the migration).
 package baseline
 
 import (
@@ -32,9 +36,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
@@ -69,10 +71,9 @@ type fileFormat struct {
 	Findings map[string]Entry `json:"findings"`
 }
 
-var fingerprintRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[0-9a-f]{64}$`) })
-
-// ValidFingerprint reports whether s has the form of a finding fingerprint.
-func ValidFingerprint(s string) bool { return fingerprintRe().MatchString(s) }
+// ValidFingerprint reports whether s has the form of a finding fingerprint:
+// tw1: (or the legacy sha256:) and 64 lower-case hex digits.
+func ValidFingerprint(s string) bool { return finding.ValidFingerprint(s) }
 
 // Load reads a baseline file. Errors name the file, the position or entry at
 // fault and what to do about it.
@@ -122,7 +123,7 @@ func Parse(data []byte) (*Baseline, error) {
 	b := &Baseline{Entries: make(map[string]Entry, len(ff.Findings))}
 	for fp, e := range ff.Findings {
 		if !ValidFingerprint(fp) {
-			return nil, fmt.Errorf("entry %q: a key must be a fingerprint of the form sha256:<64 hex digits> (copy it from a report's \"fingerprint\" field)", fp)
+			return nil, fmt.Errorf("entry %q: a key must be a fingerprint of the form tw1:<64 hex digits> (copy it from a report's \"fingerprint\" field)", fp)
 		}
 		if e.Expires != "" {
 			if _, err := time.Parse(DateLayout, e.Expires); err != nil {
@@ -206,12 +207,41 @@ func (b *Baseline) Filter(fs []finding.Finding, now time.Time) (kept []finding.F
 	return kept, suppressed
 }
 
+// lookup finds the entry of fingerprint fp, stored in its current or its
+// legacy form.
 func (b *Baseline) lookup(fp string) (Entry, bool) {
-	if b == nil || fp == "" {
-		return Entry{}, false
-	}
-	e, ok := b.Entries[fp]
+	_, e, ok := b.Find(fp)
 	return e, ok
+}
+
+// Find returns the key and entry that suppress fingerprint fp: fp itself, or
+// its legacy sha256: form (see finding.MatchFingerprint).
+func (b *Baseline) Find(fp string) (key string, e Entry, ok bool) {
+	if b == nil || fp == "" {
+		return "", Entry{}, false
+	}
+	if e, ok := b.Entries[fp]; ok {
+		return fp, e, true
+	}
+	if l, ok := finding.LegacyOf(fp); ok {
+		if e, ok := b.Entries[l]; ok {
+			return l, e, true
+		}
+	}
+	return "", Entry{}, false
+}
+
+// Legacy counts the entries still keyed by a legacy sha256: fingerprint.
+func (b *Baseline) Legacy() int {
+	n := 0
+	if b != nil {
+		for fp := range b.Entries {
+			if finding.IsLegacyFingerprint(fp) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Expired lists the fingerprints of entries that have expired as of now, sorted.
@@ -262,9 +292,11 @@ func Update(old *Baseline, fs []finding.Finding, template Entry) *Baseline {
 		}
 	}
 	for fp, s := range seen(fs) {
-		e, ok := b.Entries[fp]
+		key, e, ok := b.Find(fp)
 		if !ok {
 			e = Entry{Reason: template.Reason, AddedBy: template.AddedBy, Expires: template.Expires}
+		} else if key != fp {
+			delete(b.Entries, key) // migrate a legacy key to the current form
 		}
 		e.RuleID, e.File = s.RuleID, s.File
 		b.Entries[fp] = e
@@ -278,10 +310,9 @@ func Prune(old *Baseline, fs []finding.Finding) *Baseline {
 	if old == nil {
 		return b
 	}
-	s := seen(fs)
-	for fp, e := range old.Entries {
-		if _, ok := s[fp]; ok {
-			b.Entries[fp] = e
+	for fp := range seen(fs) {
+		if _, e, ok := old.Find(fp); ok {
+			b.Entries[fp] = e // under the current form
 		}
 	}
 	return b

@@ -93,7 +93,7 @@ func TestCreateIsStable(t *testing.T) {
 			t.Errorf("baseline contains %q:\n%s", s, first)
 		}
 	}
-	if !strings.HasPrefix(string(first), "{\n  \"version\": 1,\n  \"findings\": {\n    \"sha256:") || !strings.HasSuffix(string(first), "}\n") {
+	if !strings.HasPrefix(string(first), "{\n  \"version\": 1,\n  \"findings\": {\n    \"tw1:") || !strings.HasSuffix(string(first), "}\n") {
 		t.Errorf("unexpected layout:\n%s", first)
 	}
 }
@@ -198,11 +198,11 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"empty", "", []string{"empty baseline file", "tokenward baseline create"}},
 		{"syntax", "{\n  \"version\": 1,\n  \"findings\": {\n    \"" + fp + "\": {,}\n  }\n}\n",
-			[]string{"syntax.json:4:82: not a valid baseline", "tokenward baseline create"}},
+			[]string{"syntax.json:4:79: not a valid baseline", "tokenward baseline create"}},
 		{"truncated", "{\n  \"version\": 1,\n  \"findings\": {\n", []string{"truncated.json:4:1: ", "ends early"}},
 		{"unknown field", `{"version":1,"findings":{"` + fp + `":{"reson":"typo"}}}`, []string{`unknown_field.json:1:`, `unknown field "reson"`}},
 		{"wrong type", `{"version":1,"findings":{"` + fp + `":{"reason":3}}}`, []string{"findings.reason", "number"}},
-		{"bad key", `{"version":1,"findings":{"github-pat:12":{}}}`, []string{`entry "github-pat:12"`, "sha256:<64 hex digits>"}},
+		{"bad key", `{"version":1,"findings":{"github-pat:12":{}}}`, []string{`entry "github-pat:12"`, "tw1:<64 hex digits>"}},
 		{"bad date", `{"version":1,"findings":{"` + fp + `":{"expires":"31/12/2026"}}}`, []string{"YYYY-MM-DD", fp}},
 		{"version", `{"version":2,"findings":{}}`, []string{"version 2 is not supported"}},
 		{"missing version", `{"findings":{}}`, []string{`"version": 1 is missing`}},
@@ -271,5 +271,55 @@ func TestWriteFile(t *testing.T) {
 	}
 	if err := b.WriteFile(filepath.Join(dir, "no", "such", "dir", "b.json")); err == nil || !strings.Contains(err.Error(), "b.json") {
 		t.Errorf("write into a missing directory: %v", err)
+	}
+}
+
+// TestLegacyBaselineMigration: a baseline and an ignore file written before
+// fingerprints were keyed (sha256: keys) still suppress their findings, and
+// update and prune rewrite the entries they match to the tw1: form.
+func TestLegacyBaselineMigration(t *testing.T) {
+	fs := scan(t, map[string]string{"deploy.sh": header(tokA) + header(tokB)})
+	if len(fs) != 2 {
+		t.Fatalf("engine found %d findings, want 2", len(fs))
+	}
+	const rule = "authorization-token-header"
+	oldA, oldC := finding.LegacyFingerprint(rule, tokA), finding.LegacyFingerprint(rule, tokC)
+	data := `{"version":1,"findings":{"` + oldA + `":{"reason":"fixture","expires":"2099-01-01"},"` + oldC + `":{"reason":"gone"}}}`
+	old, err := Parse([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Legacy() != 2 {
+		t.Errorf("Legacy() = %d, want 2", old.Legacy())
+	}
+	kept, n := old.Filter(fs, day)
+	if n != 1 || len(kept) != 1 || kept[0].Secret != tokB {
+		t.Fatalf("legacy baseline suppressed %d, kept %v; want tokA suppressed", n, kept)
+	}
+	up := Update(old, fs, Entry{Reason: "new"})
+	newA, newB := finding.Fingerprint(rule, tokA), finding.Fingerprint(rule, tokB)
+	if e, ok := up.Entries[newA]; !ok || e.Reason != "fixture" || e.Expires != "2099-01-01" {
+		t.Errorf("update did not migrate tokA's entry to %s with its reason: %+v", newA, up.Entries)
+	}
+	if _, ok := up.Entries[oldA]; ok {
+		t.Errorf("update kept the legacy key %s", oldA)
+	}
+	if _, ok := up.Entries[oldC]; !ok {
+		t.Errorf("update dropped the unmatched legacy entry %s (only prune drops)", oldC)
+	}
+	if e := up.Entries[newB]; e.Reason != "new" {
+		t.Errorf("new entry %+v", e)
+	}
+	pr := Prune(old, fs)
+	if len(pr.Entries) != 1 || pr.Entries[newA].Reason != "fixture" {
+		t.Errorf("prune = %+v, want only tokA under %s", pr.Entries, newA)
+	}
+
+	ign, err := ParseIgnoreList(strings.NewReader(oldA+"\n"), "ignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept, n := ign.Filter(fs); n != 1 || kept[0].Secret != tokB {
+		t.Errorf("legacy ignore entry suppressed %d", n)
 	}
 }

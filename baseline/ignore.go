@@ -20,12 +20,13 @@ import (
 // from an ignore file (.tokenwardignore). The file format, one entry a line:
 //
 //	# comment lines and blank lines are skipped
-//	sha256:4f1c…e9  # test fixture, revoked   <- a fingerprint, optional trailing comment
-//	vendor/**                                 <- anything else is a path pattern
+//	tw1:4f1c…e9  # test fixture, revoked   <- a fingerprint, optional trailing comment
+//	vendor/**                              <- anything else is a path pattern
 //
-// A line whose first word starts with "sha256:" is a fingerprint and must be
-// "sha256:" followed by 64 lower-case hex digits (copy it from a report's
-// "fingerprint" field). All other lines are gitignore-syntax path patterns,
+// A line whose first word starts with "tw1:" (or the legacy "sha256:") is a
+// fingerprint and must be that prefix followed by 64 lower-case hex digits
+// (copy it from a report's "fingerprint" field). Legacy sha256: entries still
+// suppress the findings they were made for. All other lines are gitignore-syntax path patterns,
 // which the file source applies; LoadIgnoreList returns them in Patterns for
 // completeness, and IsFingerprintLine lets a path matcher skip fingerprint lines.
 type IgnoreList struct {
@@ -71,7 +72,7 @@ func ParseIgnoreBytes(name string, data []byte) (*IgnoreList, error) {
 // IsFingerprintLine reports whether an ignore-file line is a fingerprint entry.
 func IsFingerprintLine(line string) bool {
 	f := strings.Fields(line)
-	return len(f) > 0 && strings.HasPrefix(f[0], "sha256:")
+	return len(f) > 0 && finding.HasFingerprintPrefix(f[0])
 }
 
 // LoadIgnoreList reads an ignore file. A missing file is an empty list, not an
@@ -108,7 +109,7 @@ func ParseIgnoreList(r io.Reader, name string) (*IgnoreList, error) {
 		fp, comment, _ := strings.Cut(line, "#")
 		fp = strings.TrimSpace(fp)
 		if !ValidFingerprint(fp) {
-			return nil, fmt.Errorf("%s:%d: %q is not a fingerprint: write sha256: followed by 64 lower-case hex digits, as in a report's \"fingerprint\" field, optionally followed by # and a comment", name, n, fp)
+			return nil, fmt.Errorf("%s:%d: %q is not a fingerprint: write tw1: followed by 64 lower-case hex digits, as in a report's \"fingerprint\" field, optionally followed by # and a comment", name, n, fp)
 		}
 		l.Fingerprints[fp] = strings.TrimSpace(comment)
 	}
@@ -132,7 +133,7 @@ func (l *IgnoreList) Filter(fs []finding.Finding) (kept []finding.Finding, suppr
 	kept = make([]finding.Finding, 0, len(fs))
 	for _, f := range fs {
 		if l != nil {
-			if _, ok := l.Fingerprints[f.Fingerprint]; ok && f.Fingerprint != "" {
+			if l.has(f.Fingerprint) {
 				suppressed++
 				continue
 			}
@@ -140,4 +141,19 @@ func (l *IgnoreList) Filter(fs []finding.Finding) (kept []finding.Finding, suppr
 		kept = append(kept, f)
 	}
 	return kept, suppressed
+}
+
+// has reports whether fp is listed, in its current or its legacy form.
+func (l *IgnoreList) has(fp string) bool {
+	if fp == "" {
+		return false
+	}
+	if _, ok := l.Fingerprints[fp]; ok {
+		return true
+	}
+	if old, ok := finding.LegacyOf(fp); ok {
+		_, ok = l.Fingerprints[old]
+		return ok
+	}
+	return false
 }

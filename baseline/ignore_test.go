@@ -27,7 +27,9 @@ func TestParseIgnoreList(t *testing.T) {
 			map[string]string{fpA: "", fpB: "revoked 2026-01-02, fixture"}, []string{"vendor/**", "*.min.js"}, ""},
 		{"comment glued to fingerprint", fpA + "#why\n", map[string]string{fpA: "why"}, nil, ""},
 		{"short fingerprint", "# ok\n" + fpA[:20] + "\n", nil, nil, "ignore:2: \"" + fpA[:20] + "\" is not a fingerprint"},
-		{"upper-case hex", strings.ToUpper(fpA[7:]) + "\nsha256:" + strings.ToUpper(fpA[7:]) + "\n", nil, nil, "ignore:2:"},
+		{"upper-case hex", strings.ToUpper(fpA[4:]) + "\ntw1:" + strings.ToUpper(fpA[4:]) + "\n", nil, nil, "ignore:2:"},
+		{"legacy form", finding.LegacyFingerprint("authorization-token-header", tokA) + " # old\n",
+			map[string]string{finding.LegacyFingerprint("authorization-token-header", tokA): "old"}, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

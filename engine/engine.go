@@ -499,7 +499,6 @@ func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []fin
 		cur = cur.advance(buf[at:x.start])
 		at = x.start
 		end := cur.advance(buf[x.start:x.end])
-		line := lineAround(buf, x.start, x.end)
 		f := finding.Finding{
 			RuleID:      x.rule.ID,
 			Description: x.rule.Description,
@@ -512,7 +511,7 @@ func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []fin
 			EndColumn:   end.col,
 			Secret:      x.secret,
 			Redacted:    finding.Redact(x.secret),
-			Context:     clip([]byte(redactLines(line, x.secret)), 240),
+			Context:     context(buf, x.start, x.end, x.secret, x.encoding != ""),
 			Fingerprint: finding.Fingerprint(x.rule.ID, x.secret),
 			Entropy:     math.Round(shape.Entropy(x.secret)*100) / 100,
 			Encoding:    x.encoding,
@@ -521,7 +520,6 @@ func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []fin
 		}
 		if x.encoding != "" {
 			f.Tags = append(f.Tags, "decoded")
-			f.Context = finding.RedactIn(f.Context, string(buf[x.start:x.end]))
 		}
 		out = append(out, f)
 	}
@@ -581,6 +579,27 @@ func snapForward(buf []byte, i int) (int, bool) {
 	return to, to < len(buf)
 }
 
+// contextLimit is the longest context (in bytes, before redaction) a finding carries.
+const contextLimit = 240
+
+// context is the line around buf[s:e] as a finding shows it: cut first (to
+// contextLimit bytes around the match, never inside a token, so nothing partial
+// of a secret or its encoding is left at a cut), then redacted: the secret, its
+// own lines, its encoded forms and, when it was decoded, the encoded span.
+func context(buf []byte, s, e int, secret string, decoded bool) string {
+	lo, cutBefore := snapBack(buf, s)
+	hi, cutAfter := snapForward(buf, e)
+	line := buf[lo:hi]
+	trimmed := bytes.TrimRight(line, "\r\n")
+	cutAfter = cutAfter && len(trimmed) == len(line)
+	ctx := finding.Excerpt(string(trimmed), s-lo, min(e-lo, len(trimmed)), contextLimit, cutBefore, cutAfter)
+	hide := []string{secret}
+	if decoded {
+		hide = append(hide, string(buf[s:e]))
+	}
+	return redactLines([]byte(finding.RedactAll(ctx, hide...)), secret)
+}
+
 // redactLines hides secret in line, and also each of the secret's own lines (a
 // multi-line secret such as a PEM key may be only partly in the context line).
 func redactLines(line []byte, secret string) string {
@@ -593,14 +612,6 @@ func redactLines(line []byte, secret string) string {
 		}
 	}
 	return out
-}
-
-// clip shortens a long line to n bytes, keeping valid UTF-8.
-func clip(line []byte, n int) string {
-	if len(line) <= n {
-		return strings.ToValidUTF8(string(line), "\uFFFD")
-	}
-	return strings.ToValidUTF8(string(line[:n]), "\uFFFD") + "…"
 }
 
 func matchAny(res []*regexp.Regexp, s string) bool {

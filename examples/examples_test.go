@@ -68,7 +68,15 @@ func build(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// tokenward keeps a per-user fingerprint key under the configuration
+	// directory: the examples must not create one in the real home.
+	cfg, err := os.MkdirTemp("", "tokenward-examples-config")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", cfg)
 	code := m.Run()
+	os.RemoveAll(cfg)
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

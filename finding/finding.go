@@ -2,8 +2,6 @@
 package finding
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 )
 
@@ -61,16 +59,6 @@ type Finding struct {
 	// Match holds named capture groups (for verification templates); never serialised.
 	Groups       map[string]string `json:"-"`
 	Verification *Verification     `json:"verification,omitempty"`
-}
-
-// Fingerprint is the stable identity of a secret under a rule: it survives line
-// moves, renames and rebases.
-func Fingerprint(ruleID, secret string) string {
-	h := sha256.New()
-	h.Write([]byte(ruleID))
-	h.Write([]byte{0})
-	h.Write([]byte(secret))
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // Redact keeps a short, identifying prefix and suffix of a secret and hides the rest.

@@ -78,7 +78,7 @@ func TestCheckFixtures(t *testing.T) {
 func checkInvariants(t *testing.T, f finding.Finding, data []byte) {
 	t.Helper()
 	where := fmt.Sprintf("%s:%d:%d %s", f.File, f.Line, f.Column, f.RuleID)
-	if f.Kind != finding.KindHygiene || f.Message == "" || f.Description == "" || !strings.HasPrefix(f.Fingerprint, "sha256:") {
+	if f.Kind != finding.KindHygiene || f.Message == "" || f.Description == "" || !finding.ValidFingerprint(f.Fingerprint) {
 		t.Errorf("%s: incomplete finding %+v", where, f)
 	}
 	if _, ok := CheckByID(f.RuleID); !ok {

@@ -54,6 +54,11 @@ type Options struct {
 	OnlyLive bool
 
 	Now func() time.Time // baseline expiry; default time.Now
+
+	// Redactor, when set, learns the secret of every finding before any is
+	// dropped (ignored, baselined, not live), so that outputs can hide the
+	// secrets of suppressed findings too. Nil: none.
+	Redactor *finding.Redactor
 }
 
 // Check is an extra per-file check: data is valid only during the call.
@@ -162,13 +167,17 @@ func (p *Pipeline) Finish(ctx context.Context, res *Result, memo VerificationMem
 	if p.opts.Hygiene != nil {
 		fs = p.opts.Hygiene.Review(fs)
 	}
+	if p.opts.Redactor != nil {
+		p.opts.Redactor.AddFindings(res.Findings)
+		p.opts.Redactor.AddFindings(fs)
+	}
 	fs = p.ignore(res, fs)
 	if b := p.opts.Baseline; b != nil {
 		now := p.opts.Now()
 		kept, n := b.Filter(fs, now)
 		res.Suppressed += n
 		for _, f := range kept {
-			if e, ok := b.Entries[f.Fingerprint]; ok && e.Expired(now) {
+			if _, e, ok := b.Find(f.Fingerprint); ok && e.Expired(now) {
 				res.Expired++
 			}
 		}

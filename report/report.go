@@ -67,13 +67,21 @@ type Options struct {
 	// Revision defaults to the commit shared by every finding, if there is one.
 	RepositoryURI string
 	Revision      string
+	// Redactor holds every secret of the run (also those of findings that
+	// are not written: suppressed, or below a threshold). Unless ShowSecrets,
+	// each is hidden, in every encoding, from every byte Write writes. nil: the
+	// secrets of the findings written.
+	Redactor *finding.Redactor
 }
 
-// Write writes findings in opts.Format. Findings are written in a deterministic
+// Write writes findings in opts.Format. Whatever the format, the findings and
+// the bytes written pass the guard (guard.go): secrets redacted, control
+// characters escaped. Findings are written in a deterministic
 // order (file, position, rule, commit, fingerprint) whatever order they came in,
 // and the caller's slice is not modified.
-func Write(w io.Writer, findings []finding.Finding, opts Options) error {
-	fs := Prepare(findings, opts.ShowSecrets)
+func Write(w io.Writer, findings []finding.Finding, opts Options) (err error) {
+	w, fs, finish := guard(w, findings, &opts)
+	defer func() { err = finish(err) }()
 	switch strings.ToLower(opts.Format) {
 	case "", FormatText:
 		return writeText(w, fs, opts)

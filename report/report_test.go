@@ -247,7 +247,7 @@ func TestText(t *testing.T) {
 }
 
 func TestTextSanitizesAndTruncates(t *testing.T) {
-	long := strings.Repeat("x", 5000) + "key=" + ghSecret + strings.Repeat("y", 5000)
+	long := strings.Repeat("x;", 2500) + "key=" + ghSecret + ";" + strings.Repeat("y;", 2500)
 	tests := []struct {
 		name    string
 		f       finding.Finding
@@ -271,8 +271,8 @@ func TestTextSanitizesAndTruncates(t *testing.T) {
 			name: "minified line cut around the secret",
 			f: finding.Finding{RuleID: "github-pat", Severity: "high", File: "app.min.js", Line: 1, Column: 5005,
 				Secret: ghSecret, Context: long},
-			want:    []string{"    | …xxx", "xxxxkey=" + finding.Redact(ghSecret) + "yyyy", "yyy…\n"},
-			notWant: []string{strings.Repeat("x", 200), ghSecret},
+			want:    []string{"    | …x;x;", "x;key=" + finding.Redact(ghSecret) + ";y;", ";y;…\n"},
+			notWant: []string{strings.Repeat("x;", 100), ghSecret},
 		},
 	}
 	for _, tt := range tests {

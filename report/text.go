@@ -238,24 +238,14 @@ func contextLine(f finding.Finding, shown string) string {
 	return clean(ctx)
 }
 
-// window cuts s to about n runes centred on the first occurrence of needle.
+// window cuts s to about n bytes around the first occurrence of needle (the
+// redacted secret), never inside a token (see finding.Excerpt).
 func window(s, needle string, n int) string {
-	r := []rune(s)
-	centre := 0
-	if i := strings.Index(s, needle); needle != "" && i >= 0 {
-		centre = utf8.RuneCountInString(s[:i]) + utf8.RuneCountInString(needle)/2
+	i := strings.Index(s, needle)
+	if needle == "" || i < 0 {
+		i, needle = 0, ""
 	}
-	start := max(centre-n/2, 0)
-	end := min(start+n, len(r))
-	start = max(end-n, 0)
-	out := string(r[start:end])
-	if start > 0 {
-		out = "…" + out
-	}
-	if end < len(r) {
-		out += "…"
-	}
-	return out
+	return finding.Excerpt(s, i, i+len(needle), n, false, false)
 }
 
 // clean makes text safe to print on a terminal: invalid UTF-8 becomes U+FFFD and
@@ -278,7 +268,7 @@ func clean(s string) string {
 			b.WriteRune(r)
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
 			fmt.Fprintf(&b, "\\x%02x", r)
-		case r == '\u2028' || r == '\u2029' || r == '\u202e' || r == '\u202d' || (r >= '\u2066' && r <= '\u2069'):
+		case r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u061c' || r == '\u200e' || r == '\u200f':
 			// line separators and bidirectional overrides ("trojan source")
 			fmt.Fprintf(&b, "\\u%04x", r)
 		default:

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/rules"
 	gitsrc "github.com/tokenward/tokenward/source/git"
@@ -36,9 +37,10 @@ type ScanOptions struct {
 func ScanKey(set *rules.Set, opts ScanOptions, version string) string {
 	h := sha256.New()
 	// Version 2: blob results hold the hygiene checks' findings and archive
-	// members too, so results stored by version 1 are not reused.
-	fmt.Fprintf(h, "tokenward-sweep-2\x00%s\x00%s\x00%v\x00%d\x00%v\x00%d\x00%d\x00%v", version, set.Hash, opts.GitleaksAllow,
-		opts.MaxBlobSize, opts.FullBlobs, opts.DeltaContext, opts.MaxArchiveDepth, opts.SkipBinary)
+	// members too, so results stored by version 1 are not reused. The
+	// fingerprint key is part of the key: cached findings carry fingerprints.
+	fmt.Fprintf(h, "tokenward-sweep-2\x00%s\x00%s\x00%v\x00%d\x00%v\x00%d\x00%d\x00%v\x00%s", version, set.Hash, opts.GitleaksAllow,
+		opts.MaxBlobSize, opts.FullBlobs, opts.DeltaContext, opts.MaxArchiveDepth, opts.SkipBinary, finding.KeyID())
 	// The [hygiene] table changes what the checks find.
 	keys := make([]string, 0, len(set.Hygiene))
 	for k := range set.Hygiene {

@@ -25,10 +25,20 @@ func FindingsForFingerprints(set *rules.Set, fingerprints []string, text string)
 	for _, fp := range fingerprints {
 		want[fp] = true
 	}
+	// wanted names the fingerprint asked for: fp itself, or its legacy form.
+	wanted := func(fp string) (string, bool) {
+		if want[fp] {
+			return fp, true
+		}
+		if l, ok := finding.LegacyOf(fp); ok && want[l] {
+			return l, true
+		}
+		return "", false
+	}
 	if set != nil {
 		for _, r := range set.Rules {
 			for _, c := range cands {
-				if fp := finding.Fingerprint(r.ID, c); want[fp] {
+				if fp, ok := wanted(finding.Fingerprint(r.ID, c)); ok {
 					if _, done := byFP[fp]; !done {
 						byFP[fp] = newFinding(r, c, nil)
 					}
@@ -43,8 +53,8 @@ func FindingsForFingerprints(set *rules.Set, fingerprints []string, text string)
 					continue
 				}
 				secret := text[m[2*g]:m[2*g+1]]
-				fp := finding.Fingerprint(r.ID, secret)
-				if !want[fp] {
+				fp, ok := wanted(finding.Fingerprint(r.ID, secret))
+				if !ok {
 					continue
 				}
 				groups := map[string]string{}

@@ -70,7 +70,7 @@ func filterByBaseline(path string, fs []finding.Finding) ([]finding.Finding, int
 	kept, suppressed := b.Filter(fs, now)
 	expired := 0
 	for _, f := range kept {
-		if e, ok := b.Entries[f.Fingerprint]; ok && e.Expired(now) {
+		if _, e, ok := b.Find(f.Fingerprint); ok && e.Expired(now) {
 			expired++
 		}
 	}

@@ -9,13 +9,25 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/tokenward/tokenward/finding"
 )
 
 var binary string
 
+// testKey is the fingerprint key of every tokenward the tests run (and of this
+// process), so fingerprints computed here match theirs.
+const testKey = "tokenward-cli-test-fingerprint-key"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "tokenward-cli")
 	if err != nil {
+		panic(err)
+	}
+	// Never touch the real user key file: the key comes from the environment.
+	os.Setenv(finding.KeyEnv, testKey)
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	if err := finding.SetKey([]byte(testKey)); err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "tokenward")

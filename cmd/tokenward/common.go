@@ -184,6 +184,7 @@ func fromPipeline(r *pipeline.Result, set *rules.Set, repoURI string) *results {
 // finish writes the report and returns the exit status: 2 when the result is
 // incomplete, the --exit-code when findings remain.
 func finish(cmd *cobra.Command, res *results) error {
+	noteSecrets(res.Findings)
 	res.Summary.Problems = res.Problems
 	var infos []report.RuleInfo
 	if res.Set != nil {
@@ -201,6 +202,7 @@ func finish(cmd *cobra.Command, res *results) error {
 			Rules:         infos,
 			Summary:       &res.Summary,
 			RepositoryURI: res.RepoURI,
+			Redactor:      runRedactor,
 		})
 	}); err != nil {
 		return err
@@ -237,7 +239,7 @@ func pipelineFor(set *rules.Set, pc pipelineChoice) (*pipeline.Pipeline, error) 
 	if err != nil {
 		return nil, usageError(err)
 	}
-	opts := pipeline.Options{Rules: set, Engine: eng, Hygiene: hc, Content: content, IgnorePaths: pc.gitPaths}
+	opts := pipeline.Options{Rules: set, Engine: eng, Hygiene: hc, Content: content, IgnorePaths: pc.gitPaths, Redactor: runRedactor}
 	if pc.ignore != nil {
 		opts.Ignore = pc.ignore
 	} else if pc.root != "" {

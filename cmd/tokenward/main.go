@@ -30,6 +30,8 @@ func main() {
 
 // run executes the command line and returns the process exit code.
 func run(args []string) int {
+	restore := guardStderr()
+	defer restore()
 	rootCmd.SetArgs(args)
 	stopProfile := startProfile(args)
 	err := rootCmd.Execute()
@@ -73,6 +75,7 @@ var versionCmd = &cobra.Command{
 }
 
 func init() {
+	rootCmd.PersistentPreRun = func(cmd *cobra.Command, args []string) { setupFingerprintKey(cmd, args) }
 	rootCmd.AddCommand(versionCmd)
 	rootCmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &exitError{code: 2, err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}

@@ -50,7 +50,7 @@ func init() {
 	f.StringVar(&revokeFlags.auditLog, "audit-log", "tokenward-audit.jsonl", "append-only JSONL record of revocations")
 	f.IntVar(&revokeFlags.confirmAttempts, "confirm-attempts", 3, "re-verifications after a revocation before it counts as unconfirmed")
 	f.DurationVar(&revokeFlags.confirmDelay, "confirm-delay", 2*time.Second, "pause between re-verifications (providers may revoke asynchronously)")
-	f.StringSliceVar(&revokeFlags.fingerprints, "fingerprint", nil, "revoke only these fingerprints (sha256:…); with no report, read their secrets from stdin")
+	f.StringSliceVar(&revokeFlags.fingerprints, "fingerprint", nil, "revoke only these fingerprints (tw1:…); with no report, read their secrets from stdin")
 	rootCmd.AddCommand(revokeCmd)
 }
 
@@ -69,8 +69,8 @@ func runRevoke(cmd *cobra.Command, args []string) error {
 	}
 	opts.ConfirmAttempts, opts.ConfirmDelay = revokeFlags.confirmAttempts, revokeFlags.confirmDelay
 	for _, fp := range revokeFlags.fingerprints {
-		if !strings.HasPrefix(fp, "sha256:") {
-			return usageError(fmt.Errorf("--fingerprint %q: want sha256:… as printed in reports", fp))
+		if !finding.HasFingerprintPrefix(fp) {
+			return usageError(fmt.Errorf("--fingerprint %q: want tw1:… (or a legacy sha256:…) as printed in reports", fp))
 		}
 	}
 	if len(args) == 0 && len(revokeFlags.fingerprints) == 0 {
@@ -104,7 +104,9 @@ func runRevoke(cmd *cobra.Command, args []string) error {
 		if err != nil {
 			return usageError(fmt.Errorf("reading secrets from stdin: %w", err))
 		}
-		if fs, err = verify.FindingsForFingerprints(set, revokeFlags.fingerprints, string(in)); err != nil {
+		fs, err = verify.FindingsForFingerprints(set, revokeFlags.fingerprints, string(in))
+		noteSecrets(fs)
+		if err != nil {
 			return usageError(err)
 		}
 	default:

@@ -349,5 +349,6 @@ func storeFindings(st *store.Store, q store.Query) ([]finding.Finding, error) {
 		f.File = l.RepoName + "/" + f.File
 		out[i] = f
 	}
+	noteSecrets(out)
 	return out, nil
 }

@@ -23,7 +23,7 @@ var triageFlags struct {
 var triageCmd = &cobra.Command{
 	Use:   "triage FINGERPRINT... [--status STATUS --note TEXT]",
 	Short: "Record a triage decision about findings in a sweep store",
-	Long: `Record a decision about secrets in a sweep store, by fingerprint (sha256:…, or a
+	Long: `Record a decision about secrets in a sweep store, by fingerprint (tw1:…, or a
 unique prefix of at least 8 hex digits):
 
   open            to be handled (the default state)

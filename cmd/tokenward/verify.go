@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -129,6 +128,7 @@ func readReports(cmd *cobra.Command, paths []string) ([]finding.Finding, error) 
 		if err != nil {
 			return nil, err
 		}
+		noteSecrets(fs)
 		all = append(all, fs...)
 	}
 	return all, nil
@@ -187,35 +187,8 @@ func writeFindings(cmd *cobra.Command, fs []finding.Finding, set *rules.Set) err
 	}
 	return withOutput(cmd, func(w io.Writer) error {
 		return report.Write(w, fs, report.Options{Format: common.format, ShowSecrets: common.showSecrets,
-			Color: common.output == "" && colorOK(), Version: version, Rules: infos})
+			Color: common.output == "" && colorOK(), Version: version, Rules: infos, Redactor: runRedactor})
 	})
-}
-
-// withOutput runs write on --output (or stdout), buffered; errors exit 2.
-func withOutput(cmd *cobra.Command, write func(io.Writer) error) error {
-	out := cmd.OutOrStdout()
-	var file *os.File
-	if common.output != "" && common.output != "-" {
-		var err error
-		if file, err = os.Create(common.output); err != nil {
-			return usageError(fmt.Errorf("--output: %w", err))
-		}
-		out = file
-	}
-	bw := bufio.NewWriterSize(out, 64<<10)
-	err := write(bw)
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	if file != nil {
-		if cerr := file.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("writing results: %w", err)}
-	}
-	return nil
 }
 
 // uniqueByFingerprint keeps the first secret finding of each fingerprint, in

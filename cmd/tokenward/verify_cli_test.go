@@ -356,7 +356,7 @@ func TestRevokeUnconfirmedAndErrors(t *testing.T) {
 	}{
 		{[]string{"revoke"}, "give a report file"},
 		{[]string{"revoke", "--format", "sarif", "report.jsonl"}, "revoke writes text, json or jsonl"},
-		{[]string{"revoke", "--fingerprint", "abc"}, "want sha256:"},
+		{[]string{"revoke", "--fingerprint", "abc"}, "want tw1:"},
 		{[]string{"revoke", "missing.jsonl"}, "missing.jsonl"},
 	} {
 		r := tokenward(t, dir, "", c.args...)

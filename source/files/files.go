@@ -24,7 +24,7 @@ import (
 )
 
 // IgnoreFileName lists paths to skip, in gitignore syntax, at the root of a scanned
-// directory. Lines of the form sha256:… are finding fingerprints, applied by callers.
+// directory. Lines of the form tw1:… (or legacy sha256:…) are finding fingerprints, applied by callers.
 const IgnoreFileName = ".tokenwardignore"
 
 // memLimit is the largest file read whole; larger files are streamed in chunks.
@@ -242,7 +242,7 @@ func (s *state) walkRoot(ctx context.Context, root string, jobs chan<- job) {
 	if data, err := os.ReadFile(filepath.Join(ignDir, IgnoreFileName)); err == nil {
 		var patterns []string
 		for _, line := range strings.Split(string(data), "\n") {
-			if !strings.HasPrefix(strings.TrimSpace(line), "sha256:") { // fingerprints are for findings, not paths
+			if !finding.HasFingerprintPrefix(strings.TrimSpace(line)) { // fingerprints are for findings, not paths
 				patterns = append(patterns, line)
 			}
 		}

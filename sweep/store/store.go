@@ -598,13 +598,14 @@ type TriageEntry struct {
 }
 
 // ResolveFingerprint expands a fingerprint or a unique prefix of one (with or
-// without "sha256:") to a stored fingerprint.
+// without "tw1:"; legacy "sha256:" ones are stored by older versions) to a
+// stored fingerprint.
 func (s *Store) ResolveFingerprint(prefix string) (string, error) {
 	p := strings.TrimSpace(prefix)
-	if !strings.HasPrefix(p, "sha256:") {
-		p = "sha256:" + p
+	if !finding.HasFingerprintPrefix(p) {
+		p = finding.FingerprintPrefix + p
 	}
-	if len(p) < len("sha256:")+8 {
+	if len(p) < strings.Index(p, ":")+1+8 {
 		return "", fmt.Errorf("fingerprint %q: give at least 8 hex digits", prefix)
 	}
 	rows, err := s.db.Query(`SELECT fingerprint FROM findings WHERE fingerprint >= ? AND fingerprint < ? ORDER BY fingerprint LIMIT 2`, p, p+"\xff")
