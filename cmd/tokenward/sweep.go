@@ -145,6 +145,9 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	if !report.ValidFormat(common.format) {
 		return usageError(errUnknownFormat(common.format))
 	}
+	if err := errors.Join(sweep.CheckAPIURL("--github-api", fl.githubAPI), sweep.CheckAPIURL("--gitlab-api", fl.gitlabAPI)); err != nil {
+		return usageError(err)
+	}
 	shardI, shardN, err := parseShard()
 	if err != nil {
 		return usageError(err)
