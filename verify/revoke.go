@@ -117,7 +117,7 @@ func (v *Verifier) Revoke(ctx context.Context, f finding.Finding, o RevokeOption
 		return record(res)
 	}
 
-	e := newEnv(&f, rs.base)
+	e := newEnv(&f, rs)
 	if o.DryRun {
 		res.Action, res.Status = ActionDryRun, finding.StatusLive
 		de := e.displayEnv()

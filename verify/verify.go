@@ -268,7 +268,7 @@ func jobKey(sp *spec, f *finding.Finding) string {
 
 // check runs a verify spec for one finding.
 func (v *Verifier) check(ctx context.Context, sp *spec, f *finding.Finding) finding.Verification {
-	rr := v.run(ctx, sp, newEnv(f, sp.base))
+	rr := v.run(ctx, sp, newEnv(f, sp))
 	return finding.Verification{
 		Status:     rr.result,
 		HTTPStatus: rr.httpStatus,
