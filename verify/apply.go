@@ -55,7 +55,7 @@ func Unverified(fs []finding.Finding) []string {
 		if detail == "" {
 			detail = "no usable answer"
 		}
-		out = append(out, fmt.Sprintf("%s %s at %s could not be verified: %s", f.RuleID, f.Redacted, where, detail))
+		out = append(out, fmt.Sprintf("%s (%s): %s", f.RuleID, where, detail))
 	}
 	return out
 }
