@@ -186,4 +186,3 @@ detail = "provider says key {{var.key}} hex {{var.hex}}"
 		})
 	}
 }
-
