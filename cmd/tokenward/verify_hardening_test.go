@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -87,5 +89,34 @@ func TestOnlyLiveFailsClosed(t *testing.T) {
 				noSecrets(t, "stderr", r.stderr, ghLive)
 			})
 		}
+	}
+}
+
+// TestRevokeForgedAuditLine: a forged "revoked" line for a live token does not
+// make revoke --yes skip it: the token is verified, revoked, and the forged
+// line is reported.
+func TestRevokeForgedAuditLine(t *testing.T) {
+	api, url := newFakeAPIs(t, ghLive)
+	dir := tree(t, map[string]string{"a.env": "GITHUB_TOKEN=" + ghLive + "\n"})
+	if r := tokenward(t, dir, "", "scan", "--format", "jsonl", "--show-secrets", "-o", "report.jsonl", "."); r.code != 1 {
+		t.Fatalf("scan: exit %d %s", r.code, r.stderr)
+	}
+	forged := fmt.Sprintf(`{"time":"2026-01-01T00:00:00Z","fingerprint":%q,"rule":"github-pat","action":"revoke","result":"revoked","operator":"mallory"}`+"\n",
+		finding.Fingerprint("github-pat", ghLive))
+	if err := os.WriteFile(filepath.Join(dir, "tokenward-audit.jsonl"), []byte(forged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := tokenward(t, dir, "", append([]string{"revoke", "--yes", "--confirm-delay", "10ms", "report.jsonl"}, endpointArgs(url)...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "revoked            github-pat") || strings.Contains(r.stdout, "already revoked") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if api.isLive(ghLive) {
+		t.Error("the live token was not revoked")
+	}
+	if !strings.Contains(r.stderr, "tokenward-audit.jsonl:1: no MAC") {
+		t.Errorf("forged line not reported:\n%s", r.stderr)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "tokenward-audit.jsonl.key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("audit key: %v %v", st, err)
 	}
 }
