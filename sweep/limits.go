@@ -107,7 +107,8 @@ func resetIn(h http.Header, name string, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return max(time.Unix(n, 0).Sub(now)+time.Second, 0), true
+	// Sub saturates on absurd values; cap before adding, so nothing wraps negative.
+	return max(min(time.Unix(n, 0).Sub(now), 100*365*24*time.Hour)+time.Second, 0), true
 }
 
 // errHTTP is a response that is not a success.

@@ -34,7 +34,11 @@ func newClient(base *http.Client, guard *netx.Guard) *http.Client {
 		t = rt.Clone()
 	}
 	if t != nil {
+		// Every connection, TLS ones too, goes through the guarded dialer.
 		t.DialContext = guard.DialContext(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
+		t.DialTLSContext = nil
+		//lint:ignore SA1019 a deprecated DialTLS would bypass the guard: clear it
+		t.DialTLS = nil
 		c.Transport = t
 	}
 	c.Jar = nil

@@ -228,3 +228,15 @@ func TestCheckURL(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRetryAfter: no panic, never a negative wait.
+func FuzzRetryAfter(f *testing.F) {
+	f.Add("120")
+	f.Add("Wed, 21 Oct 2015 07:28:00 GMT")
+	f.Add("-5")
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, _ := RetryAfter(s, time.Now()); d < 0 {
+			t.Errorf("RetryAfter(%q) = %s", s, d)
+		}
+	})
+}

@@ -127,6 +127,8 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+const forever = 100 * 365 * 24 * time.Hour
+
 // RetryAfter reads a Retry-After header value: delay seconds or an HTTP date.
 // ok is false when the value is absent or unreadable.
 func RetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
@@ -134,11 +136,13 @@ func RetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if v == "" {
 		return 0, false
 	}
-	if n, err := strconv.Atoi(v); err == nil {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if n < 0 {
 			return 0, false
 		}
-		return time.Duration(n) * time.Second, true
+		// A value past any sane wait (it would overflow a Duration) is a
+		// century: longer than every MaxWait, so the loop stops.
+		return time.Duration(min(n, int64(forever/time.Second))) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0), true
