@@ -120,3 +120,61 @@ func TestRevokeForgedAuditLine(t *testing.T) {
 		t.Errorf("audit key: %v %v", st, err)
 	}
 }
+
+// TestVerifyEgressGuard: a rule whose base URL is an internal (here loopback)
+// host gets no request unless the operator names that host with --endpoint or
+// passes --allow-internal; refused, the finding is unknown naming the refusal.
+func TestVerifyEgressGuard(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	const tok = "isvc_q7x2m9k4r8w1z5t3p6v0"
+	cfg := filepath.Join(t.TempDir(), "rules.toml")
+	writeFile(t, cfg, fmt.Sprintf(`
+[[rule]]
+id = "internal-svc"
+description = "internal service key"
+regex = '''\b(isvc_[a-z0-9]{20})\b'''
+keywords = ["isvc_"]
+[rule.verify]
+base_url = %q
+[[rule.verify.step]]
+url = "{{base}}/me"
+headers = { Authorization = "Bearer {{secret}}" }
+[[rule.verify.step.match]]
+status = [200]
+result = "live"
+`, srv.URL))
+	dir := tree(t, map[string]string{"app.env": "KEY=" + tok + "\n"})
+	for _, c := range []struct {
+		name   string
+		extra  []string
+		want   string
+		detail string
+		hits   int32
+	}{
+		{"refused", nil, finding.StatusUnknown, "refused to connect to " + strings.TrimPrefix(srv.URL, "http://") + ": a loopback address", 0},
+		{"named with --endpoint", []string{"--endpoint", "internal-svc=" + srv.URL}, finding.StatusLive, "", 1},
+		{"--allow-internal", []string{"--allow-internal"}, finding.StatusLive, "", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hits.Store(0)
+			r := tokenward(t, dir, "", append([]string{"scan", "--verify", "--config", cfg, "--format", "jsonl", "."}, c.extra...)...)
+			fs := decodeFindings(t, r.stdout)
+			if len(fs) != 1 || fs[0].Verification == nil {
+				t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if v := fs[0].Verification; v.Status != c.want || !strings.Contains(v.Detail, c.detail) {
+				t.Errorf("got %+v, want %s ~%q", *v, c.want, c.detail)
+			}
+			if n := hits.Load(); n != c.hits {
+				t.Errorf("the internal host received %d requests, want %d", n, c.hits)
+			}
+			noSecrets(t, "output", r.stdout+r.stderr, tok)
+		})
+	}
+}
