@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tokenward/tokenward/finding"
@@ -184,5 +185,35 @@ detail = "provider says key {{var.key}} hex {{var.hex}}"
 				}
 			}
 		})
+	}
+}
+
+// TestRedirectLoopBounded: a provider redirecting to itself forever gets at
+// most 4 requests (the first and 3 redirects), not retried, and the result is
+// unknown naming the loop.
+func TestRedirectLoopBounded(t *testing.T) {
+	var n int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		http.Redirect(w, r, "/user", http.StatusFound)
+	}))
+	defer srv.Close()
+	o := fastOpts(srv.URL, nil)
+	o.Retries = 2
+	v, err := New(testRules(t, fakeRule("fake-token", "/user")), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := v.Verify(context.Background(), []finding.Finding{secretFinding("fake-token", tokLive)})[0].Verification
+	if got.Status != finding.StatusUnknown || !strings.Contains(got.Detail, "more than 3 redirects") {
+		t.Errorf("got %+v", *got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n != 4 {
+		t.Errorf("%d requests, want 4", n)
 	}
 }

@@ -46,7 +46,10 @@ func newClient(base *http.Client, guard *netx.Guard) *http.Client {
 	same := netx.SameOriginRedirects(3)
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if err := same(req, via); err != nil {
-			return err
+			if isRedirectErr(err) {
+				return err
+			}
+			return &sendError{msg: err.Error(), final: true} // too many redirects
 		}
 		if err := rules.CheckBaseURL(req.URL.Scheme + "://" + req.URL.Host); err != nil {
 			return &netx.RedirectError{To: req.URL.Scheme + "://" + req.URL.Host}
