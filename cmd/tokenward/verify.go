@@ -34,11 +34,15 @@ var verifyCmd = &cobra.Command{
 	Long: `Re-verify the findings of tokenward JSON or JSONL reports (- or no argument
 reads stdin). Reports must have been written with --show-secrets: without the
 secret there is nothing to check. Each secret is sent only to the host its rule
-names (or the --endpoint override), over HTTPS.
+names (or the --endpoint override), over HTTPS; loopback, private, link-local and
+cloud metadata addresses are refused unless named with --endpoint or allowed with
+--allow-internal. An --endpoint key must name a rule id or family.
 
 Results go to the finding's "verification" (status live, invalid, unknown or
-not_checked, http_status, checked_at, detail); --only-live keeps live ones.
-Exit codes: 0 nothing live, 1 some secret is live, 2 error.`,
+not_checked, http_status, checked_at, detail); --only-live keeps live ones, and
+unknown ones too, failing with exit 2: unknown is never taken for dead.
+Exit codes: 0 nothing live, 1 some secret is live, 2 error (or, with
+--only-live, some secret could not be verified).`,
 	RunE: runVerify,
 }
 
