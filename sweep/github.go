@@ -11,6 +11,8 @@ import (
 
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/google/go-github/v66/github"
+
+	"github.com/tokenward/tokenward/internal/netx"
 )
 
 // GitHubOptions selects the repositories of a GitHub organisation or user.
@@ -23,7 +25,7 @@ type GitHubOptions struct {
 	IncludeForks    bool
 	IncludeArchived bool
 	Limits          Limits
-	HTTPClient      *http.Client // default: one with a 60 s timeout
+	HTTPClient      *http.Client // default: one with a 60 s timeout; redirects are always kept to the API's origin
 }
 
 // ListGitHub lists the repositories to sweep and those skipped (forks, archived
@@ -33,11 +35,10 @@ func ListGitHub(ctx context.Context, o GitHubOptions) ([]Target, []Skip, error) 
 	if (o.Org == "") == (o.User == "") {
 		return nil, nil, errors.New("github: give an organisation or a user")
 	}
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+	if err := CheckAPIURL("--github-api", o.API); err != nil {
+		return nil, nil, err
 	}
-	c := github.NewClient(hc)
+	c := github.NewClient(apiClient(o.HTTPClient))
 	if o.Token != "" {
 		c = c.WithAuthToken(o.Token)
 	}
@@ -143,6 +144,4 @@ func sameService(api *url.URL, clone string) bool {
 	return h == ah || "api."+h == ah
 }
 
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
-}
+func isLoopback(host string) bool { return netx.IsLoopbackHost(host) }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
+	"github.com/tokenward/tokenward/internal/netx"
 )
 
 // GitLabOptions selects the projects of a GitLab group (and its subgroups).
@@ -24,7 +26,7 @@ type GitLabOptions struct {
 	IncludeForks    bool
 	IncludeArchived bool
 	Limits          Limits
-	HTTPClient      *http.Client
+	HTTPClient      *http.Client // default: one with a 60 s timeout; redirects are always kept to the API's origin
 }
 
 type gitlabProject struct {
@@ -50,14 +52,14 @@ func ListGitLab(ctx context.Context, o GitLabOptions) ([]Target, []Skip, error) 
 	if api == "" {
 		api = "https://gitlab.com/api/v4"
 	}
+	if err := CheckAPIURL("--gitlab-api", api); err != nil {
+		return nil, nil, err
+	}
 	base, err := url.Parse(api)
 	if err != nil || base.Host == "" {
 		return nil, nil, fmt.Errorf("--gitlab-api %q is not a URL", o.API)
 	}
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
-	}
+	hc := apiClient(o.HTTPClient)
 	lim := o.Limits.withDefaults()
 	next := fmt.Sprintf("%s/groups/%s/projects?include_subgroups=true&per_page=100&order_by=id&sort=asc&page=1", api, url.PathEscape(o.Group))
 	what := "listing the projects of GitLab group " + o.Group
@@ -138,8 +140,8 @@ func ListGitLab(ctx context.Context, o GitLabOptions) ([]Target, []Skip, error) 
 			next = u.String()
 		} else if m := linkNext.FindStringSubmatch(hdr.Get("Link")); m != nil {
 			u, err := url.Parse(m[1])
-			if err != nil || u.Host != base.Host {
-				return nil, nil, fmt.Errorf("%s: next page link %q is not on %s", what, m[1], base.Host)
+			if err != nil || netx.Origin(u) != netx.Origin(base) {
+				return nil, nil, fmt.Errorf("%s: next page link %q is not on %s", what, m[1], netx.Origin(base))
 			}
 			next = u.String()
 		}

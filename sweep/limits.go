@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/tokenward/tokenward/internal/netx"
 )
 
 // Limits governs how API listings wait out rate limits and transient failures.
@@ -46,16 +48,7 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func sleepCtx(ctx context.Context, d time.Duration) error { return netx.Sleep(ctx, d) }
 
 // waitReason is what a failed attempt asks for: wait d (why), or give up.
 type waitReason struct {
@@ -64,56 +57,44 @@ type waitReason struct {
 	backoff bool // d is unknown: use exponential backoff
 }
 
-// do runs attempt until it succeeds, retrying after what classify asks for.
+// do runs attempt until it succeeds, retrying after what classify asks for, in
+// the retry loop verification shares (netx.Retry): bounded by Retries, server
+// waits of at least a second and at most MaxWait, backoff doubling from Backoff.
 func (l Limits) do(ctx context.Context, what string, attempt func() error, classify func(error) (waitReason, bool)) error {
 	l = l.withDefaults()
-	backoff := l.Backoff
-	for try := 0; ; try++ {
-		err := attempt()
-		if err == nil {
-			return nil
+	var last error
+	r := netx.Retry{Retries: l.Retries, Base: l.Backoff, MinWait: time.Second, MaxWait: l.MaxWait, Sleep: l.Sleep,
+		OnWait: func(_ int, d time.Duration, why string) {
+			l.Log(fmt.Sprintf("%s: %s; waiting %s", what, why, d.Round(time.Millisecond)))
+		}}
+	err := r.Do(ctx, func(int) netx.Verdict {
+		if last = attempt(); last == nil || ctx.Err() != nil {
+			return netx.Verdict{}
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		w, retry := classify(err)
-		if !retry || try >= l.Retries {
-			if retry {
-				return fmt.Errorf("%s: giving up after %d retries: %w", what, l.Retries, err)
-			}
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if w.backoff {
-			w.d = backoff
-			backoff *= 2
-		}
-		if w.d < time.Second && !w.backoff {
-			w.d = time.Second // never retry a rate-limited request at once
-		}
-		if w.d > l.MaxWait {
-			return fmt.Errorf("%s: %s for %s, longer than the longest wait (%s): retry after %s, or allow a longer wait (--rate-limit-wait)",
-				what, w.why, w.d.Round(time.Second), l.MaxWait, time.Now().Add(w.d).UTC().Format(time.RFC3339))
-		}
-		l.Log(fmt.Sprintf("%s: %s; waiting %s", what, w.why, w.d.Round(time.Millisecond)))
-		if err := l.Sleep(ctx, w.d); err != nil {
-			return err
-		}
+		w, retry := classify(last)
+		return netx.Verdict{Retry: retry, Named: !w.backoff, Wait: w.d, Why: w.why}
+	})
+	var ex *netx.ExhaustedError
+	var long *netx.WaitTooLongError
+	switch {
+	case last == nil && err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.As(err, &ex):
+		return fmt.Errorf("%s: giving up after %d retries: %w", what, l.Retries, last)
+	case errors.As(err, &long):
+		return fmt.Errorf("%s: %s for %s, longer than the longest wait (%s): retry after %s, or allow a longer wait (--rate-limit-wait)",
+			what, long.Why, long.Wait.Round(time.Second), long.Max, long.Until.UTC().Format(time.RFC3339))
+	case err != nil:
+		return err
 	}
+	return fmt.Errorf("%s: %w", what, last)
 }
 
 // retryAfter reads Retry-After (seconds or an HTTP date).
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
+	return netx.RetryAfter(h.Get("Retry-After"), now)
 }
 
 // resetIn reads an epoch-seconds reset header (X-RateLimit-Reset, RateLimit-Reset).
@@ -126,7 +107,8 @@ func resetIn(h http.Header, name string, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return max(time.Unix(n, 0).Sub(now)+time.Second, 0), true
+	// Sub saturates on absurd values; cap before adding, so nothing wraps negative.
+	return max(min(time.Unix(n, 0).Sub(now), 100*365*24*time.Hour)+time.Second, 0), true
 }
 
 // errHTTP is a response that is not a success.
@@ -148,6 +130,10 @@ func (e *errHTTP) Error() string {
 // as told, 5xx and network errors back off, the rest fail.
 func classifyHTTP(err error) (waitReason, bool) {
 	var he *errHTTP
+	var re *netx.RedirectError
+	if errors.As(err, &re) {
+		return waitReason{}, false // refused: retrying would not change the answer
+	}
 	if !errors.As(err, &he) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return waitReason{}, false

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,37 +12,47 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenward/tokenward/internal/netx"
 	"github.com/tokenward/tokenward/rules"
 )
 
-// errRedirect is returned by the redirect policy; the request is abandoned.
-type errRedirect struct{ to string }
-
-func (e *errRedirect) Error() string { return "refused redirect to " + e.to }
-
 // newClient returns a copy of base (or a fresh client) whose redirect policy never
-// carries credentials to another scheme, host or port, and which keeps no cookies.
-func newClient(base *http.Client) *http.Client {
+// carries credentials to another scheme, host or port, which keeps no cookies,
+// and whose transport dials through guard (an *http.Transport is cloned; the
+// default is a clone of http.DefaultTransport).
+func newClient(base *http.Client, guard *netx.Guard) *http.Client {
 	var c http.Client
 	if base != nil {
 		c = *base
-	} else {
-		t := http.DefaultTransport.(*http.Transport).Clone()
+	}
+	var t *http.Transport
+	switch rt := c.Transport.(type) {
+	case nil:
+		t = http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxResponseHeaderBytes = 64 << 10
+	case *http.Transport:
+		t = rt.Clone()
+	}
+	if t != nil {
+		// Every connection, TLS ones too, goes through the guarded dialer.
+		t.DialContext = guard.DialContext(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
+		t.DialTLSContext = nil
+		//lint:ignore SA1019 a deprecated DialTLS would bypass the guard: clear it
+		t.DialTLS = nil
 		c.Transport = t
 	}
 	c.Jar = nil
 	c.Timeout = 0 // per-request contexts bound each attempt
+	same := netx.SameOriginRedirects(3)
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		first := via[0].URL
-		if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
-			return &errRedirect{to: req.URL.Scheme + "://" + req.URL.Host}
+		if err := same(req, via); err != nil {
+			if isRedirectErr(err) {
+				return err
+			}
+			return &sendError{msg: err.Error(), final: true} // too many redirects
 		}
 		if err := rules.CheckBaseURL(req.URL.Scheme + "://" + req.URL.Host); err != nil {
-			return &errRedirect{to: req.URL.Scheme + "://" + req.URL.Host}
-		}
-		if len(via) > 3 {
-			return &sendError{"more than 3 redirects"}
+			return &netx.RedirectError{To: req.URL.Scheme + "://" + req.URL.Host}
 		}
 		return nil
 	}
@@ -72,69 +81,56 @@ func (l *hostLimiter) wait(ctx context.Context, host string) error {
 	return sleep(ctx, time.Until(t))
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
-}
+func sleep(ctx context.Context, d time.Duration) error { return netx.Sleep(ctx, d) }
 
 // sendError describes why no usable response arrived. Its message never holds
 // request data: it is written here, not taken from the HTTP client.
-type sendError struct{ msg string }
+type sendError struct {
+	msg   string
+	final bool // retrying cannot help (a refused connection or redirect)
+}
 
 func (e *sendError) Error() string { return e.msg }
 
 // send performs req with the global concurrency cap, the per-host rate limit, a
-// timeout per attempt and retries with jittered exponential backoff for network
-// errors, timeouts, 429 and 5xx (honouring Retry-After up to MaxRetryWait). A
-// 429 or 5xx left after the retries is returned as a response; the classifier
-// turns it into unknown.
+// timeout per attempt and retries (netx.Retry: jittered exponential backoff)
+// for network errors, timeouts, 429 and 5xx, honouring Retry-After up to
+// MaxRetryWait. A 429 or 5xx left after the retries is returned as a response;
+// the classifier turns it into unknown.
 func (v *Verifier) send(ctx context.Context, req *request, e *env) (*response, error) {
 	shown := e.sanitize(req.method + " " + e.displayURL(req))
 	var last *response
 	var lastErr error
-	for attempt := 0; ; attempt++ {
-		resp, retryAfter, err := v.attempt(ctx, req, e)
-		last, lastErr = resp, err
+	var lastRA time.Duration
+	r := netx.Retry{Retries: v.opts.Retries, Base: v.opts.BackoffBase, Jitter: true, MaxWait: v.opts.MaxRetryWait,
+		OnWait: func(n int, d time.Duration, why string) {
+			v.log.Info("verify: retrying", "request", shown, "after", why, "attempt", n, "wait", d.String())
+		}}
+	err := r.Do(ctx, func(int) netx.Verdict {
+		last, lastRA, lastErr = v.attempt(ctx, req, e)
 		if ctx.Err() != nil {
-			return nil, &sendError{"cancelled"}
+			return netx.Verdict{}
 		}
-		retryable := err != nil && !isRedirectErr(err)
-		if resp != nil && (resp.status == http.StatusTooManyRequests || resp.status >= 500) {
-			retryable = true
+		var se *sendError
+		switch {
+		case lastErr != nil && (isRedirectErr(lastErr) || errors.As(lastErr, &se) && se.final):
+			return netx.Verdict{}
+		case lastErr != nil:
+			return netx.Verdict{Retry: true, Why: lastErr.Error()}
+		case last.status == http.StatusTooManyRequests || last.status >= 500:
+			return netx.Verdict{Retry: true, Named: lastRA > 0, Wait: lastRA, Why: "HTTP " + strconv.Itoa(last.status)}
 		}
-		if !retryable || attempt >= v.opts.Retries {
-			break
-		}
-		wait := v.backoff(attempt)
-		if retryAfter > 0 {
-			if retryAfter > v.opts.MaxRetryWait {
-				v.log.Warn("verify: Retry-After too long, giving up", "request", shown,
-					"retry_after", retryAfter.String(), "max", v.opts.MaxRetryWait.String())
-				if resp != nil {
-					resp.retryAfter = retryAfter
-				}
-				break
-			}
-			wait = max(wait, retryAfter)
-		}
-		what := "error"
-		if resp != nil {
-			what = "HTTP " + strconv.Itoa(resp.status)
-		} else {
-			what = err.Error()
-		}
-		v.log.Info("verify: retrying", "request", shown, "after", what, "attempt", attempt+1, "wait", wait.String())
-		if err := sleep(ctx, wait); err != nil {
-			return nil, &sendError{"cancelled"}
+		return netx.Verdict{}
+	})
+	if ctx.Err() != nil {
+		return nil, &sendError{msg: "cancelled"}
+	}
+	var long *netx.WaitTooLongError
+	if errors.As(err, &long) {
+		v.log.Warn("verify: Retry-After too long, giving up", "request", shown,
+			"retry_after", long.Wait.String(), "max", v.opts.MaxRetryWait.String())
+		if last != nil {
+			last.retryAfter = long.Wait
 		}
 	}
 	if lastErr != nil {
@@ -144,14 +140,8 @@ func (v *Verifier) send(ctx context.Context, req *request, e *env) (*response, e
 }
 
 func isRedirectErr(err error) bool {
-	var re *errRedirect
+	var re *netx.RedirectError
 	return errors.As(err, &re)
-}
-
-func (v *Verifier) backoff(attempt int) time.Duration {
-	d := v.opts.BackoffBase << attempt
-	d = time.Duration(float64(d) * (0.5 + rand.Float64())) // jitter: 50%..150%
-	return min(d, v.opts.MaxRetryWait)
 }
 
 // attempt sends req once. The returned error is a sendError or errRedirect whose
@@ -159,7 +149,7 @@ func (v *Verifier) backoff(attempt int) time.Duration {
 func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response, time.Duration, error) {
 	hreq, err := http.NewRequest(req.method, req.url, strings.NewReader(req.body))
 	if err != nil {
-		return nil, 0, &sendError{"request could not be built"}
+		return nil, 0, &sendError{msg: "request could not be built"}
 	}
 	hreq.Header = req.header.Clone()
 	if hreq.Header.Get("User-Agent") == "" {
@@ -169,13 +159,16 @@ func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response
 		hreq.Body, hreq.ContentLength = http.NoBody, 0
 	}
 	host := hreq.URL.Host
+	if err := v.proxyCheck(hreq); err != nil {
+		return nil, 0, err
+	}
 	if err := v.limiter.wait(ctx, host); err != nil {
-		return nil, 0, &sendError{"cancelled"}
+		return nil, 0, &sendError{msg: "cancelled"}
 	}
 	select {
 	case v.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, 0, &sendError{"cancelled"}
+		return nil, 0, &sendError{msg: "cancelled"}
 	}
 	defer func() { <-v.sem }()
 
@@ -186,20 +179,23 @@ func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response
 	shown := e.sanitize(req.method + " " + e.displayURL(req))
 	if err != nil {
 		var serr error
-		var re *errRedirect
+		var re *netx.RedirectError
 		var se *sendError
+		var refused *netx.RefusedError
 		var nerr net.Error
 		switch {
 		case errors.As(err, &re):
 			serr = re
+		case errors.As(err, &refused):
+			serr = &sendError{msg: refused.Error(), final: true}
 		case errors.As(err, &se):
 			serr = se
 		case actx.Err() != nil && ctx.Err() == nil, errors.As(err, &nerr) && nerr.Timeout():
-			serr = &sendError{fmt.Sprintf("no response within %s", v.opts.Timeout)}
+			serr = &sendError{msg: fmt.Sprintf("no response within %s", v.opts.Timeout)}
 		case ctx.Err() != nil:
-			serr = &sendError{"cancelled"}
+			serr = &sendError{msg: "cancelled"}
 		default:
-			serr = &sendError{"connection to " + host + " failed: " + netReason(err)}
+			serr = &sendError{msg: "connection to " + host + " failed: " + netReason(err)}
 		}
 		v.log.Info("verify: request failed", "request", shown, "error", e.sanitize(serr.Error()),
 			"elapsed", time.Since(start).Round(time.Millisecond).String())
@@ -214,13 +210,13 @@ func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response
 	} else if rerr != nil {
 		// A body cut short by a timeout or reset is not a usable answer.
 		v.log.Info("verify: reading response failed", "request", shown, "status", resp.StatusCode)
-		return nil, 0, &sendError{fmt.Sprintf("HTTP %d with an unreadable body", resp.StatusCode)}
+		return nil, 0, &sendError{msg: fmt.Sprintf("HTTP %d with an unreadable body", resp.StatusCode)}
 	}
 	v.log.Debug("verify: response", "request", shown, "status", resp.StatusCode, "bytes", len(r.body),
 		"elapsed", time.Since(start).Round(time.Millisecond).String())
 	var ra time.Duration
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		ra = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		ra, _ = netx.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return r, ra, nil
 }
@@ -242,22 +238,21 @@ func netReason(err error) string {
 	return "transport error"
 }
 
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func parseRetryAfter(s string, now time.Time) time.Duration {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0
+// proxyCheck refuses, before anything is sent, a request to an internal IP
+// literal or localhost that goes through a proxy: the guard then sees only the
+// proxy's address. (Names behind a proxy are the proxy's to resolve.)
+func (v *Verifier) proxyCheck(hreq *http.Request) error {
+	t, ok := v.client.Transport.(*http.Transport)
+	if !ok || t.Proxy == nil || v.guard.Allowed(hreq.URL.String()) {
+		return nil
 	}
-	if n, err := strconv.Atoi(s); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
+	if pu, err := t.Proxy(hreq); err != nil || pu == nil {
+		return nil
 	}
-	if t, err := http.ParseTime(s); err == nil {
-		return max(t.Sub(now), 0)
+	if reason, bad := netx.InternalHost(hreq.URL.Hostname()); bad {
+		return &sendError{msg: fmt.Sprintf("refused to send to %s through a proxy: %s; name the host with --endpoint if you mean it, or pass --allow-internal", hreq.URL.Host, reason), final: true}
 	}
-	return 0
+	return nil
 }
 
 // displayURL is the request URL with secrets redacted.

@@ -15,7 +15,7 @@ const (
 	ActionDryRun         = "dry_run"         // live; the requests that would revoke it are in Requests
 	ActionRevoke         = "revoke"          // revocation requests were sent
 	ActionSkipped        = "skipped"         // not live now (invalid, unknown): nothing sent
-	ActionAlreadyRevoked = "already_revoked" // the audit log records it revoked: nothing sent
+	ActionAlreadyRevoked = "already_revoked" // the audit log records it revoked and it verifies invalid now: nothing sent
 	ActionUnsupported    = "unsupported"     // the rule has no revoke spec, or no endpoint
 )
 
@@ -24,8 +24,10 @@ type RevokeOptions struct {
 	// DryRun verifies but sends no revocation; Result.Requests shows, redacted,
 	// what would be sent.
 	DryRun bool
-	// Audit, when set, is consulted (already revoked fingerprints are not
-	// revoked again) and, unless DryRun, receives one record per call.
+	// Audit, when set, is consulted (a fingerprint it records as revoked is
+	// reported already_revoked when it verifies invalid now; one that verifies
+	// live is revoked all the same) and, unless DryRun, receives one record per
+	// call.
 	Audit *AuditLog
 }
 
@@ -53,8 +55,10 @@ type Result struct {
 
 // Revoke revokes f's secret if, and only if, it verifies live now; it then
 // re-verifies and reports revoked only when the secret is confirmed dead,
-// revoke_unconfirmed otherwise. A fingerprint the audit log records as revoked
-// is not revoked again. The error is for what stops the run: no secret, an
+// revoke_unconfirmed otherwise. The audit log is believed only after the
+// secret is verified: recorded as revoked and invalid now is already_revoked;
+// recorded as revoked but live now is revoked again (the record was wrong,
+// forged, or the token was re-issued). The error is for what stops the run: no secret, an
 // unknown rule, a failed audit write, a cancelled context.
 func (v *Verifier) Revoke(ctx context.Context, f finding.Finding, o RevokeOptions) (Result, error) {
 	if f.Secret == "" {
@@ -79,12 +83,10 @@ func (v *Verifier) Revoke(ctx context.Context, f finding.Finding, o RevokeOption
 		return r, err
 	}
 
+	var auditAt string
+	auditSays := false
 	if o.Audit != nil {
-		if at, ok := o.Audit.RevokedAt(f.Fingerprint); ok {
-			res.Action, res.Status, res.Dead = ActionAlreadyRevoked, finding.StatusRevoked, true
-			res.Detail = "revoked at " + at + " per the audit log; not revoked again"
-			return record(res)
-		}
+		auditAt, auditSays = o.Audit.RevokedAt(f.Fingerprint)
 	}
 	if vs == nil || rs == nil {
 		res.Action, res.Status = ActionUnsupported, finding.StatusNotChecked
@@ -108,6 +110,11 @@ func (v *Verifier) Revoke(ctx context.Context, f finding.Finding, o RevokeOption
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
+	if before.Status == finding.StatusInvalid && auditSays {
+		res.Action, res.Status, res.Dead = ActionAlreadyRevoked, finding.StatusRevoked, true
+		res.Detail = "revoked at " + auditAt + " per the audit log, and invalid now; not revoked again"
+		return record(res)
+	}
 	if before.Status != finding.StatusLive {
 		res.Action, res.Status, res.Dead = ActionSkipped, before.Status, before.Status == finding.StatusInvalid
 		res.Detail = "not live now (" + before.Status + "); nothing sent"
@@ -117,7 +124,12 @@ func (v *Verifier) Revoke(ctx context.Context, f finding.Finding, o RevokeOption
 		return record(res)
 	}
 
-	e := newEnv(&f, rs.base)
+	note := ""
+	if auditSays {
+		note = "the audit log records it revoked at " + auditAt + ", but it verifies live now; "
+		v.log.Warn("revoke: the audit log says revoked, but the secret verifies live", "rule", f.RuleID, "fingerprint", f.Fingerprint, "recorded", auditAt)
+	}
+	e := newEnv(&f, rs)
 	if o.DryRun {
 		res.Action, res.Status = ActionDryRun, finding.StatusLive
 		de := e.displayEnv()
@@ -129,7 +141,7 @@ func (v *Verifier) Revoke(ctx context.Context, f finding.Finding, o RevokeOption
 			}
 			res.Requests = append(res.Requests, e.sanitize(req.String()))
 		}
-		res.Detail = "live; dry run: nothing sent (use --yes to revoke)"
+		res.Detail = note + "live; dry run: nothing sent (use --yes to revoke)"
 		return res, nil
 	}
 
@@ -175,7 +187,7 @@ func (v *Verifier) Revoke(ctx context.Context, f finding.Finding, o RevokeOption
 			res.Detail += " (" + after.Detail + ")"
 		}
 	}
-	res.Detail = e.sanitize(res.Detail)
+	res.Detail = e.sanitize(note + res.Detail)
 	v.log.Info("revoke: done", "rule", f.RuleID, "fingerprint", f.Fingerprint, "status", res.Status)
 	return record(res)
 }

@@ -28,7 +28,8 @@ type spec struct {
 	base   string // effective base URL without trailing slash; "" when none is configured
 	steps  []*step
 	revoke bool
-	hash   string // identifies the spec's content and base, for request deduplication
+	hash   string     // identifies the spec's content and base, for request deduplication
+	chains [][]string // the filter chains its templates apply, for redaction
 }
 
 type step struct {
@@ -162,12 +163,40 @@ func compileSpec(r *rules.Rule, hs *rules.HTTPSpec, revoke bool, endpoints map[s
 		}
 		sp.steps = append(sp.steps, st)
 	}
+	sp.chains = specChains(sp)
 	h := sha256.New()
 	b, _ := json.Marshal(hs)
 	h.Write(b)
 	fmt.Fprintf(h, "\x00%s\x00%v", sp.base, revoke)
 	sp.hash = hex.EncodeToString(h.Sum(nil))
 	return sp, nil
+}
+
+// specChains collects the distinct filter chains of every template in sp.
+func specChains(sp *spec) [][]string {
+	seen := map[string]bool{}
+	var out [][]string
+	add := func(t *tmpl.Template) {
+		if t == nil {
+			return
+		}
+		for _, ch := range t.Chains() {
+			if k := strings.Join(ch, "|"); len(ch) > 0 && !seen[k] {
+				seen[k] = true
+				out = append(out, ch)
+			}
+		}
+	}
+	for _, st := range sp.steps {
+		add(st.url)
+		add(st.body)
+		add(st.basicUser)
+		add(st.basicPass)
+		for _, h := range st.headers {
+			add(h.val)
+		}
+	}
+	return out
 }
 
 func literalOrigin(u string) string {
@@ -219,12 +248,15 @@ type env struct {
 	sensitive map[string]bool // sensitive var names
 	base      string
 	status    int
-	display   bool // redact secret, match groups and sensitive vars
-	detail    bool // with display: a variable not extracted renders empty
+	display   bool       // redact secret, match groups and sensitive vars
+	detail    bool       // with display: a variable not extracted renders empty
+	chains    [][]string // filter chains the spec's templates apply
+	rendered  []string   // credentials built while rendering (basic auth)
+	forms     []string   // cache of secrets(); nil when stale
 }
 
-func newEnv(f *finding.Finding, base string) *env {
-	return &env{secret: f.Secret, groups: f.Groups, vars: map[string]string{}, sensitive: map[string]bool{}, base: base}
+func newEnv(f *finding.Finding, sp *spec) *env {
+	return &env{secret: f.Secret, groups: f.Groups, vars: map[string]string{}, sensitive: map[string]bool{}, base: sp.base, chains: sp.chains}
 }
 
 func (e *env) displayEnv() *env {
@@ -269,9 +301,14 @@ func (e *env) lookup(ref string) (string, bool) {
 	return "", false
 }
 
-// secrets lists the values that must never be shown, in the forms templates may
-// have put them in.
+// secrets lists the values that must never be shown, in every form templates
+// or a provider may have put them in (see secretForms), longest first. The list
+// is computed once, and again after a sensitive value is added (which resets
+// e.forms).
 func (e *env) secrets() []string {
+	if e.forms != nil {
+		return e.forms
+	}
 	var raw []string
 	if e.secret != "" {
 		raw = append(raw, e.secret)
@@ -286,20 +323,75 @@ func (e *env) secrets() []string {
 			raw = append(raw, v)
 		}
 	}
+	seen := map[string]bool{}
 	var out []string
+	add := func(f string) {
+		if f != "" && !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
 	for _, s := range raw {
-		out = append(out, s, url.QueryEscape(s), url.PathEscape(s),
-			base64.StdEncoding.EncodeToString([]byte(s)), base64.RawURLEncoding.EncodeToString([]byte(s)))
+		for _, f := range secretForms(s, e.chains) {
+			add(f)
+		}
+	}
+	for _, s := range e.rendered {
+		add(s)
 	}
 	// Longest first, so a value is replaced before any value it contains.
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	sort.Slice(out, func(i, j int) bool {
+		if len(out[i]) != len(out[j]) {
+			return len(out[i]) > len(out[j])
+		}
+		return out[i] < out[j]
+	})
+	e.forms = out
 	return out
 }
 
-// sanitize removes every secret value from s.
+// encodings are the ways a value may travel: as is, escaped for a URL or JSON,
+// base64 (padded or not, standard or URL alphabet), hex.
+var encodings = []func(string) string{
+	func(s string) string { return s },
+	url.QueryEscape, url.PathEscape, tmpl.Filters["json"],
+	func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	func(s string) string { return base64.RawStdEncoding.EncodeToString([]byte(s)) },
+	func(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) },
+	func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) },
+	func(s string) string { return hex.EncodeToString([]byte(s)) },
+}
+
+// secretForms is s in every form it may be shown in: s, upper- and lower-cased,
+// each in every encoding, each of those upper- and lower-cased and escaped for
+// a URL again (a base64 value in a path or query); plus s put through every
+// filter chain the spec's templates use (chains), escaped the same ways.
+func secretForms(s string, chains [][]string) []string {
+	var out []string
+	cased := func(x string) {
+		out = append(out, x, strings.ToUpper(x), strings.ToLower(x), url.QueryEscape(x), url.PathEscape(x))
+	}
+	for _, b := range []string{s, strings.ToUpper(s), strings.ToLower(s)} {
+		for _, enc := range encodings {
+			cased(enc(b))
+		}
+	}
+	for _, ch := range chains {
+		x := s
+		for _, f := range ch {
+			if fn := tmpl.Filters[f]; fn != nil {
+				x = fn(x)
+			}
+		}
+		cased(x)
+	}
+	return out
+}
+
+// sanitize removes every secret value, in every form, from s.
 func (e *env) sanitize(s string) string {
 	for _, v := range e.secrets() {
-		if v != "" && strings.Contains(s, v) {
+		if strings.Contains(s, v) {
 			s = strings.ReplaceAll(s, v, finding.Redact(v))
 		}
 	}
@@ -356,8 +448,11 @@ func (st *step) render(e *env) (*request, error) {
 		if err != nil {
 			return nil, fmt.Errorf("basic_auth.password: %v", err)
 		}
-		req.header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
-		if e.display {
+		cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+		req.header.Set("Authorization", "Basic "+cred)
+		if !e.display {
+			e.rendered, e.forms = append(e.rendered, cred), nil
+		} else {
 			req.header.Set("Authorization", "Basic base64("+user+":"+pass+")")
 		}
 	}
@@ -514,6 +609,9 @@ func (st *step) extractInto(r *response, e *env) {
 		if ok {
 			e.vars[x.name] = v
 			e.sensitive[x.name] = x.sensitive
+			if x.sensitive {
+				e.forms = nil
+			}
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/internal/netx"
 	"github.com/tokenward/tokenward/rules"
 )
 
@@ -50,8 +51,14 @@ type Options struct {
 	ConfirmAttempts int
 	ConfirmDelay    time.Duration
 	// Client is the HTTP client to use (its redirect policy and cookie jar are
-	// replaced). Default: a client on a clone of http.DefaultTransport.
+	// replaced; an *http.Transport is cloned and dials through the egress
+	// guard; another RoundTripper is trusted to apply its own egress policy).
+	// Default: a client on a clone of http.DefaultTransport.
 	Client *http.Client
+	// AllowInternal lets verification reach loopback, private, link-local and
+	// metadata addresses (--allow-internal). Without it only the hosts named in
+	// Endpoints (and configured proxies) may resolve to such addresses.
+	AllowInternal bool
 	// Logger receives request-level logs (never secrets). Default: discarded.
 	Logger *slog.Logger
 	// UserAgent is sent with every request (default "tokenward-verify").
@@ -108,6 +115,7 @@ type Verifier struct {
 	log     *slog.Logger
 	client  *http.Client
 	limiter *hostLimiter
+	guard   *netx.Guard
 	sem     chan struct{}
 	verify  map[string]*spec // by rule id
 	revoke  map[string]*spec
@@ -118,16 +126,23 @@ type Verifier struct {
 func New(rs *rules.Set, opts Options) (*Verifier, error) {
 	opts.defaults()
 	eps := map[string]string{}
+	guard := &netx.Guard{AllowInternal: opts.AllowInternal}
+	guard.AllowProxies()
 	for k, u := range opts.Endpoints {
 		if err := rules.CheckBaseURL(u); err != nil {
 			return nil, fmt.Errorf("--endpoint %s: %v", k, err)
 		}
 		eps[strings.ToLower(k)] = u
+		guard.Allow(u) // the operator named this host: it may be internal
+	}
+	if err := checkEndpointKeys(rs, opts.Endpoints); err != nil {
+		return nil, err
 	}
 	v := &Verifier{
 		opts:    opts,
 		log:     opts.Logger,
-		client:  newClient(opts.Client),
+		guard:   guard,
+		client:  newClient(opts.Client, guard),
 		limiter: &hostLimiter{interval: time.Duration(float64(time.Second) / opts.PerHostRate), next: map[string]time.Time{}},
 		sem:     make(chan struct{}, opts.Concurrency),
 		verify:  map[string]*spec{},
@@ -163,6 +178,50 @@ func New(rs *rules.Set, opts Options) (*Verifier, error) {
 		}
 	}
 	return v, nil
+}
+
+// checkEndpointKeys fails on an --endpoint key that names no rule id or family
+// with a verify or revoke spec in rs: a typo (githb=…) would otherwise be
+// ignored and the secret sent to the public provider.
+func checkEndpointKeys(rs *rules.Set, endpoints map[string]string) error {
+	if rs == nil || len(endpoints) == 0 {
+		return nil
+	}
+	known := map[string]bool{}
+	famSet := map[string]bool{}
+	for _, r := range rs.Rules {
+		for _, hs := range []*rules.HTTPSpec{(*rules.HTTPSpec)(r.Verify), (*rules.HTTPSpec)(r.Revoke)} {
+			if hs == nil {
+				continue
+			}
+			known[strings.ToLower(r.ID)] = true
+			if hs.Family != "" {
+				known[strings.ToLower(hs.Family)] = true
+				famSet[hs.Family] = true
+			}
+		}
+	}
+	keys := make([]string, 0, len(endpoints))
+	for k := range endpoints {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if known[strings.ToLower(k)] {
+			continue
+		}
+		fams := make([]string, 0, len(famSet))
+		for f := range famSet {
+			fams = append(fams, f)
+		}
+		sort.Strings(fams)
+		list := "none"
+		if len(fams) > 0 {
+			list = strings.Join(fams, ", ")
+		}
+		return fmt.Errorf("--endpoint %s: no rule or family %q has a verify or revoke spec; families: %s (a rule id with a spec works too; see tokenward rules)", k, k, list)
+	}
+	return nil
 }
 
 // CanVerify reports whether the rule has a verify spec.
@@ -268,7 +327,7 @@ func jobKey(sp *spec, f *finding.Finding) string {
 
 // check runs a verify spec for one finding.
 func (v *Verifier) check(ctx context.Context, sp *spec, f *finding.Finding) finding.Verification {
-	rr := v.run(ctx, sp, newEnv(f, sp.base))
+	rr := v.run(ctx, sp, newEnv(f, sp))
 	return finding.Verification{
 		Status:     rr.result,
 		HTTPStatus: rr.httpStatus,

@@ -85,7 +85,7 @@ func runReport(cmd *cobra.Command, args []string) error {
 	}
 	defer st.Close()
 	// --only-live without --verify uses the stored verification results.
-	fs, err := storeFindings(st, store.Query{Triage: triage, Repos: reportFlags.repos, OnlyLive: common.onlyLive && !common.verify})
+	fs, err := storeFindings(st, store.Query{Triage: triage, Repos: reportFlags.repos})
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("reading %s: %w", reportFlags.db, err)}
 	}
@@ -107,16 +107,17 @@ func runReport(cmd *cobra.Command, args []string) error {
 		if err := st.SetVerification(ctx, fs); err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("storing verification results: %w", err)}
 		}
-		if common.onlyLive {
-			fs = verify.OnlyLive(fs)
-		}
+	}
+	var unverified []string
+	if common.onlyLive { // live and, failing closed, unknown (exit 2)
+		fs, unverified = onlyLive(fs)
 	}
 	common.verify, common.onlyLive = false, false // done: finish must not repeat it
 	repos, err := st.Repos()
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	res := &results{Findings: fs, Set: set}
+	res := &results{Findings: fs, Set: set, Problems: unverified}
 	for _, r := range repos {
 		res.Summary.Blobs += int64(r.Blobs)
 		if r.Status != store.StatusOK {

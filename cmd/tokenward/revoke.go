@@ -36,8 +36,11 @@ requests that would revoke it are printed. With --yes, only secrets verified
 live now are revoked; each is verified again afterwards and reported "revoked"
 only when confirmed dead, "revoke_unconfirmed" otherwise. Every attempt is
 appended to the audit log (--audit-log; JSONL: time, fingerprint, rule, endpoint
-host, result, operator from $USER; never the secret), and a fingerprint it
-records as revoked is not revoked again.
+host, result, operator from $USER, a sequence number and an HMAC under the key
+kept 0600 in AUDIT-LOG.key; never the secret). The log is believed only after
+re-verifying: a fingerprint it records as revoked that still verifies live is
+revoked again. Edited, forged, unsigned, removed or replayed records are
+reported on stderr and ignored.
 
 Exit codes: 0 every secret is dead (or, in a dry run, live and revocable, or
 dead), 1 some are not, 2 error.`,
@@ -136,6 +139,9 @@ func runRevoke(cmd *cobra.Command, args []string) error {
 		return usageError(err)
 	}
 	defer audit.Close()
+	for _, p := range audit.Problems() {
+		fmt.Fprintln(os.Stderr, "tokenward: warning: audit log:", p)
+	}
 
 	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
 	defer stop()

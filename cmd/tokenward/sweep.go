@@ -145,6 +145,9 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	if !report.ValidFormat(common.format) {
 		return usageError(errUnknownFormat(common.format))
 	}
+	if err := errors.Join(sweep.CheckAPIURL("--github-api", fl.githubAPI), sweep.CheckAPIURL("--gitlab-api", fl.gitlabAPI)); err != nil {
+		return usageError(err)
+	}
 	shardI, shardN, err := parseShard()
 	if err != nil {
 		return usageError(err)
@@ -280,8 +283,13 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	}
 	var open []finding.Finding
 	if len(urls) > 0 {
-		if open, err = storeFindings(st, store.Query{Triage: []string{store.TriageOpen}, Repos: urls, OnlyLive: common.onlyLive}); err != nil {
+		if open, err = storeFindings(st, store.Query{Triage: []string{store.TriageOpen}, Repos: urls}); err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("reading the store: %w", err)}
+		}
+		if common.onlyLive { // live and, failing closed, unknown (exit 2)
+			var unverified []string
+			open, unverified = onlyLive(open)
+			problems = append(problems, unverified...)
 		}
 	}
 	if c, err := st.Counts(); err == nil {

@@ -349,6 +349,9 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", "--repos", "bad.txt", "--shard", "3/3"}, "--shard \"3/3\""},
 		{[]string{"sweep", "--repos", "bad.txt", "--shard-count", "4"}, "JOB_COMPLETION_INDEX"},
 		{[]string{"sweep", "--repos", "bad.txt", "--progress", "fancy"}, "--progress"},
+		// Checked before any request: a plain-http API would carry the token in clear.
+		{[]string{"sweep", "--github-org", "acme", "--github-api", "http://ghe.example.com/api/v3"}, "--github-api: \"http://ghe.example.com/api/v3\": plain http is allowed only to a loopback host"},
+		{[]string{"sweep", "--gitlab-group", "acme", "--gitlab-api", "ftp://gitlab.example.com"}, "--gitlab-api: \"ftp://gitlab.example.com\": scheme must be https"},
 		{[]string{"report", "--db", "missing.db"}, "missing.db"},
 		{[]string{"report", "--db", "missing.db", "--triage", "nope"}, "--triage \"nope\""},
 		{[]string{"triage", "--db", "missing.db", "sha256:abc"}, "missing.db"},

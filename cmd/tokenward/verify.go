@@ -24,6 +24,7 @@ var verifyFlags struct {
 	concurrency int
 	rate        float64
 	logLevel    string
+	allowIntern bool
 }
 
 var verifyCmd = &cobra.Command{
@@ -32,11 +33,15 @@ var verifyCmd = &cobra.Command{
 	Long: `Re-verify the findings of tokenward JSON or JSONL reports (- or no argument
 reads stdin). Reports must have been written with --show-secrets: without the
 secret there is nothing to check. Each secret is sent only to the host its rule
-names (or the --endpoint override), over HTTPS.
+names (or the --endpoint override), over HTTPS; loopback, private, link-local and
+cloud metadata addresses are refused unless named with --endpoint or allowed with
+--allow-internal. An --endpoint key must name a rule id or family.
 
 Results go to the finding's "verification" (status live, invalid, unknown or
-not_checked, http_status, checked_at, detail); --only-live keeps live ones.
-Exit codes: 0 nothing live, 1 some secret is live, 2 error.`,
+not_checked, http_status, checked_at, detail); --only-live keeps live ones, and
+unknown ones too, failing with exit 2: unknown is never taken for dead.
+Exit codes: 0 nothing live, 1 some secret is live, 2 error (or, with
+--only-live, some secret could not be verified).`,
 	RunE: runVerify,
 }
 
@@ -46,6 +51,7 @@ func init() {
 	f.IntVar(&verifyFlags.concurrency, "verify-concurrency", 8, "verification requests in flight at most")
 	f.Float64Var(&verifyFlags.rate, "verify-rate", 4, "verification requests per second to one host at most")
 	f.StringVar(&verifyFlags.logLevel, "verify-log", "warn", "verification log level on stderr: debug|info|warn|error (never shows secrets)")
+	f.BoolVar(&verifyFlags.allowIntern, "allow-internal", false, "let verification reach loopback, private, link-local and metadata addresses (default: only hosts named with --endpoint may)")
 	rootCmd.AddCommand(verifyCmd)
 }
 
@@ -63,13 +69,26 @@ func verifyOptions() (verify.Options, error) {
 		return verify.Options{}, fmt.Errorf("--verify-timeout, --verify-concurrency and --verify-rate must be positive")
 	}
 	return verify.Options{
-		Endpoints:   eps,
-		Timeout:     verifyFlags.timeout,
-		Concurrency: verifyFlags.concurrency,
-		PerHostRate: verifyFlags.rate,
-		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
-		UserAgent:   "tokenward/" + version,
+		Endpoints:     eps,
+		Timeout:       verifyFlags.timeout,
+		Concurrency:   verifyFlags.concurrency,
+		PerHostRate:   verifyFlags.rate,
+		AllowInternal: verifyFlags.allowIntern,
+		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		UserAgent:     "tokenward/" + version,
 	}, nil
+}
+
+// onlyLive is --only-live failing closed: it keeps the live findings and the
+// unknown ones, and returns a problem (exit 2) for each unknown, naming what
+// the provider did. An unknown is never dropped as if it were dead.
+func onlyLive(fs []finding.Finding) ([]finding.Finding, []string) {
+	kept := verify.LiveOrUnknown(fs)
+	var problems []string
+	for _, u := range verify.Unverified(kept) {
+		problems = append(problems, "--only-live: could not verify "+u+"; the finding is reported as unknown")
+	}
+	return kept, problems
 }
 
 func cmdContext(cmd *cobra.Command) context.Context {
@@ -167,11 +186,18 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	}
 	fmt.Fprintln(os.Stderr, "tokenward: verification:", verificationSummary(fs))
 	live := len(verify.OnlyLive(fs))
+	var problems []string
 	if common.onlyLive {
-		fs = verify.OnlyLive(fs)
+		fs, problems = onlyLive(fs)
 	}
 	if err := writeFindings(cmd, fs, set); err != nil {
 		return err
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(os.Stderr, "tokenward: error:", p)
+		}
+		return &exitError{code: 2, err: fmt.Errorf("%d finding(s) could not be verified; they are reported with status unknown", len(problems))}
 	}
 	if live > 0 {
 		return exitCode(1)

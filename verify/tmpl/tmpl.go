@@ -153,6 +153,18 @@ func (t *Template) Refs() []string {
 	return out
 }
 
+// Chains returns the filter chain of each reference, in order of appearance
+// (an empty chain for a reference without filters).
+func (t *Template) Chains() [][]string {
+	var out [][]string
+	for _, p := range t.parts {
+		if p.expr {
+			out = append(out, append([]string(nil), p.filters...))
+		}
+	}
+	return out
+}
+
 // IsLiteral reports whether the template has no references.
 func (t *Template) IsLiteral() bool { return len(t.Refs()) == 0 }
 
