@@ -1,0 +1,101 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/tokenward/tokenward/finding"
+)
+
+// gitleaksRedacted is what gitleaks --redact writes in place of a secret.
+const gitleaksRedacted = "REDACTED"
+
+// gitleaksFinding is one entry of a gitleaks v8 JSON report (gitleaks
+// report.Finding as it serialises: field names, order and types as gitleaks
+// writes them; its Line field is not serialised and Link is omitted when empty).
+type gitleaksFinding struct {
+	RuleID      string
+	Description string
+	StartLine   int
+	EndLine     int
+	StartColumn int
+	EndColumn   int
+	Match       string
+	Secret      string
+	File        string
+	SymlinkFile string
+	Commit      string
+	Link        string `json:",omitempty"`
+	Entropy     float32
+	Author      string
+	Email       string
+	Date        string
+	Message     string
+	Tags        []string
+	Fingerprint string
+}
+
+// writeGitleaks writes gitleaks' JSON report so tools that parse gitleaks output
+// (dashboards, DefectDojo, .gitleaksignore workflows) read tokenward's findings:
+//
+//   - columns: StartColumn is tokenward's column; EndColumn is inclusive (the
+//     secret's last character), as gitleaks counts it;
+//   - Secret and Match hold the secret, or "REDACTED" unless ShowSecrets;
+//   - Fingerprint is gitleaks' commit:file:rule:line (file:rule:line outside
+//     history), usable in a .gitleaksignore;
+//   - Message is gitleaks' commit message, which tokenward does not keep: it is
+//     empty, and a hygiene finding's advice goes into Description instead.
+func writeGitleaks(w io.Writer, fs []finding.Finding, opts Options) error {
+	out := make([]gitleaksFinding, 0, len(fs))
+	for _, f := range fs {
+		secret := gitleaksRedacted
+		if opts.ShowSecrets && f.Secret != "" {
+			secret = f.Secret
+		}
+		desc := f.Description
+		if f.Message != "" {
+			if desc != "" {
+				desc += ": "
+			}
+			desc += f.Message
+		}
+		endCol := f.EndColumn - 1
+		if f.EndLine == f.Line && endCol < f.Column {
+			endCol = f.Column
+		}
+		tags := f.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		out = append(out, gitleaksFinding{
+			RuleID:      f.RuleID,
+			Description: desc,
+			StartLine:   f.Line,
+			EndLine:     f.EndLine,
+			StartColumn: f.Column,
+			EndColumn:   max(endCol, 0),
+			Match:       secret,
+			Secret:      secret,
+			File:        f.File,
+			Commit:      f.Commit,
+			Entropy:     float32(f.Entropy),
+			Author:      f.Author,
+			Email:       f.Email,
+			Date:        f.Date,
+			Tags:        tags,
+			Fingerprint: gitleaksFingerprint(f),
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(out)
+}
+
+// gitleaksFingerprint is gitleaks' finding identity, the line format of .gitleaksignore.
+func gitleaksFingerprint(f finding.Finding) string {
+	if f.Commit != "" {
+		return fmt.Sprintf("%s:%s:%s:%d", f.Commit, f.File, f.RuleID, f.Line)
+	}
+	return fmt.Sprintf("%s:%s:%d", f.File, f.RuleID, f.Line)
+}
