@@ -19,10 +19,10 @@ import (
 
 // Format names accepted by Write.
 const (
-	FormatText   = "text"
-	FormatJSON   = "json"
-	FormatJSONL  = "jsonl"
-	FormatSARIF  = "sarif"
+	FormatText     = "text"
+	FormatJSON     = "json"
+	FormatJSONL    = "jsonl"
+	FormatSARIF    = "sarif"
 	FormatGitHub   = "github"
 	FormatGitleaks = "gitleaks"
 	FormatCSV      = "csv"
