@@ -238,6 +238,11 @@ func accessFields(v *finding.Verification) []htmlField {
 	if err != nil {
 		return nil
 	}
+	return accessFromJSON(b)
+}
+
+// accessFromJSON reads the "access" object of a verification in JSON.
+func accessFromJSON(b []byte) []htmlField {
 	var m struct {
 		Access map[string]any `json:"access"`
 	}

@@ -97,6 +97,34 @@ func TestNoFindings(t *testing.T) {
 				t.Errorf("github = %q, want empty", out)
 			}
 		}},
+		{"gitleaks", func(t *testing.T, out string) {
+			if out != "[]\n" {
+				t.Errorf("gitleaks = %q, want %q", out, "[]\n")
+			}
+		}},
+		{"csv", func(t *testing.T, out string) {
+			if !strings.HasPrefix(out, "rule_id,") || strings.Count(out, "\n") != 1 {
+				t.Errorf("csv = %q, want the header row only", out)
+			}
+		}},
+		{"junit", func(t *testing.T, out string) {
+			if !strings.Contains(out, `<testsuites name="tokenward" tests="0" failures="0" errors="0"></testsuites>`) {
+				t.Errorf("junit = %q, want an empty testsuites element", out)
+			}
+		}},
+		{"html", func(t *testing.T, out string) {
+			if !strings.Contains(out, "No findings.") || strings.Contains(out, `class="finding"`) {
+				t.Errorf("html lacks \"No findings.\":\n%s", out)
+			}
+		}},
+		{"template", func(t *testing.T, out string) {
+			if !strings.HasSuffix(out, "\n0 findings\n") {
+				t.Errorf("template = %q, want it to end with 0 findings", out)
+			}
+		}},
+	}
+	if len(tests) != len(Formats()) {
+		t.Errorf("%d formats tested, %d formats exist", len(tests), len(Formats()))
 	}
 	for _, tt := range tests {
 		t.Run(tt.format, func(t *testing.T) {
