@@ -124,6 +124,45 @@ func TestGitleaksReport(t *testing.T) {
 	}
 }
 
+func TestGitleaksLink(t *testing.T) {
+	const c = "0123456789abcdef0123456789abcdef01234567"
+	f := finding.Finding{RuleID: "r", File: "dir with space/a#b.go", Line: 3, EndLine: 3, Commit: c}
+	md := f
+	md.File, md.EndLine = "docs/README.md", 5
+	tests := []struct {
+		repo string
+		f    finding.Finding
+		want string
+	}{
+		{"https://github.com/acme/app", f, "https://github.com/acme/app/blob/" + c + "/dir%20with%20space/a%23b.go#L3"},
+		{"https://x-access-token:tok@github.com/acme/app.git", f, "https://github.com/acme/app/blob/" + c + "/dir%20with%20space/a%23b.go#L3"},
+		{"git@github.com:acme/app.git", md, "https://github.com/acme/app/blob/" + c + "/docs/README.md?plain=1#L3-L5"},
+		{"ssh://git@gitlab.com/group/sub/app.git", md, "https://gitlab.com/group/sub/app/blob/" + c + "/docs/README.md#L3-5"},
+		{"https://git.example.com/acme/app", f, ""},
+		{"https://github.com/acme", f, ""},
+		{"", f, ""},
+		{"https://github.com/acme/app", finding.Finding{File: "a", Line: 1}, ""},
+	}
+	for _, tt := range tests {
+		if got := scmLink(tt.repo, tt.f); got != tt.want {
+			t.Errorf("scmLink(%q, %s) = %q, want %q", tt.repo, tt.f.File, got, tt.want)
+		}
+	}
+	// In the report the Link key sits after Commit, as gitleaks writes it.
+	out := write(t, sample(), Options{Format: FormatGitleaks, RepositoryURI: "https://github.com/acme/app"})
+	for _, keys := range objectKeys(t, []byte(out)) {
+		if slices.Contains(keys, "Link") {
+			want := slices.Insert(slices.Clone(gitleaksFields), slices.Index(gitleaksFields, "Commit")+1, "Link")
+			if !slices.Equal(keys, want) {
+				t.Errorf("keys %v, want %v", keys, want)
+			}
+		}
+	}
+	if !strings.Contains(out, `"Link": "https://github.com/acme/app/blob/0123456789abcdef0123456789abcdef01234567/deploy/env.sh#L3"`) {
+		t.Errorf("no link for the history finding:\n%s", out)
+	}
+}
+
 func equalJSON(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)

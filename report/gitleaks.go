@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
+	"path"
+	"strings"
 
 	"github.com/tokenward/tokenward/finding"
 )
@@ -45,7 +48,9 @@ type gitleaksFinding struct {
 //   - Fingerprint is gitleaks' commit:file:rule:line (file:rule:line outside
 //     history), usable in a .gitleaksignore;
 //   - Message is gitleaks' commit message, which tokenward does not keep: it is
-//     empty, and a hygiene finding's advice goes into Description instead.
+//     empty, and a hygiene finding's advice goes into Description instead;
+//   - Link, as in gitleaks, points at the line on GitHub or GitLab when the
+//     repository's remote is there and the finding has a commit.
 func writeGitleaks(w io.Writer, fs []finding.Finding, opts Options) error {
 	out := make([]gitleaksFinding, 0, len(fs))
 	for _, f := range fs {
@@ -79,6 +84,7 @@ func writeGitleaks(w io.Writer, fs []finding.Finding, opts Options) error {
 			Secret:      secret,
 			File:        f.File,
 			Commit:      f.Commit,
+			Link:        scmLink(opts.RepositoryURI, f),
 			Entropy:     float32(f.Entropy),
 			Author:      f.Author,
 			Email:       f.Email,
@@ -98,4 +104,50 @@ func gitleaksFingerprint(f finding.Finding) string {
 		return fmt.Sprintf("%s:%s:%s:%d", f.Commit, f.File, f.RuleID, f.Line)
 	}
 	return fmt.Sprintf("%s:%s:%d", f.File, f.RuleID, f.Line)
+}
+
+// scmLink is the web address of a history finding's lines on github.com or
+// gitlab.com, "" for other hosts or findings outside history. repo is the
+// remote's URL (https, ssh:// or scp-like git@host:owner/name); any user
+// information in it is dropped.
+func scmLink(repo string, f finding.Finding) string {
+	if repo == "" || f.Commit == "" || f.File == "" {
+		return ""
+	}
+	if at, rest, ok := strings.Cut(repo, "@"); ok && !strings.Contains(at, "://") {
+		if host, p, ok := strings.Cut(rest, ":"); ok { // git@github.com:owner/name.git
+			repo = "https://" + host + "/" + p
+		}
+	}
+	u, err := url.Parse(repo)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	if host != "github.com" && host != "gitlab.com" {
+		return ""
+	}
+	repoPath := strings.TrimSuffix(strings.Trim(u.Path, "/"), ".git")
+	if strings.Count(repoPath, "/") < 1 {
+		return ""
+	}
+	segs := strings.Split(f.File, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	link := "https://" + host + "/" + repoPath + "/blob/" + url.PathEscape(f.Commit) + "/" + strings.Join(segs, "/")
+	if ext := strings.ToLower(path.Ext(f.File)); host == "github.com" && (ext == ".md" || ext == ".ipynb") {
+		link += "?plain=1" // GitHub renders these; line anchors need the source view
+	}
+	if f.Line > 0 {
+		link += fmt.Sprintf("#L%d", f.Line)
+		if f.EndLine > f.Line {
+			if host == "github.com" {
+				link += fmt.Sprintf("-L%d", f.EndLine)
+			} else {
+				link += fmt.Sprintf("-%d", f.EndLine)
+			}
+		}
+	}
+	return link
 }

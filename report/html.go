@@ -76,7 +76,7 @@ type htmlFinding struct {
 	Entropy     string
 	Tags        string
 	Verify      *htmlVerification
-	Search      string // lower-cased text the search box matches
+	Search      string // the text the search box matches (the script compares it case-insensitively)
 }
 
 type htmlVerification struct {
@@ -213,9 +213,11 @@ func htmlEntry(f finding.Finding, sev string, opts Options) htmlFinding {
 		}
 		e.Verify = hv
 	}
-	e.Search = strings.ToLower(strings.Join([]string{sev, f.RuleID, f.Description, f.File, e.Location,
+	// Not lower-cased here: the page must hold values byte for byte as found,
+	// so a final redaction of the output still recognises them.
+	e.Search = strings.Join([]string{sev, f.RuleID, f.Description, f.File, e.Location,
 		e.Kind, e.Shown, ctx, e.Message, e.Encoding, e.Commit, e.Author, e.Date, e.Tags, e.Fingerprint,
-		verifyText(e.Verify)}, " "))
+		verifyText(e.Verify)}, " ")
 	return e
 }
 
@@ -422,6 +424,7 @@ const htmlScript = `
   if (!q) { return; }
   var boxes = Array.prototype.slice.call(document.querySelectorAll("input[name=sev]"));
   var findings = Array.prototype.slice.call(document.querySelectorAll(".finding"));
+  var texts = findings.map(function (f) { return (f.getAttribute("data-q") || "").toLowerCase(); });
   var groups = Array.prototype.slice.call(document.querySelectorAll("[data-group]"));
   var status = document.getElementById("status");
   var none = document.getElementById("none");
@@ -452,8 +455,8 @@ const htmlScript = `
     var on = {};
     boxes.forEach(function (b) { on[b.value] = b.checked; });
     var shown = 0;
-    findings.forEach(function (f) {
-      var text = f.getAttribute("data-q") || "";
+    findings.forEach(function (f, i) {
+      var text = texts[i];
       var ok = on[f.getAttribute("data-sev")] !== false && terms.every(function (t) { return text.indexOf(t) >= 0; });
       f.hidden = !ok;
       if (ok) { shown++; }

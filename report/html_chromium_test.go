@@ -86,7 +86,7 @@ func visible(dom string) (shown []string, total int) {
 			continue
 		}
 		if m := dataQ.FindStringSubmatch(tag); m != nil {
-			shown = append(shown, m[1])
+			shown = append(shown, strings.ToLower(m[1]))
 		}
 	}
 	return shown, total
