@@ -228,11 +228,16 @@ func TestCSV(t *testing.T) {
 		t.Errorf("tags = %q", got)
 	}
 
-	// Quoting and formula injection.
+	// Quoting and formula injection, at the writer (Write's guard escapes
+	// newlines in text fields before any format sees them).
 	evil := finding.Finding{RuleID: "generic", Severity: "high", File: "=HYPERLINK(\"http://x.invalid\",\"a\")",
 		Line: 1, Column: 1, EndLine: 1, EndColumn: 2, Context: "+cmd|' /C calc'!A0", Message: "-2+3",
 		Author: "@SUM(1)", Description: "quote \" comma , newline \n end", Tags: []string{"=x", "y"}, Fingerprint: "sha256:1"}
-	rows = readCSV(t, write(t, []finding.Finding{evil}, Options{Format: FormatCSV}))
+	var buf bytes.Buffer
+	if err := writeCSV(&buf, []finding.Finding{evil}); err != nil {
+		t.Fatal(err)
+	}
+	rows = readCSV(t, buf.String())
 	r := rows[1]
 	for name, want := range map[string]string{
 		"file":        "'=HYPERLINK(\"http://x.invalid\",\"a\")",
@@ -246,6 +251,11 @@ func TestCSV(t *testing.T) {
 		if got := col(r, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
+	}
+	// Through Write too, the formula guard holds.
+	rows = readCSV(t, write(t, []finding.Finding{evil}, Options{Format: FormatCSV}))
+	if got := col(rows[1], "file"); !strings.HasPrefix(got, "'=HYPERLINK(") {
+		t.Errorf("file cell %q is a formula", got)
 	}
 
 	for _, fs := range [][]finding.Finding{nil, {}} {
@@ -336,10 +346,19 @@ func TestJUnit(t *testing.T) {
 	// Markup, quotes and characters XML 1.0 cannot hold.
 	evil := finding.Finding{RuleID: `r"<&>`, Severity: "high", File: "a<b>&\"c'\x01\x1b.txt", Line: 1, Column: 2,
 		Context: "]]> </failure><x>", Fingerprint: "sha256:1"}
-	doc = readJUnit(t, write(t, []finding.Finding{evil}, Options{Format: FormatJUnit}))
+	var buf bytes.Buffer
+	if err := writeJUnit(&buf, []finding.Finding{evil}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	doc = readJUnit(t, buf.String())
 	c = doc.Suites[0].Cases[0]
 	if doc.Suites[0].Name != `r"<&>` || c.File != "a<b>&\"c'\uFFFD\uFFFD.txt" || !strings.Contains(c.Failure.Body, "]]> </failure><x>") {
 		t.Errorf("escaping lost data: suite %q file %q body %q", doc.Suites[0].Name, c.File, c.Failure.Body)
+	}
+	// Through Write as well (whatever its guard does to control characters).
+	doc = readJUnit(t, write(t, []finding.Finding{evil}, Options{Format: FormatJUnit}))
+	if f := doc.Suites[0].Cases[0].File; !strings.HasPrefix(f, "a<b>&\"c'") || strings.ContainsAny(f, "\x01\x1b") {
+		t.Errorf("file attribute %q", f)
 	}
 
 	doc = readJUnit(t, write(t, nil, Options{Format: FormatJUnit}))
