@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // gitleaksFields are the keys of an entry in gitleaks v8's JSON report, in the
@@ -281,6 +282,7 @@ type junitDoc struct {
 	Tests    int `xml:"tests,attr"`
 	Failures int `xml:"failures,attr"`
 	Errors   int `xml:"errors,attr"`
+	Skipped  int `xml:"skipped,attr"`
 	Suites   []struct {
 		Name     string `xml:"name,attr"`
 		Tests    int    `xml:"tests,attr"`
@@ -297,6 +299,9 @@ type junitDoc struct {
 			Error *struct {
 				Body string `xml:",chardata"`
 			} `xml:"error"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
 		} `xml:"testcase"`
 	} `xml:"testsuite"`
 }
@@ -313,19 +318,20 @@ func readJUnit(t *testing.T, out string) junitDoc {
 }
 
 func TestJUnit(t *testing.T) {
-	out := write(t, sample(), Options{Format: FormatJUnit, Summary: &Summary{Problems: []string{"cannot read a <b>: denied"}}})
+	out := write(t, sample(), Options{Format: FormatJUnit, Summary: &Summary{Problems: []string{"cannot read a <b>: denied"},
+		Skipped: []source.Skip{{Path: "img/logo.png", Reason: "binary"}, {Path: "a.zip!big.bin", Reason: "larger than --max-file-size"}}}})
 	if !strings.HasPrefix(out, xml.Header) {
 		t.Errorf("no XML declaration")
 	}
 	doc := readJUnit(t, out)
-	if doc.Tests != 5 || doc.Failures != 4 || doc.Errors != 1 {
-		t.Errorf("totals tests=%d failures=%d errors=%d, want 5/4/1", doc.Tests, doc.Failures, doc.Errors)
+	if doc.Tests != 7 || doc.Failures != 4 || doc.Errors != 1 || doc.Skipped != 2 {
+		t.Errorf("totals tests=%d failures=%d errors=%d skipped=%d, want 7/4/1/2", doc.Tests, doc.Failures, doc.Errors, doc.Skipped)
 	}
 	var names []string
 	for _, s := range doc.Suites {
 		names = append(names, s.Name)
 	}
-	if want := []string{"aws-secret-key", "github-pat", "token-in-url", "tokenward"}; !slices.Equal(names, want) {
+	if want := []string{"aws-secret-key", "github-pat", "token-in-url", "tokenward", "tokenward: not scanned"}; !slices.Equal(names, want) {
 		t.Errorf("suites %v, want %v", names, want)
 	}
 	gh := doc.Suites[1]
@@ -341,6 +347,9 @@ func TestJUnit(t *testing.T) {
 	}
 	if p := doc.Suites[3].Cases[0].Error; p == nil || p.Body != "cannot read a <b>: denied" {
 		t.Errorf("problem not reported as an error: %+v", doc.Suites[3].Cases)
+	}
+	if sk := doc.Suites[4].Cases; len(sk) != 2 || sk[1].Name != "a.zip!big.bin" || sk[1].Skipped == nil || sk[1].Skipped.Message != "larger than --max-file-size" {
+		t.Errorf("skipped files: %+v", sk)
 	}
 
 	// Markup, quotes and characters XML 1.0 cannot hold.

@@ -30,11 +30,16 @@ type htmlPage struct {
 	Statuses    []htmlCount // findings per verification status
 	Scan        []string    // scan summary lines
 	Problems    []string
+	Skipped     []htmlField // path, reason: what was not scanned (at most maxHTMLSkipped)
+	SkippedMore int         // skipped entries beyond those listed
 	Groups      []htmlSeverity
 	CSP         string
 	Style       template.CSS
 	Script      template.JS
 }
+
+// SkippedTotal is how many entries the scan did not scan.
+func (p htmlPage) SkippedTotal() int { return len(p.Skipped) + p.SkippedMore }
 
 type htmlCount struct {
 	Name  string
@@ -133,6 +138,13 @@ func writeHTML(w io.Writer, fs []finding.Finding, opts Options) error {
 		for _, p := range s.Problems {
 			page.Problems = append(page.Problems, clean(p))
 		}
+		for i, sk := range s.Skipped {
+			if i == maxHTMLSkipped {
+				page.SkippedMore = len(s.Skipped) - i
+				break
+			}
+			page.Skipped = append(page.Skipped, htmlField{Key: clean(sk.Path), Value: clean(sk.Reason)})
+		}
 	}
 
 	// Group: severity, then rule, then file; findings keep Prepare's order
@@ -171,6 +183,10 @@ func writeHTML(w io.Writer, fs []finding.Finding, opts Options) error {
 	}
 	return bw.Flush()
 }
+
+// maxHTMLSkipped bounds the list of files not scanned (a repository of
+// binaries can skip many); the json and jsonl reports list them all.
+const maxHTMLSkipped = 1000
 
 // htmlEntry turns one prepared finding into its row.
 func htmlEntry(f finding.Finding, sev string, opts Options) htmlFinding {
@@ -334,6 +350,7 @@ const htmlSource = `<!DOCTYPE html>
 {{end}}</div>
 {{range .Scan}}<p class="scan">{{.}}</p>
 {{end}}{{if .Problems}}<div class="problems"><strong>Scan incomplete:</strong><ul>{{range .Problems}}<li>{{.}}</li>{{end}}</ul></div>
+{{end}}{{if .Skipped}}<details class="skipped"><summary>Not scanned: {{len .Skipped}}{{if .SkippedMore}} of {{.SkippedTotal}}{{end}}</summary><ul>{{range .Skipped}}<li><code>{{.Key}}</code> {{.Value}}</li>{{end}}</ul>{{if .SkippedMore}}<p>… and {{.SkippedMore}} more (the json and jsonl reports list every one)</p>{{end}}</details>
 {{end}}</section>
 {{if .Groups}}<section id="controls" aria-label="Filter">
 <label>Search <input id="q" type="search" placeholder="rule, file, commit, author, status…" autocomplete="off"></label>
@@ -387,6 +404,7 @@ h3{font-size:14px;margin:10px 0 6px;font-family:ui-monospace,Menlo,Consolas,mono
 .card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 12px;min-width:90px}
 .card .n{display:block;font-size:20px;font-weight:600}
 .problems{border:1px solid var(--med);background:#fff7e6;border-radius:6px;padding:8px 12px}
+.skipped{margin:6px 0;color:var(--mute)}.skipped summary{cursor:pointer}.skipped li code{color:var(--fg)}
 #controls{position:sticky;top:0;background:var(--bg);padding:10px 0;border-bottom:1px solid var(--line);display:flex;flex-wrap:wrap;gap:12px;align-items:center;z-index:1}
 #q{width:320px;padding:5px 8px;font:inherit;border:1px solid var(--line);border-radius:4px}
 .sevs label{margin-right:8px;text-transform:capitalize}

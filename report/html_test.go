@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // htmlFixture is sample() plus a finding whose every field is hostile markup.
@@ -36,7 +38,7 @@ var (
 
 func TestHTMLSelfContained(t *testing.T) {
 	out := write(t, htmlFixture(), Options{Format: FormatHTML, Version: "1.2.3", RepositoryURI: "https://github.com/acme/app",
-		Summary: &Summary{Files: 9, Problems: []string{"cannot read <x>"}}})
+		Summary: &Summary{Files: 9, Problems: []string{"cannot read <x>"}, Skipped: []source.Skip{{Path: "bin/<tool>", Reason: "binary"}}}})
 	if m := externalRef.FindString(out); m != "" {
 		t.Errorf("page references an external resource: %q", m)
 	}
@@ -74,7 +76,7 @@ func TestHTMLSelfContained(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"web/&lt;script&gt;alert(1)&lt;/script&gt;&#34;.js", "&lt;img src=x onerror=alert(2)&gt;",
-		"https://github.com/acme/app", "cannot read &lt;x&gt;", "tokenward 1.2.3"} {
+		"https://github.com/acme/app", "cannot read &lt;x&gt;", "tokenward 1.2.3", "Not scanned: 1</summary>", "<code>bin/&lt;tool&gt;</code> binary"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -134,5 +136,19 @@ func TestHTMLAccess(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+func TestHTMLSkippedBounded(t *testing.T) {
+	var sk []source.Skip
+	for i := range maxHTMLSkipped + 5 {
+		sk = append(sk, source.Skip{Path: "bin/f" + strconv.Itoa(i), Reason: "binary"})
+	}
+	out := write(t, sample(), Options{Format: FormatHTML, Summary: &Summary{Skipped: sk}})
+	if n := strings.Count(out, "<li><code>bin/f"); n != maxHTMLSkipped {
+		t.Errorf("%d skipped entries listed, want %d", n, maxHTMLSkipped)
+	}
+	if !strings.Contains(out, "Not scanned: 1000 of 1005</summary>") || !strings.Contains(out, "… and 5 more") {
+		t.Errorf("page does not say how many were left out")
 	}
 }

@@ -18,6 +18,7 @@ type junitSuites struct {
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
 
@@ -26,6 +27,7 @@ type junitSuite struct {
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
 	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
 
@@ -36,18 +38,20 @@ type junitCase struct {
 	Line      int           `xml:"line,attr,omitempty"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitProblem `xml:"skipped,omitempty"`
 }
 
 type junitProblem struct {
 	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
+	Type    string `xml:"type,attr,omitempty"`
 	Body    string `xml:",chardata"`
 }
 
 // writeJUnit writes JUnit XML for CI test reports: one testsuite per rule, one
 // failing testcase per finding (named by location, typed by severity, with the
-// redacted details as the failure text), and a "tokenward" suite with an error
-// per problem that left the scan incomplete. encoding/xml escapes every
+// redacted details as the failure text), a "tokenward" suite with an error
+// per problem that left the scan incomplete, and a "tokenward: not scanned"
+// suite with a skipped testcase per file the scan skipped. encoding/xml escapes every
 // attribute and text node and replaces characters XML cannot hold with U+FFFD.
 func writeJUnit(w io.Writer, fs []finding.Finding, opts Options) error {
 	doc := junitSuites{Name: "tokenward"}
@@ -92,10 +96,25 @@ func writeJUnit(w io.Writer, fs []finding.Finding, opts Options) error {
 		}
 		doc.Suites = append(doc.Suites, s)
 	}
+	if opts.Summary != nil && len(opts.Summary.Skipped) > 0 {
+		s := junitSuite{Name: "tokenward: not scanned"}
+		for _, sk := range opts.Summary.Skipped {
+			s.Cases = append(s.Cases, junitCase{
+				Name:      sk.Path,
+				ClassName: "tokenward.skipped",
+				File:      sk.Path,
+				Skipped:   &junitProblem{Message: sk.Reason},
+			})
+			s.Tests++
+			s.Skipped++
+		}
+		doc.Suites = append(doc.Suites, s)
+	}
 	for _, s := range doc.Suites {
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
 	}
 	bw := bufio.NewWriter(w)
 	bw.WriteString(xml.Header)
