@@ -164,6 +164,19 @@ func TestGitleaksLink(t *testing.T) {
 	}
 }
 
+func TestGitleaksDate(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-01-02T05:04:05+02:00": "2026-01-02T03:04:05Z",
+		"2026-01-02T03:04:05Z":      "2026-01-02T03:04:05Z",
+		"":                          "",
+		"yesterday":                 "yesterday",
+	} {
+		if got := gitleaksDate(in); got != want {
+			t.Errorf("gitleaksDate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func equalJSON(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)

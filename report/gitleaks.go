@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/tokenward/tokenward/finding"
 )
@@ -49,6 +50,7 @@ type gitleaksFinding struct {
 //     history), usable in a .gitleaksignore;
 //   - Message is gitleaks' commit message, which tokenward does not keep: it is
 //     empty, and a hygiene finding's advice goes into Description instead;
+//   - Date is in UTC (RFC 3339), as gitleaks writes the author date;
 //   - Link, as in gitleaks, points at the line on GitHub or GitLab when the
 //     repository's remote is there and the finding has a commit.
 func writeGitleaks(w io.Writer, fs []finding.Finding, opts Options) error {
@@ -88,7 +90,7 @@ func writeGitleaks(w io.Writer, fs []finding.Finding, opts Options) error {
 			Entropy:     float32(f.Entropy),
 			Author:      f.Author,
 			Email:       f.Email,
-			Date:        f.Date,
+			Date:        gitleaksDate(f.Date),
 			Tags:        tags,
 			Fingerprint: gitleaksFingerprint(f),
 		})
@@ -150,4 +152,14 @@ func scmLink(repo string, f finding.Finding) string {
 		}
 	}
 	return link
+}
+
+// gitleaksDate writes an RFC 3339 date in UTC, as gitleaks does; anything else
+// passes unchanged.
+func gitleaksDate(d string) string {
+	t, err := time.Parse(time.RFC3339, d)
+	if err != nil {
+		return d
+	}
+	return t.UTC().Format(time.RFC3339)
 }
