@@ -34,7 +34,7 @@ func TestEngineFindingsInSARIF(t *testing.T) {
 	}
 	for _, format := range report.Formats() {
 		var buf bytes.Buffer
-		if err := report.Write(&buf, fs, report.Options{Format: format, Rules: infos}); err != nil {
+		if err := report.Write(&buf, fs, report.Options{Format: format, Rules: infos, Template: "testdata/markdown.tmpl"}); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(buf.String(), secret) {

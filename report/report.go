@@ -1,5 +1,7 @@
 // Package report writes findings out: text for people, json and jsonl for machines,
-// SARIF 2.1.0 for code scanning and GitHub workflow-command annotations. It knows
+// SARIF 2.1.0 for code scanning, GitHub workflow-command annotations, gitleaks'
+// JSON report, csv, JUnit XML, a self-contained HTML page and user templates
+// (Go text/template). It knows
 // nothing of regexes or sources; everything it needs comes in as findings and
 // RuleInfo. Secrets are redacted in every format unless Options.ShowSecrets.
 package report
@@ -17,16 +19,24 @@ import (
 
 // Format names accepted by Write.
 const (
-	FormatText   = "text"
-	FormatJSON   = "json"
-	FormatJSONL  = "jsonl"
-	FormatSARIF  = "sarif"
-	FormatGitHub = "github"
+	FormatText     = "text"
+	FormatJSON     = "json"
+	FormatJSONL    = "jsonl"
+	FormatSARIF    = "sarif"
+	FormatGitHub   = "github"
+	FormatGitleaks = "gitleaks"
+	FormatCSV      = "csv"
+	FormatJUnit    = "junit"
+	FormatHTML     = "html"
+	// FormatTemplate renders Options.Template, a Go text/template file; the
+	// format may also be written "template=FILE".
+	FormatTemplate = "template"
 )
 
 // Formats lists the accepted format names, in the order they are documented.
 func Formats() []string {
-	return []string{FormatText, FormatJSON, FormatJSONL, FormatSARIF, FormatGitHub}
+	return []string{FormatText, FormatJSON, FormatJSONL, FormatSARIF, FormatGitHub,
+		FormatGitleaks, FormatCSV, FormatJUnit, FormatHTML, FormatTemplate}
 }
 
 // InformationURI is the project's home page, written into SARIF.
@@ -72,6 +82,9 @@ type Options struct {
 	// each is hidden, in every encoding, from every byte Write writes. nil: the
 	// secrets of the findings written.
 	Redactor *finding.Redactor
+	// Template is the Go text/template file rendered by the template format
+	// (--template FILE); "template=FILE" as Format sets it too.
+	Template string
 }
 
 // Write writes findings in opts.Format. Whatever the format, the findings and
@@ -82,7 +95,14 @@ type Options struct {
 func Write(w io.Writer, findings []finding.Finding, opts Options) (err error) {
 	w, fs, finish := guard(w, findings, &opts)
 	defer func() { err = finish(err) }()
-	switch strings.ToLower(opts.Format) {
+	format := strings.ToLower(opts.Format)
+	if name, file, ok := strings.Cut(opts.Format, "="); ok && strings.EqualFold(name, FormatTemplate) {
+		format = FormatTemplate
+		if opts.Template == "" {
+			opts.Template = file
+		}
+	}
+	switch format {
 	case "", FormatText:
 		return writeText(w, fs, opts)
 	case FormatJSON:
@@ -93,13 +113,26 @@ func Write(w io.Writer, findings []finding.Finding, opts Options) (err error) {
 		return writeSARIF(w, fs, opts)
 	case FormatGitHub:
 		return writeGitHub(w, fs, opts)
+	case FormatGitleaks:
+		return writeGitleaks(w, fs, opts)
+	case FormatCSV:
+		return writeCSV(w, fs)
+	case FormatJUnit:
+		return writeJUnit(w, fs, opts)
+	case FormatHTML:
+		return writeHTML(w, fs, opts)
+	case FormatTemplate:
+		return writeTemplate(w, fs, opts)
 	default:
 		return fmt.Errorf("unknown report format %q: use one of %s", opts.Format, strings.Join(Formats(), ", "))
 	}
 }
 
-// ValidFormat reports whether name is an accepted format.
+// ValidFormat reports whether name is an accepted format ("template=FILE" included).
 func ValidFormat(name string) bool {
+	if t, file, ok := strings.Cut(name, "="); ok {
+		return strings.EqualFold(t, FormatTemplate) && file != ""
+	}
 	return slices.Contains(Formats(), strings.ToLower(name))
 }
 

@@ -56,6 +56,9 @@ func sample() []finding.Finding {
 
 func write(t *testing.T, fs []finding.Finding, opts Options) string {
 	t.Helper()
+	if opts.Format == FormatTemplate && opts.Template == "" {
+		opts.Template = "testdata/markdown.tmpl"
+	}
 	var buf bytes.Buffer
 	if err := Write(&buf, fs, opts); err != nil {
 		t.Fatalf("Write(%s): %v", opts.Format, err)
@@ -94,6 +97,34 @@ func TestNoFindings(t *testing.T) {
 				t.Errorf("github = %q, want empty", out)
 			}
 		}},
+		{"gitleaks", func(t *testing.T, out string) {
+			if out != "[]\n" {
+				t.Errorf("gitleaks = %q, want %q", out, "[]\n")
+			}
+		}},
+		{"csv", func(t *testing.T, out string) {
+			if !strings.HasPrefix(out, "rule_id,") || strings.Count(out, "\n") != 1 {
+				t.Errorf("csv = %q, want the header row only", out)
+			}
+		}},
+		{"junit", func(t *testing.T, out string) {
+			if !strings.Contains(out, `<testsuites name="tokenward" tests="0" failures="0" errors="0" skipped="0"></testsuites>`) {
+				t.Errorf("junit = %q, want an empty testsuites element", out)
+			}
+		}},
+		{"html", func(t *testing.T, out string) {
+			if !strings.Contains(out, "No findings.") || strings.Contains(out, `class="finding"`) {
+				t.Errorf("html lacks \"No findings.\":\n%s", out)
+			}
+		}},
+		{"template", func(t *testing.T, out string) {
+			if !strings.HasSuffix(out, "\n0 findings\n") {
+				t.Errorf("template = %q, want it to end with 0 findings", out)
+			}
+		}},
+	}
+	if len(tests) != len(Formats()) {
+		t.Errorf("%d formats tested, %d formats exist", len(tests), len(Formats()))
 	}
 	for _, tt := range tests {
 		t.Run(tt.format, func(t *testing.T) {
@@ -121,7 +152,8 @@ func TestSecretsRedactedUnlessShown(t *testing.T) {
 						t.Errorf("output contains the middle of secret %q", s)
 					}
 				}
-				if !strings.Contains(out, finding.Redact(ghSecret)) {
+				// gitleaks' report writes "REDACTED", as gitleaks --redact does.
+				if format != FormatGitleaks && !strings.Contains(out, finding.Redact(ghSecret)) {
 					t.Errorf("output lacks the redacted form %q", finding.Redact(ghSecret))
 				}
 
@@ -354,7 +386,7 @@ func TestLevels(t *testing.T) {
 
 func TestUnknownFormat(t *testing.T) {
 	err := Write(&bytes.Buffer{}, nil, Options{Format: "xml"})
-	if err == nil || !strings.Contains(err.Error(), "text, json, jsonl, sarif, github") {
+	if err == nil || !strings.Contains(err.Error(), "text, json, jsonl, sarif, github, gitleaks, csv, junit, html, template") {
 		t.Fatalf("err = %v, want one listing the formats", err)
 	}
 	for _, f := range Formats() {
@@ -362,10 +394,15 @@ func TestUnknownFormat(t *testing.T) {
 			t.Errorf("ValidFormat(%q) = false", f)
 		}
 	}
-	if ValidFormat("xml") {
-		t.Errorf("ValidFormat(xml) = true")
+	for _, bad := range []string{"xml", "template=", "json=x", "html=out.html"} {
+		if ValidFormat(bad) {
+			t.Errorf("ValidFormat(%q) = true", bad)
+		}
 	}
-	if !slices.Equal(Formats(), []string{"text", "json", "jsonl", "sarif", "github"}) {
+	if !ValidFormat("template=report.tmpl") || !ValidFormat("Template=x") {
+		t.Errorf("ValidFormat(template=FILE) = false")
+	}
+	if !slices.Equal(Formats(), []string{"text", "json", "jsonl", "sarif", "github", "gitleaks", "csv", "junit", "html", "template"}) {
 		t.Errorf("Formats() = %v", Formats())
 	}
 }

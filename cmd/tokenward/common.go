@@ -25,6 +25,7 @@ import (
 var common struct {
 	config        string
 	format        string
+	template      string
 	output        string
 	showSecrets   bool
 	baseline      string
@@ -46,7 +47,8 @@ func init() {
 	f := rootCmd.PersistentFlags()
 	f.StringVar(&common.config, "config", "", "rule configuration file, trusted (default: .tokenward.toml at the top of the scanned repository, untrusted)")
 	f.BoolVar(&common.trustRepo, "trust-repo-config", false, "let the scanned repository's .tokenward.toml replace built-in rules, name verify/revoke hosts and switch checks off")
-	f.StringVarP(&common.format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), "|"))
+	f.StringVarP(&common.format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), "|")+" (template=FILE also)")
+	f.StringVar(&common.template, "template", "", "Go text/template FILE rendered by --format template (dot: the list of findings)")
 	f.StringVarP(&common.output, "output", "o", "", "write results to FILE instead of stdout")
 	f.BoolVar(&common.showSecrets, "show-secrets", false, "print secrets unredacted")
 	f.StringVar(&common.baseline, "baseline", "", "suppress findings recorded in this baseline file")
@@ -203,6 +205,7 @@ func finish(cmd *cobra.Command, res *results) error {
 			Summary:       &res.Summary,
 			RepositoryURI: res.RepoURI,
 			Redactor:      runRedactor,
+			Template:      common.template,
 		})
 	}); err != nil {
 		return err

@@ -213,7 +213,7 @@ func writeFindings(cmd *cobra.Command, fs []finding.Finding, set *rules.Set) err
 	}
 	return withOutput(cmd, func(w io.Writer) error {
 		return report.Write(w, fs, report.Options{Format: common.format, ShowSecrets: common.showSecrets,
-			Color: common.output == "" && colorOK(), Version: version, Rules: infos, Redactor: runRedactor})
+			Color: common.output == "" && colorOK(), Version: version, Rules: infos, Redactor: runRedactor, Template: common.template})
 	})
 }
 
