@@ -180,17 +180,19 @@ func finish(cmd *cobra.Command, res *results) error {
 		}
 		infos = append(infos, hygieneRuleInfos()...)
 	}
-	if err := withOutput(cmd, func(w io.Writer) error {
-		return report.Write(w, res.Findings, report.Options{
-			Format:        common.format,
-			ShowSecrets:   common.showSecrets,
-			Color:         (common.output == "" || common.output == "-") && colorOK(),
-			Version:       version,
-			Rules:         infos,
-			Summary:       &res.Summary,
-			RepositoryURI: res.RepoURI,
-		})
-	}); err != nil {
+	opts := report.Options{
+		Format:        common.format,
+		ShowSecrets:   common.showSecrets,
+		Color:         (common.output == "" || common.output == "-") && colorOK(),
+		Version:       version,
+		Rules:         infos,
+		Summary:       &res.Summary,
+		RepositoryURI: res.RepoURI,
+	}
+	if err := withOutput(cmd, func(w io.Writer) error { return report.Write(w, res.Findings, opts) }); err != nil {
+		return err
+	}
+	if err := writeExtraReports(res.Findings, opts); err != nil {
 		return err
 	}
 	for _, w := range res.Warnings {
