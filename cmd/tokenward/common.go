@@ -40,25 +40,6 @@ var common struct {
 	maxArchiveDepth int
 }
 
-func init() {
-	f := rootCmd.PersistentFlags()
-	f.StringVar(&common.config, "config", "", "rule configuration file (default: .tokenward.toml in the scanned root)")
-	f.StringVarP(&common.format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), "|"))
-	f.StringVarP(&common.output, "output", "o", "", "write results to FILE instead of stdout")
-	f.BoolVar(&common.showSecrets, "show-secrets", false, "print secrets unredacted")
-	f.StringVar(&common.baseline, "baseline", "", "suppress findings recorded in this baseline file")
-	f.IntVarP(&common.workers, "workers", "j", 0, "concurrent workers (default: number of CPUs)")
-	f.IntVar(&common.exitCode, "exit-code", 1, "exit code when findings are reported")
-	f.StringVar(&common.maxFileSize, "max-file-size", "", "skip files larger than this (e.g. 50MB); default: no limit, large files are streamed")
-	f.BoolVar(&common.gitleaksAllow, "gitleaks-allow", false, "also honour inline gitleaks:allow comments")
-	f.BoolVar(&common.noColor, "no-color", false, "never colour text output")
-	f.BoolVar(&common.verify, "verify", false, "check whether found secrets are live (sends each secret only to its rule's host)")
-	f.BoolVar(&common.onlyLive, "only-live", false, "report only secrets verified live (implies --verify)")
-	f.StringArrayVar(&common.endpoints, "endpoint", nil, "override a verification base URL: RULE_OR_FAMILY=URL (repeatable)")
-	f.IntVar(&common.maxArchiveDepth, "max-archive-depth", 4, "open archives (zip, jar, tar, gz, bz2, xz, zst) nested this deep; 0 reads them as binary")
-	f.BoolVar(&common.skipBinary, "skip-binary", false, "skip binary files (default: scan their printable runs, as strings(1) would)")
-}
-
 // workers returns the configured worker count.
 func workers() int {
 	if common.workers > 0 {
@@ -121,6 +102,9 @@ func loadRulesUnchecked(root string) (*rules.Set, error) {
 	if err != nil {
 		return nil, usageError(err)
 	}
+	if set, err = selectRules(set); err != nil { // --enable-rule, --max-decode-depth
+		return nil, usageError(err)
+	}
 	return set, nil
 }
 
@@ -135,7 +119,7 @@ func convertConfig(path string, data []byte) ([]byte, bool, error) {
 
 // newEngine compiles the engine for a rule set.
 func newEngine(set *rules.Set) (*engine.Engine, error) {
-	eng, err := engine.New(set, engine.Options{GitleaksAllow: common.gitleaksAllow})
+	eng, err := engine.New(set, engine.Options{GitleaksAllow: common.gitleaksAllow, DecodeDepth: engineDecodeDepth()})
 	if err != nil {
 		return nil, usageError(err)
 	}
@@ -172,6 +156,7 @@ func fromPipeline(r *pipeline.Result, set *rules.Set, repoURI string) *results {
 // finish writes the report and returns the exit status: 2 when the result is
 // incomplete, the --exit-code when findings remain.
 func finish(cmd *cobra.Command, res *results) error {
+	res.Findings = filterResults(res.Findings) // --results
 	res.Summary.Problems = res.Problems
 	var infos []report.RuleInfo
 	if res.Set != nil {
@@ -196,7 +181,7 @@ func finish(cmd *cobra.Command, res *results) error {
 		return err
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintln(os.Stderr, "tokenward: warning:", w)
+		note("warning: %s", w)
 	}
 	if len(res.Problems) > 0 {
 		for _, p := range res.Problems {

@@ -53,7 +53,6 @@ func init() {
 	f.BoolVar(&gitFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (slower)")
 	f.IntVar(&gitFlags.context, "delta-context", 0, "bytes scanned around each change of a packed delta, widened to whole lines (default 512)")
 	f.StringVar(&progressMode, "progress", "auto", progressUsage)
-	addAlsoWrite(gitCmd)
 	rootCmd.AddCommand(gitCmd)
 }
 

@@ -33,7 +33,6 @@ func init() {
 	scanCmd.Flags().BoolVar(&scanFlags.followSymlinks, "follow-symlinks", false, "follow symbolic links (loops are detected)")
 	scanCmd.Flags().StringVar(&progressMode, "progress", "auto", progressUsage)
 	scanCmd.Flags().BoolVar(&scanFlags.hostConfig, "host-config", false, "also check this user's credential files (~/.netrc, ~/.npmrc, ~/.docker/config.json, kubeconfig...) and their permissions")
-	addAlsoWrite(scanCmd)
 	rootCmd.AddCommand(scanCmd)
 }
 
