@@ -19,7 +19,7 @@ import (
 
 // addRuleFlags: what the rule set is.
 func addRuleFlags(c *cobra.Command) {
-	c.Flags().StringVar(&common.config, "config", "", "rule configuration file (default: .tokenward.toml in the scanned root)")
+	c.Flags().StringVarP(&common.config, "config", "c", "", "rule configuration file (default: .tokenward.toml in the scanned root)")
 }
 
 // addEngineFlags: how content is matched and read.
@@ -163,6 +163,9 @@ func prepare(cmd *cobra.Command, args []string) error {
 				}
 			}
 		}
+	}
+	if err := applyCompat(cmd); err != nil {
+		return err
 	}
 	if _, err := parseAlsoWrite(); err != nil {
 		return usageError(err)

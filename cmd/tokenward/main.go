@@ -27,9 +27,15 @@ func main() {
 
 // run executes the command line and returns the process exit code.
 func run(args []string) int {
+	registerCompat()
+	args, err := rewriteArgs(args) // gitleaks' detect/protect/--source, TruffleHog's git file://
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tokenward:", err)
+		return 2
+	}
 	rootCmd.SetArgs(args)
 	stopProfile := startProfile(args)
-	err := rootCmd.Execute()
+	err = rootCmd.Execute()
 	stopProfile()
 	if err == nil {
 		return 0
