@@ -26,6 +26,7 @@ func TestActionYAML(t *testing.T) {
 			Using string
 			Steps []struct {
 				ID               string
+				If               string
 				Uses             string
 				Run              string
 				Shell            string
@@ -56,21 +57,53 @@ func TestActionYAML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var setupGo, build, scan bool
-	for _, s := range a.Runs.Steps {
+	// The caller's Go stays as it was: no setup-go, and no step exports Go or PATH
+	// settings (build.sh sets them for its own go only; TestBuildScript checks it
+	// writes nothing to GITHUB_ENV or GITHUB_PATH).
+	const binDir = "${{ runner.temp }}/tokenward-bin"
+	var keyStep, restore, build, save, scan = -1, -1, -1, -1, -1
+	for i, s := range a.Runs.Steps {
 		if strings.Contains(s.Run, "${{") {
 			t.Errorf("step %q interpolates an expression into shell code; pass it through env: %q", s.ID, s.Run)
 		}
-		switch {
-		case strings.HasPrefix(s.Uses, "actions/setup-go@"):
-			setupGo = strings.Contains(s.With["go-version-file"], "github.action_path")
-		case strings.Contains(s.Run, "go install"):
-			build = s.WorkingDirectory == "${{ github.action_path }}" && strings.Contains(s.Run, "./cmd/tokenward")
-			if !strings.Contains(s.Env["GOBIN"], "runner.temp") {
-				t.Errorf("build step installs to %q", s.Env["GOBIN"])
+		if strings.HasPrefix(s.Uses, "actions/setup-go@") {
+			t.Errorf("step %d uses actions/setup-go, which changes the Go of the caller's later steps", i)
+		}
+		for k := range s.Env {
+			if k == "PATH" || strings.HasPrefix(k, "GO") {
+				t.Errorf("step %d sets %s", i, k)
 			}
+		}
+		switch {
+		case strings.Contains(s.Run, "action/build.sh\" key"):
+			keyStep = i
+			if s.ID != "key" {
+				t.Errorf("the cache key step has id %q, want key", s.ID)
+			}
+		case strings.HasPrefix(s.Uses, "actions/cache/restore@"):
+			restore = i
+			if s.ID != "cache" || s.With["path"] != binDir || s.With["key"] != "${{ steps.key.outputs.key }}" {
+				t.Errorf("restore step: id %q, with %v", s.ID, s.With)
+			}
+		case strings.Contains(s.Run, "action/build.sh\" build"):
+			build = i
+			if s.If != "steps.cache.outputs.cache-hit != 'true'" || s.Env["TOKENWARD_BIN_DIR"] != binDir || s.Env["ACTION_REF"] != "${{ github.action_ref }}" {
+				t.Errorf("build step: if %q, env %v", s.If, s.Env)
+			}
+		case strings.HasPrefix(s.Uses, "actions/cache/save@"):
+			// Saved right after the build: a post step would be skipped when
+			// findings fail the job, and the cache would never fill.
+			save = i
+			if s.If != "steps.cache.outputs.cache-hit != 'true'" || s.With["path"] != binDir || s.With["key"] != "${{ steps.key.outputs.key }}" {
+				t.Errorf("save step: if %q, with %v", s.If, s.With)
+			}
+		case strings.HasPrefix(s.Uses, "actions/cache@"):
+			t.Errorf("step %d: actions/cache saves in a post step, skipped when the job fails on findings; use cache/restore and cache/save", i)
 		case strings.Contains(s.Run, "action/entrypoint.sh"):
-			scan = s.ID == "scan" && s.Shell == "bash"
+			scan = i
+			if s.ID != "scan" || s.Shell != "bash" {
+				t.Errorf("scan step: id %q, shell %q", s.ID, s.Shell)
+			}
 			for name := range a.Inputs {
 				env := "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 				if s.Env[env] != "${{ inputs."+name+" }}" {
@@ -80,13 +113,13 @@ func TestActionYAML(t *testing.T) {
 					t.Errorf("entrypoint.sh does not read %s", env)
 				}
 			}
-			if !strings.Contains(s.Env["TOKENWARD"], "tokenward-bin/tokenward") {
+			if s.Env["TOKENWARD"] != binDir+"/tokenward" {
 				t.Errorf("scan step runs %q", s.Env["TOKENWARD"])
 			}
 		}
 	}
-	if !setupGo || !build || !scan {
-		t.Errorf("steps: setup-go from go.mod %v, go install in the action's checkout %v, scan step %v", setupGo, build, scan)
+	if !(0 <= keyStep && keyStep < restore && restore < build && build < save && save < scan) {
+		t.Errorf("steps in order key %d, restore %d, build %d, save %d, scan %d: want each, in that order", keyStep, restore, build, save, scan)
 	}
 	for _, out := range []string{"sarif-file", "findings", "failing"} {
 		if a.Outputs[out].Value != "${{ steps.scan.outputs."+out+" }}" {

@@ -216,30 +216,31 @@ fi
 
 echo "tokenward: scanning $what"
 mkdir -p "$(dirname "$sarif")"
-"$tw" "${args[@]}" --format sarif --output "$sarif"
+# One scan: annotations (--format github) on stdout, SARIF written alongside.
+annotations=$(mktemp "${RUNNER_TEMP:-/tmp}/tokenward-annotations.XXXXXX")
+"$tw" "${args[@]}" --format github --also-write "sarif=$sarif" >"$annotations"
 rc=$?
 case $rc in
 0 | 1) ;;
 2) echo "::error title=tokenward::the scan failed or is incomplete (see the log above); $sarif holds what was found" ;;
-*) die "tokenward exited with status $rc" ;;
+*)
+	rm -f "$annotations"
+	die "tokenward exited with status $rc"
+	;;
 esac
+cat "$annotations"
 
+# The severities of the annotations decide the outcome.
 total=0
 failing=0
 count=(0 0 0 0 0) # per severity rank (bash 3 has no associative arrays)
-if [ "$rc" != 0 ]; then
-	# Annotations, and the severities that decide the outcome.
-	annotations=$(mktemp "${RUNNER_TEMP:-/tmp}/tokenward-annotations.XXXXXX")
-	"$tw" "${args[@]}" --format github >"$annotations"
-	cat "$annotations"
-	while IFS= read -r sev; do
-		total=$((total + 1))
-		r=$(rank "$sev")
-		count[r]=$((count[r] + 1))
-		if [ "$r" -le "$limit" ]; then failing=$((failing + 1)); fi
-	done < <(grep -oE ' \((critical|high|medium|low|info)\)::' "$annotations" | sed -E 's/^ \(([a-z]+)\)::$/\1/')
-	rm -f "$annotations"
-fi
+while IFS= read -r sev; do
+	total=$((total + 1))
+	r=$(rank "$sev")
+	count[r]=$((count[r] + 1))
+	if [ "$r" -le "$limit" ]; then failing=$((failing + 1)); fi
+done < <(grep -oE ' \((critical|high|medium|low|info)\)::' "$annotations" | sed -E 's/^ \(([a-z]+)\)::$/\1/')
+rm -f "$annotations"
 
 breakdown=
 for i in "${!severities[@]}"; do

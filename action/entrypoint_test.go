@@ -100,6 +100,7 @@ type run struct {
 	outputs map[string]string
 	summary string
 	sarif   []string // "file:line rule" of each SARIF result
+	scans   int      // times the script ran tokenward
 }
 
 // action runs entrypoint.sh in workspace for an event with the given payload.
@@ -125,6 +126,12 @@ func action(t *testing.T, workspace, event string, payload any, inputs map[strin
 		t.Fatal(err)
 	}
 	outPath, sumPath := filepath.Join(tmp, "output"), filepath.Join(tmp, "summary")
+	// The script runs tokenward through a wrapper that counts the runs.
+	runs := filepath.Join(tmp, "runs")
+	wrapper := filepath.Join(tmp, "tokenward")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\necho run >>'"+runs+"'\nexec '"+binary+"' \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GITHUB_") && !strings.HasPrefix(kv, "INPUT_") && !strings.HasPrefix(kv, "RUNNER_") && !strings.HasPrefix(kv, "TOKENWARD") {
@@ -133,7 +140,7 @@ func action(t *testing.T, workspace, event string, payload any, inputs map[strin
 	}
 	env = append(env, gitEnv...)
 	env = append(env, "GITHUB_EVENT_NAME="+event, "GITHUB_EVENT_PATH="+eventPath, "GITHUB_WORKSPACE="+workspace,
-		"GITHUB_OUTPUT="+outPath, "GITHUB_STEP_SUMMARY="+sumPath, "RUNNER_TEMP="+tmp, "TOKENWARD="+binary)
+		"GITHUB_OUTPUT="+outPath, "GITHUB_STEP_SUMMARY="+sumPath, "RUNNER_TEMP="+tmp, "TOKENWARD="+wrapper)
 	for k, v := range inputs {
 		env = append(env, k+"="+v)
 	}
@@ -162,6 +169,9 @@ func action(t *testing.T, workspace, event string, payload any, inputs map[strin
 	}
 	if b, err := os.ReadFile(sumPath); err == nil {
 		r.summary = string(b)
+	}
+	if b, err := os.ReadFile(runs); err == nil {
+		r.scans = strings.Count(string(b), "run\n")
 	}
 	if f := r.outputs["sarif-file"]; f != "" {
 		if !filepath.IsAbs(f) {
@@ -260,6 +270,9 @@ func TestEvents(t *testing.T) {
 			r := action(t, dir, c.event, c.payload, c.inputs)
 			if r.code != c.code {
 				t.Fatalf("exit %d, want %d\n%s", r.code, c.code, r)
+			}
+			if r.scans != 1 {
+				t.Errorf("tokenward ran %d times, want one scan per run", r.scans)
 			}
 			if !slices.Equal(r.sarif, c.sarif) {
 				t.Errorf("SARIF results %q, want %q", r.sarif, c.sarif)

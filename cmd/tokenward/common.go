@@ -43,27 +43,6 @@ var common struct {
 	maxArchiveDepth int
 }
 
-func init() {
-	f := rootCmd.PersistentFlags()
-	f.StringVar(&common.config, "config", "", "rule configuration file, trusted (default: .tokenward.toml at the top of the scanned repository, untrusted)")
-	f.BoolVar(&common.trustRepo, "trust-repo-config", false, "let the scanned repository's .tokenward.toml replace built-in rules, name verify/revoke hosts and switch checks off")
-	f.StringVarP(&common.format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), "|")+" (template=FILE also)")
-	f.StringVar(&common.template, "template", "", "Go text/template FILE rendered by --format template (dot: the list of findings)")
-	f.StringVarP(&common.output, "output", "o", "", "write results to FILE instead of stdout")
-	f.BoolVar(&common.showSecrets, "show-secrets", false, "print secrets unredacted")
-	f.StringVar(&common.baseline, "baseline", "", "suppress findings recorded in this baseline file")
-	f.IntVarP(&common.workers, "workers", "j", 0, "concurrent workers (default: number of CPUs)")
-	f.IntVar(&common.exitCode, "exit-code", 1, "exit code when findings are reported")
-	f.StringVar(&common.maxFileSize, "max-file-size", "", "skip files larger than this (e.g. 50MB); default: no limit, large files are streamed")
-	f.BoolVar(&common.gitleaksAllow, "gitleaks-allow", false, "also honour inline gitleaks:allow comments")
-	f.BoolVar(&common.noColor, "no-color", false, "never colour text output")
-	f.BoolVar(&common.verify, "verify", false, "check whether found secrets are live (sends each secret only to its rule's host)")
-	f.BoolVar(&common.onlyLive, "only-live", false, "report only secrets verified live (implies --verify)")
-	f.StringArrayVar(&common.endpoints, "endpoint", nil, "override a verification base URL: RULE_OR_FAMILY=URL (repeatable)")
-	f.IntVar(&common.maxArchiveDepth, "max-archive-depth", 4, "open archives (zip, jar, tar, gz, bz2, xz, zst) nested this deep; 0 reads them as binary")
-	f.BoolVar(&common.skipBinary, "skip-binary", false, "skip binary files (default: scan their printable runs, as strings(1) would)")
-}
-
 // workers returns the configured worker count.
 func workers() int {
 	if common.workers > 0 {
@@ -135,6 +114,9 @@ func loadRulesOpts(root string, repoConfig *rules.RepoConfig) (*rules.Set, error
 	if err != nil {
 		return nil, usageError(err)
 	}
+	if set, err = selectRules(set); err != nil { // --enable-rule, --max-decode-depth
+		return nil, usageError(err)
+	}
 	return set, nil
 }
 
@@ -149,7 +131,7 @@ func convertConfig(path string, data []byte) ([]byte, bool, error) {
 
 // newEngine compiles the engine for a rule set.
 func newEngine(set *rules.Set) (*engine.Engine, error) {
-	eng, err := engine.New(set, engine.Options{GitleaksAllow: common.gitleaksAllow || set.GitleaksAllow})
+	eng, err := engine.New(set, engine.Options{GitleaksAllow: common.gitleaksAllow || set.GitleaksAllow, DecodeDepth: engineDecodeDepth()})
 	if err != nil {
 		return nil, usageError(err)
 	}
@@ -186,7 +168,8 @@ func fromPipeline(r *pipeline.Result, set *rules.Set, repoURI string) *results {
 // finish writes the report and returns the exit status: 2 when the result is
 // incomplete, the --exit-code when findings remain.
 func finish(cmd *cobra.Command, res *results) error {
-	noteSecrets(res.Findings)
+	noteSecrets(res.Findings)                  // every secret is redacted, also of findings --results drops
+	res.Findings = filterResults(res.Findings) // --results
 	res.Summary.Problems = res.Problems
 	var infos []report.RuleInfo
 	if res.Set != nil {
@@ -195,23 +178,25 @@ func finish(cmd *cobra.Command, res *results) error {
 		}
 		infos = append(infos, hygieneRuleInfos()...)
 	}
-	if err := withOutput(cmd, func(w io.Writer) error {
-		return report.Write(w, res.Findings, report.Options{
-			Format:        common.format,
-			ShowSecrets:   common.showSecrets,
-			Color:         (common.output == "" || common.output == "-") && colorOK(),
-			Version:       version,
-			Rules:         infos,
-			Summary:       &res.Summary,
-			RepositoryURI: res.RepoURI,
-			Redactor:      runRedactor,
-			Template:      common.template,
-		})
-	}); err != nil {
+	opts := report.Options{
+		Format:        common.format,
+		ShowSecrets:   common.showSecrets,
+		Color:         (common.output == "" || common.output == "-") && colorOK(),
+		Version:       version,
+		Rules:         infos,
+		Summary:       &res.Summary,
+		RepositoryURI: res.RepoURI,
+		Redactor:      runRedactor,
+		Template:      common.template,
+	}
+	if err := withOutput(cmd, func(w io.Writer) error { return report.Write(w, res.Findings, opts) }); err != nil {
+		return err
+	}
+	if err := writeExtraReports(res.Findings, opts); err != nil {
 		return err
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintln(os.Stderr, "tokenward: warning:", w)
+		note("warning: %s", w)
 	}
 	if len(res.Problems) > 0 {
 		for _, p := range res.Problems {

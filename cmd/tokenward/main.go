@@ -10,9 +10,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 var rootCmd = &cobra.Command{
 	Use:           "tokenward",
 	Short:         "Find leaked API tokens, check token hygiene, verify and revoke leaks",
@@ -32,9 +29,15 @@ func main() {
 func run(args []string) int {
 	restore := guardStderr()
 	defer restore()
+	registerCompat()
+	args, err := rewriteArgs(args) // gitleaks' detect/protect/--source, TruffleHog's git file://
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tokenward:", err)
+		return 2
+	}
 	rootCmd.SetArgs(args)
 	stopProfile := startProfile(args)
-	err := rootCmd.Execute()
+	err = rootCmd.Execute()
 	stopProfile()
 	if err == nil {
 		return 0
@@ -65,18 +68,7 @@ func (e *exitError) Error() string {
 
 func exitCode(code int) error { return &exitError{code: code} }
 
-var versionCmd = &cobra.Command{
-	Use:   "version",
-	Short: "Print the tokenward version",
-	Args:  cobra.NoArgs,
-	Run: func(cmd *cobra.Command, args []string) {
-		fmt.Fprintln(cmd.OutOrStdout(), "tokenward", version)
-	},
-}
-
 func init() {
-	rootCmd.PersistentPreRun = func(cmd *cobra.Command, args []string) { setupFingerprintKey(cmd, args) }
-	rootCmd.AddCommand(versionCmd)
 	rootCmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &exitError{code: 2, err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
 	})

@@ -26,6 +26,13 @@ var rulesListCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
+		switch strings.ToLower(common.format) {
+		case "json":
+			return writeRulesJSON(cmd.OutOrStdout(), set)
+		case "", "text":
+		default:
+			return usageError(fmt.Errorf("--format %q: rules list writes text or json", common.format))
+		}
 		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "ID\tSEVERITY\tTAGS\tDESCRIPTION")
 		for _, r := range set.Rules {

@@ -46,12 +46,6 @@ Exit codes: 0 nothing live, 1 some secret is live, 2 error (or, with
 }
 
 func init() {
-	f := rootCmd.PersistentFlags()
-	f.DurationVar(&verifyFlags.timeout, "verify-timeout", 10*time.Second, "time limit of each verification request")
-	f.IntVar(&verifyFlags.concurrency, "verify-concurrency", 8, "verification requests in flight at most")
-	f.Float64Var(&verifyFlags.rate, "verify-rate", 4, "verification requests per second to one host at most")
-	f.StringVar(&verifyFlags.logLevel, "verify-log", "warn", "verification log level on stderr: debug|info|warn|error (never shows secrets)")
-	f.BoolVar(&verifyFlags.allowIntern, "allow-internal", false, "let verification reach loopback, private, link-local and metadata addresses (default: only hosts named with --endpoint may)")
 	rootCmd.AddCommand(verifyCmd)
 }
 
@@ -62,6 +56,9 @@ func verifyOptions() (verify.Options, error) {
 		return verify.Options{}, err
 	}
 	var level slog.Level
+	if verifyFlags.logLevel == "" {
+		verifyFlags.logLevel = "warn" // --log-level's default; prepare sets it from -q/-v/--log-level
+	}
 	if err := level.UnmarshalText([]byte(verifyFlags.logLevel)); err != nil {
 		return verify.Options{}, fmt.Errorf("--verify-log %q: want debug, info, warn or error", verifyFlags.logLevel)
 	}
