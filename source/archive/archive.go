@@ -25,7 +25,6 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -157,7 +156,8 @@ const (
 	DefaultRatioAfter = 1 << 20
 	DefaultMaxMemory  = 64 << 20
 	// MaxXZDict is the largest xz dictionary read (xz -9 uses 64 MiB): the
-	// decoder allocates the dictionary an xz header asks for.
+	// decoder allocates the dictionary each xz block header asks for, so every
+	// header is checked before the decoder sees it.
 	MaxXZDict = 64 << 20
 )
 
@@ -671,74 +671,11 @@ func newZstd(r io.Reader) (*zstd.Decoder, error) {
 	return d, nil
 }
 
-// newXZ opens an xz stream after checking that its first block's dictionary is
-// at most MaxXZDict: the decoder allocates what the header asks for.
+// newXZ opens an xz stream whose block headers are checked by an xzGuard.
 func newXZ(r io.Reader) (io.Reader, error) {
-	head := make([]byte, 12+1024)
-	n, err := io.ReadFull(r, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, err
-	}
-	head = head[:n]
-	if d := xzDict(head); d > MaxXZDict {
-		return nil, fmt.Errorf("xz: a %d MiB dictionary is over the %d MiB this scanner allocates", d>>20, MaxXZDict>>20)
-	}
-	x, err := xz.ReaderConfig{DictCap: 8 << 20}.NewReader(io.MultiReader(bytes.NewReader(head), r))
+	x, err := xz.ReaderConfig{DictCap: 8 << 20}.NewReader(newXZGuard(r))
 	if err != nil {
 		return nil, fmt.Errorf("xz: %w", err)
 	}
 	return x, nil
-}
-
-// xzDict returns the LZMA2 dictionary size the first block header of an xz
-// stream asks for, 0 when it cannot tell.
-func xzDict(b []byte) int64 {
-	if len(b) < 13 || b[12] == 0 {
-		return 0
-	}
-	h := b[12:]
-	size := (int(h[0]) + 1) * 4
-	if len(h) < size {
-		return 0
-	}
-	h = h[:size]
-	flags := h[1]
-	i := 2
-	uv := func() (uint64, bool) {
-		if i >= len(h) {
-			return 0, false
-		}
-		v, n := binary.Uvarint(h[i:])
-		if n <= 0 {
-			return 0, false
-		}
-		i += n
-		return v, true
-	}
-	for _, bit := range []byte{0x40, 0x80} {
-		if flags&bit != 0 {
-			if _, ok := uv(); !ok {
-				return 0
-			}
-		}
-	}
-	for range int(flags&3) + 1 {
-		id, ok1 := uv()
-		psize, ok2 := uv()
-		if !ok1 || !ok2 || psize > uint64(len(h)-i) {
-			return 0
-		}
-		if id == 0x21 && psize == 1 {
-			p := h[i]
-			if p > 40 {
-				return 0
-			}
-			if p == 40 {
-				return math.MaxUint32
-			}
-			return int64(2|p&1) << (p/2 + 11)
-		}
-		i += int(psize)
-	}
-	return 0
 }
