@@ -612,7 +612,7 @@ func FuzzContentScanner(f *testing.F) {
 	f.Add(utf16Of(cfg, false, false), true)
 	f.Add([]byte("\x00\x01"+cfg), false)
 	f.Add(gzOf(f, tarOf(f, member{"a", cfg})), false)
-	c := NewContentScanner(builtin(f), []Check{hygiene.New(rules.DefaultHygiene()).Check}, ContentOptions{MaxArchiveDepth: 3, MaxArchiveBytes: 1 << 20})
+	c := NewContentScanner(builtin(f), []Check{hygiene.New(hygiene.DefaultConfig()).Check}, ContentOptions{MaxArchiveDepth: 3, MaxArchiveBytes: 1 << 20})
 	f.Fuzz(func(t *testing.T, data []byte, zipped bool) {
 		if zipped {
 			data = zipOf(t, zip.Deflate, member{"m/x", string(data)})
