@@ -143,7 +143,7 @@ type Limits struct {
 	MaxEntries int   // members in all, at every level, directories included (default 100 000)
 	MaxRatio   int   // bytes out per compressed byte, for each zip member and compressed stream (default 100)
 	RatioAfter int64 // MaxRatio holds once this many bytes came out of the member or stream (default 1 MiB)
-	MaxMemory  int64 // a zip read from a stream is held in memory up to this size, else copied to a temporary file (default 64 MiB)
+	MaxMemory  int64 // a zip read from a stream is held in memory up to this size, else copied to a temporary file (default 16 MiB)
 	TempDir    string
 }
 
@@ -154,7 +154,7 @@ const (
 	DefaultMaxEntries = 100_000
 	DefaultMaxRatio   = 100
 	DefaultRatioAfter = 1 << 20
-	DefaultMaxMemory  = 64 << 20
+	DefaultMaxMemory  = 16 << 20
 	// MaxXZDict is the largest xz dictionary read (xz -9 uses 64 MiB): the
 	// decoder allocates the dictionary each xz block header asks for, so every
 	// header is checked before the decoder sees it.
@@ -263,8 +263,11 @@ type input struct {
 
 // peek reads the head of r and returns it and a reader of the whole content. On
 // a read error the reader gives the head and then the error again.
-func peek(r io.Reader) ([]byte, io.Reader, error) {
-	head := make([]byte, HeadSize)
+func peek(r io.Reader) ([]byte, io.Reader, error) { return peekN(r, HeadSize) }
+
+// peekN is peek for content of at most n-1 bytes or with a head of n.
+func peekN(r io.Reader, n int) ([]byte, io.Reader, error) {
+	head := make([]byte, n)
 	n, err := io.ReadFull(r, head)
 	head = head[:n]
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -336,7 +339,11 @@ func self(prefix string) string { return strings.TrimSuffix(prefix, "!") }
 func (s *walk) member(prefix, name string, head []byte, r io.Reader, size int64, depth int) {
 	p := prefix + name
 	if head == nil {
-		head, r, _ = peek(r) // a read error is recorded by the meter under r
+		n := HeadSize
+		if size >= 0 && size < HeadSize {
+			n = int(size) + 1 // +1: a size that is wrong shows
+		}
+		head, r, _ = peekN(r, n) // a read error is recorded by the meter under r
 	} else {
 		r = io.MultiReader(bytes.NewReader(head), r)
 	}
@@ -577,8 +584,8 @@ func (s *walk) tar(prefix string, r io.Reader, depth int) {
 		if !s.count(me) {
 			return
 		}
-		if h.Typeflag != tar.TypeReg {
-			continue // directories, links, devices
+		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeGNUSparse {
+			continue // directories, links (their content is another member's), devices
 		}
 		name := cleanName(h.Name)
 		last = name
