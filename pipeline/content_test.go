@@ -649,3 +649,30 @@ func BenchmarkContentBinary(b *testing.B) {
 		c.ScanBlob(source.Blob{Path: "go", Data: data})
 	}
 }
+
+// BenchmarkContentArchive scans 16.7 MB of GOROOT/src as one zip (deflated) and
+// as one tar.gz: MB/s of member content, to compare with BenchmarkContentScanner.
+func BenchmarkContentArchive(b *testing.B) {
+	files := corpus(b, 16<<20)
+	var ms []member
+	var size int64
+	for i, f := range files {
+		ms = append(ms, member{fmt.Sprintf("src/f%05d.go", i), string(f)})
+		size += int64(len(f))
+	}
+	c := NewContentScanner(builtin(b), nil, ContentOptions{MaxArchiveDepth: 4})
+	for _, tt := range []struct {
+		name string
+		data []byte
+	}{{"zip", zipOf(b, zip.Deflate, ms...)}, {"tar.gz", gzOf(b, tarOf(b, ms...))}} {
+		c.ScanBlob(source.Blob{Path: "a", Data: tt.data})
+		b.Run(tt.name, func(b *testing.B) {
+			b.SetBytes(size)
+			for b.Loop() {
+				if out := c.ScanBlob(source.Blob{Path: "a", Data: tt.data}); out.Err != nil {
+					b.Fatal(out.Err)
+				}
+			}
+		})
+	}
+}

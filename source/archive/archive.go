@@ -24,7 +24,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/bzip2"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +32,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
@@ -460,6 +461,7 @@ func (s *walk) zip(prefix string, in input, depth int) {
 		s.fail(me, fmt.Errorf("reading zip: %w", err))
 		return
 	}
+	zr.RegisterDecompressor(zip.Deflate, flate.NewReader) // faster than compress/flate, same format
 	zr.RegisterDecompressor(12, func(r io.Reader) io.ReadCloser { return io.NopCloser(bzip2.NewReader(r)) })
 	zr.RegisterDecompressor(93, func(r io.Reader) io.ReadCloser {
 		d, err := newZstd(r)
