@@ -665,7 +665,7 @@ func strip(name string, f Format) string {
 			return name[:len(name)-len(ext)] + repl
 		}
 	}
-	if name == "" || name == "." || name == "/" {
+	if name == "" || name == "." || name == "/" || name == "-" { // no name, or stdin
 		return "(content)"
 	}
 	return name
