@@ -41,9 +41,10 @@ type ContentOptions struct {
 // checks); larger members are streamed through the engine.
 const memberMemory = 4 << 20
 
-// ContentScanner reads each blob as what it is and scans it: archives member by
-// member (a member's findings and skips have File / Path "!dir/member", nested
-// "!dir/inner.tar!path"), UTF-16 decoded, binary content as its printable runs
+// ContentScanner reads each blob as what it is and scans it (docs/content.md):
+// archives member by member (a member's findings have File "!dir/member", nested
+// "!dir/inner.tar!path", for the source to prefix with its own location; a
+// Skip's Path is already the blob's Path followed by that chain), UTF-16 decoded, binary content as its printable runs
 // (see package text for what lines and columns mean there), and text as it is;
 // the engine and every check see each text member, under the path
 // "<blob path>/dir/inner.tar/path" (an archive is matched as a directory). The
@@ -74,10 +75,11 @@ func (c *ContentScanner) ScanBlob(b source.Blob) (out source.Outcome) {
 	var s *blobScan
 	defer func() {
 		if r := recover(); r != nil {
+			errs := []error{out.Err}
 			if s != nil {
-				out = s.out
+				out, errs = s.out, s.errs
 			}
-			out.Err = errors.Join(out.Err, fmt.Errorf("internal error while scanning (please report it): %v", r))
+			out.Err = errors.Join(append(errs, fmt.Errorf("internal error while scanning (please report it): %v", r))...)
 		}
 	}()
 	if (b.Data != nil || b.Open == nil) && c.archiveFormat(b.Data) == archive.None && text.Sniff(b.Data) == text.Plain {
@@ -203,7 +205,7 @@ func (s *blobScan) entry(e *archive.Entry) {
 	}
 	maxSize := s.c.opts.MaxFileSize
 	if maxSize > 0 && e.Size > maxSize {
-		s.skip(chain, fmt.Sprintf("%d bytes, larger than --max-file-size", e.Size))
+		s.skip(chain, fmt.Sprintf("%d bytes, over --max-file-size", e.Size))
 		return
 	}
 	size := memberMemory + 1
@@ -216,7 +218,7 @@ func (s *blobScan) entry(e *archive.Entry) {
 		return
 	}
 	if maxSize > 0 && int64(len(buf)) > maxSize {
-		s.skip(chain, fmt.Sprintf("%d bytes, larger than --max-file-size", len(buf)))
+		s.skip(chain, fmt.Sprintf("%d bytes, over --max-file-size", len(buf)))
 		return
 	}
 	s.content(chain, mp, buf, nil) // all of it, or what could be read before an error

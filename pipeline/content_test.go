@@ -604,3 +604,75 @@ func BenchmarkContentScanner(b *testing.B) {
 		}
 	})
 }
+
+// FuzzContentScanner scans arbitrary blobs, as they are and inside a zip: no
+// panic (an internal error), and every finding lies in the content.
+func FuzzContentScanner(f *testing.F) {
+	f.Add([]byte(cfg), false)
+	f.Add(utf16Of(cfg, false, false), true)
+	f.Add([]byte("\x00\x01"+cfg), false)
+	f.Add(gzOf(f, tarOf(f, member{"a", cfg})), false)
+	c := NewContentScanner(builtin(f), []Check{hygiene.New(hygiene.DefaultConfig()).Check}, ContentOptions{MaxArchiveDepth: 3, MaxArchiveBytes: 1 << 20})
+	f.Fuzz(func(t *testing.T, data []byte, zipped bool) {
+		if zipped {
+			data = zipOf(t, zip.Deflate, member{"m/x", string(data)})
+		}
+		for _, how := range []string{inMemory, streamed} {
+			out := c.ScanBlob(blobOf(t, "f", data, how))
+			if out.Err != nil && strings.Contains(out.Err.Error(), "internal error") {
+				t.Fatal(out.Err)
+			}
+			lines := bytes.Count(data, []byte{'\n'}) + 1
+			for _, fd := range out.Findings {
+				if fd.Line < 1 || fd.Column < 1 || fd.EndLine < fd.Line || (!zipped && fd.File == "" && fd.EndLine > lines) {
+					t.Fatalf("finding outside the content: %+v", fd)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkContentBinary scans the go command's executable as its printable runs.
+func BenchmarkContentBinary(b *testing.B) {
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		b.Skip(err)
+	}
+	data, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "bin", "go"))
+	if err != nil {
+		b.Skip(err)
+	}
+	c := NewContentScanner(builtin(b), nil, ContentOptions{MaxArchiveDepth: 4})
+	c.ScanBlob(source.Blob{Path: "go", Data: data})
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		c.ScanBlob(source.Blob{Path: "go", Data: data})
+	}
+}
+
+// BenchmarkContentArchive scans 16.7 MB of GOROOT/src as one zip (deflated) and
+// as one tar.gz: MB/s of member content, to compare with BenchmarkContentScanner.
+func BenchmarkContentArchive(b *testing.B) {
+	files := corpus(b, 16<<20)
+	var ms []member
+	var size int64
+	for i, f := range files {
+		ms = append(ms, member{fmt.Sprintf("src/f%05d.go", i), string(f)})
+		size += int64(len(f))
+	}
+	c := NewContentScanner(builtin(b), nil, ContentOptions{MaxArchiveDepth: 4})
+	for _, tt := range []struct {
+		name string
+		data []byte
+	}{{"zip", zipOf(b, zip.Deflate, ms...)}, {"tar.gz", gzOf(b, tarOf(b, ms...))}} {
+		c.ScanBlob(source.Blob{Path: "a", Data: tt.data})
+		b.Run(tt.name, func(b *testing.B) {
+			b.SetBytes(size)
+			for b.Loop() {
+				if out := c.ScanBlob(source.Blob{Path: "a", Data: tt.data}); out.Err != nil {
+					b.Fatal(out.Err)
+				}
+			}
+		})
+	}
+}

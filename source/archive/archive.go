@@ -24,8 +24,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/bzip2"
-	"compress/gzip"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +32,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
@@ -144,7 +144,7 @@ type Limits struct {
 	MaxEntries int   // members in all, at every level, directories included (default 100 000)
 	MaxRatio   int   // bytes out per compressed byte, for each zip member and compressed stream (default 100)
 	RatioAfter int64 // MaxRatio holds once this many bytes came out of the member or stream (default 1 MiB)
-	MaxMemory  int64 // a zip read from a stream is held in memory up to this size, else copied to a temporary file (default 64 MiB)
+	MaxMemory  int64 // a zip read from a stream is held in memory up to this size, else copied to a temporary file (default 16 MiB)
 	TempDir    string
 }
 
@@ -155,9 +155,10 @@ const (
 	DefaultMaxEntries = 100_000
 	DefaultMaxRatio   = 100
 	DefaultRatioAfter = 1 << 20
-	DefaultMaxMemory  = 64 << 20
+	DefaultMaxMemory  = 16 << 20
 	// MaxXZDict is the largest xz dictionary read (xz -9 uses 64 MiB): the
-	// decoder allocates the dictionary an xz header asks for.
+	// decoder allocates the dictionary each xz block header asks for, so every
+	// header is checked before the decoder sees it.
 	MaxXZDict = 64 << 20
 )
 
@@ -263,8 +264,11 @@ type input struct {
 
 // peek reads the head of r and returns it and a reader of the whole content. On
 // a read error the reader gives the head and then the error again.
-func peek(r io.Reader) ([]byte, io.Reader, error) {
-	head := make([]byte, HeadSize)
+func peek(r io.Reader) ([]byte, io.Reader, error) { return peekN(r, HeadSize) }
+
+// peekN is peek for content of at most n-1 bytes or with a head of n.
+func peekN(r io.Reader, n int) ([]byte, io.Reader, error) {
+	head := make([]byte, n)
 	n, err := io.ReadFull(r, head)
 	head = head[:n]
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -336,7 +340,11 @@ func self(prefix string) string { return strings.TrimSuffix(prefix, "!") }
 func (s *walk) member(prefix, name string, head []byte, r io.Reader, size int64, depth int) {
 	p := prefix + name
 	if head == nil {
-		head, r, _ = peek(r) // a read error is recorded by the meter under r
+		n := HeadSize
+		if size >= 0 && size < HeadSize {
+			n = int(size) + 1 // +1: a size that is wrong shows
+		}
+		head, r, _ = peekN(r, n) // a read error is recorded by the meter under r
 	} else {
 		r = io.MultiReader(bytes.NewReader(head), r)
 	}
@@ -453,6 +461,7 @@ func (s *walk) zip(prefix string, in input, depth int) {
 		s.fail(me, fmt.Errorf("reading zip: %w", err))
 		return
 	}
+	zr.RegisterDecompressor(zip.Deflate, flate.NewReader) // faster than compress/flate, same format
 	zr.RegisterDecompressor(12, func(r io.Reader) io.ReadCloser { return io.NopCloser(bzip2.NewReader(r)) })
 	zr.RegisterDecompressor(93, func(r io.Reader) io.ReadCloser {
 		d, err := newZstd(r)
@@ -577,8 +586,8 @@ func (s *walk) tar(prefix string, r io.Reader, depth int) {
 		if !s.count(me) {
 			return
 		}
-		if h.Typeflag != tar.TypeReg {
-			continue // directories, links, devices
+		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeGNUSparse {
+			continue // directories, links (their content is another member's), devices
 		}
 		name := cleanName(h.Name)
 		last = name
@@ -656,7 +665,7 @@ func strip(name string, f Format) string {
 			return name[:len(name)-len(ext)] + repl
 		}
 	}
-	if name == "" || name == "." || name == "/" {
+	if name == "" || name == "." || name == "/" || name == "-" { // no name, or stdin
 		return "(content)"
 	}
 	return name
@@ -671,74 +680,11 @@ func newZstd(r io.Reader) (*zstd.Decoder, error) {
 	return d, nil
 }
 
-// newXZ opens an xz stream after checking that its first block's dictionary is
-// at most MaxXZDict: the decoder allocates what the header asks for.
+// newXZ opens an xz stream whose block headers are checked by an xzGuard.
 func newXZ(r io.Reader) (io.Reader, error) {
-	head := make([]byte, 12+1024)
-	n, err := io.ReadFull(r, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, err
-	}
-	head = head[:n]
-	if d := xzDict(head); d > MaxXZDict {
-		return nil, fmt.Errorf("xz: a %d MiB dictionary is over the %d MiB this scanner allocates", d>>20, MaxXZDict>>20)
-	}
-	x, err := xz.ReaderConfig{DictCap: 8 << 20}.NewReader(io.MultiReader(bytes.NewReader(head), r))
+	x, err := xz.ReaderConfig{DictCap: 8 << 20}.NewReader(newXZGuard(r))
 	if err != nil {
 		return nil, fmt.Errorf("xz: %w", err)
 	}
 	return x, nil
-}
-
-// xzDict returns the LZMA2 dictionary size the first block header of an xz
-// stream asks for, 0 when it cannot tell.
-func xzDict(b []byte) int64 {
-	if len(b) < 13 || b[12] == 0 {
-		return 0
-	}
-	h := b[12:]
-	size := (int(h[0]) + 1) * 4
-	if len(h) < size {
-		return 0
-	}
-	h = h[:size]
-	flags := h[1]
-	i := 2
-	uv := func() (uint64, bool) {
-		if i >= len(h) {
-			return 0, false
-		}
-		v, n := binary.Uvarint(h[i:])
-		if n <= 0 {
-			return 0, false
-		}
-		i += n
-		return v, true
-	}
-	for _, bit := range []byte{0x40, 0x80} {
-		if flags&bit != 0 {
-			if _, ok := uv(); !ok {
-				return 0
-			}
-		}
-	}
-	for range int(flags&3) + 1 {
-		id, ok1 := uv()
-		psize, ok2 := uv()
-		if !ok1 || !ok2 || psize > uint64(len(h)-i) {
-			return 0
-		}
-		if id == 0x21 && psize == 1 {
-			p := h[i]
-			if p > 40 {
-				return 0
-			}
-			if p == 40 {
-				return math.MaxUint32
-			}
-			return int64(2|p&1) << (p/2 + 11)
-		}
-		i += int(psize)
-	}
-	return 0
 }

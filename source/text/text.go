@@ -245,30 +245,63 @@ func printableAt(src []byte, atEOF bool) int {
 	return w
 }
 
+// class sorts bytes for printable: 1 printable ASCII (tab, 0x20-0x7E), 2 a byte
+// that may start a multi-byte UTF-8 character (0xC2-0xF4), 0 anything else.
+var class = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c == '\t' || c >= 0x20 && c < 0x7F:
+			t[c] = 1
+		case c >= 0xC2 && c <= 0xF4:
+			t[c] = 2
+		}
+	}
+	return t
+}()
+
 // printable transforms src (see Printable). cont says that src continues a run
 // already known to be long enough; at the end of a chunk (atEOF false) it keeps
 // back a short run that the next chunk may lengthen, and an incomplete character.
-// It returns the bytes consumed and whether the run at the end continues.
+// It returns the bytes consumed and whether the run at the end continues. The
+// output of byte k of src is byte k of what it appends.
 func printable(dst, src []byte, cont, atEOF bool) ([]byte, int, bool) {
+	base := len(dst)
+	dst = slicesGrow(dst, len(src))[:base+len(src)]
+	o := dst[base:]
 	i := 0
 	for i < len(src) {
-		j, n, w := i, 0, 0
-		for j < len(src) {
-			if w = printableAt(src[j:], atEOF); w <= 0 {
-				break
-			}
-			j += w
-			n++
-		}
-		if j == i { // not printable
-			if w < 0 { // an incomplete character at the end of the chunk
-				return dst, i, cont
-			}
-			c := src[i]
+		if c := src[i]; class[c] == 0 { // not printable
 			if c != '\n' && c != '\r' {
 				c = ' '
 			}
-			dst = append(dst, c)
+			o[i] = c
+			i++
+			cont = false
+			continue
+		}
+		j, n, w := i, 0, 0
+		for j < len(src) {
+			switch class[src[j]] {
+			case 1:
+				j++
+				n++
+				continue
+			case 2:
+				if w = printableAt(src[j:], atEOF); w > 0 {
+					j += w
+					n++
+					continue
+				}
+			default:
+				w = 0
+			}
+			break
+		}
+		if j == i { // a character start, not printable or incomplete
+			if w < 0 {
+				return dst[:base+i], i, cont
+			}
+			o[i] = ' '
 			i++
 			cont = false
 			continue
@@ -276,21 +309,22 @@ func printable(dst, src []byte, cont, atEOF bool) ([]byte, int, bool) {
 		keep := cont || n >= MinRun
 		if (j == len(src) || w < 0) && !atEOF { // the run may go on in the next chunk
 			if !keep {
-				return dst, i, false
+				return dst[:base+i], i, false
 			}
-			return append(dst, src[i:j]...), j, true
+			copy(o[i:j], src[i:j])
+			return dst[:base+j], j, true
 		}
 		if keep {
-			dst = append(dst, src[i:j]...)
+			copy(o[i:j], src[i:j])
 		} else {
-			for range j - i {
-				dst = append(dst, ' ')
+			for k := i; k < j; k++ {
+				o[k] = ' '
 			}
 		}
 		cont = false
 		i = j
 	}
-	return dst, i, cont
+	return dst[:base+i], i, cont
 }
 
 // transformer applies fn to r's content in chunks. fn appends the transform of
