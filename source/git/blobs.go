@@ -12,9 +12,6 @@ import (
 
 var errNotBlob = errors.New("object is not a blob")
 
-// binaryHead is how much of a blob decides whether it is binary.
-const binaryHead = 8 << 10
-
 // isBinary reports whether content whose first bytes are head is binary as git
 // decides (a NUL byte near the start). The pipeline's scanner decides how such
 // content is read; here it only rules out scanning around delta changes.

@@ -295,13 +295,6 @@ func (p *pool) run(j job) {
 
 func (p *pool) submit(j job) { p.jobs <- j }
 
-// markDone records that key's result is complete without an engine run (a binary blob).
-func (p *pool) markDone(k resultKey) {
-	p.mu.Lock()
-	p.done[k] = true
-	p.mu.Unlock()
-}
-
 func (p *pool) isDone(k resultKey) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
