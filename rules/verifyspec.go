@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/tokenward/tokenward/verify/tmpl"
+	"github.com/tokenward/tokenward/rules/tmpl"
 )
 
 // HTTPSpec is the TOML schema shared by [rule.verify] and [rule.revoke]: one or
@@ -34,7 +34,7 @@ import (
 // Templates (url, headers, body, basic_auth, detail) substitute {{secret}},
 // {{match.NAME}} (named capture groups of the rule's regex) and {{var.NAME}}
 // (values extracted from earlier steps), with optional filters ({{secret|base64}};
-// see package verify/tmpl). A step URL is either "{{base}}..." or an absolute URL
+// see package rules/tmpl). A step URL is either "{{base}}..." or an absolute URL
 // whose scheme and host are literal: secret or match data can never choose the host.
 // Values substituted into a URL are escaped, so they cannot change its structure.
 //

@@ -18,7 +18,7 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/verify/tmpl"
+	"github.com/tokenward/tokenward/rules/tmpl"
 )
 
 // spec is a compiled [rule.verify] or [rule.revoke] table.
