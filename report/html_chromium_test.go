@@ -21,10 +21,15 @@ import (
 	"time"
 )
 
-// chromium returns the headless browser for the HTML tests. Without one the
-// test is skipped, except under CI (which installs Debian's chromium).
+// chromium returns the headless browser for the HTML tests: $TOKENWARD_CHROMIUM,
+// else chromium (Debian's package) or chromium-browser (GitHub's Ubuntu
+// runners). Without one the test is skipped, except under CI (.ci/run installs
+// Debian's chromium).
 func chromium(t *testing.T) string {
 	t.Helper()
+	if p := os.Getenv("TOKENWARD_CHROMIUM"); p != "" {
+		return p
+	}
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
