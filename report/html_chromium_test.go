@@ -22,15 +22,15 @@ import (
 )
 
 // chromium returns the headless browser for the HTML tests: $TOKENWARD_CHROMIUM,
-// else chromium (Debian's package) or chromium-browser (GitHub's Ubuntu
-// runners). Without one the test is skipped, except under CI (.ci/run installs
+// else chromium (Debian's package), chromium-browser or google-chrome (which
+// GitHub's Ubuntu runners ship). Without one the test is skipped, except under CI (.ci/run installs
 // Debian's chromium).
 func chromium(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("TOKENWARD_CHROMIUM"); p != "" {
 		return p
 	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
