@@ -420,6 +420,16 @@ func TestTemplate(t *testing.T) {
 		t.Errorf("empty = %q", got)
 	}
 
+	// A gitleaks template, with "range gitleaks" for "range .".
+	gl := filepath.Join(dir, "gitleaks.tmpl")
+	if err := os.WriteFile(gl, []byte(`{{range gitleaks}}{{.RuleID}} {{.File}}:{{.StartLine}}-{{.EndColumn}} {{.Secret}} {{.Fingerprint}}
+{{end}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := write(t, sample()[:1], Options{Format: FormatTemplate, Template: gl}), "token-in-url README.md:40-29 REDACTED README.md:token-in-url:40\n"; got != want {
+		t.Errorf("gitleaks template: got %q, want %q", got, want)
+	}
+
 	bad := filepath.Join(dir, "bad.tmpl")
 	if err := os.WriteFile(bad, []byte("line one\n{{range .}}{{.Nope}}{{end}}\n{{if}}"), 0o600); err != nil {
 		t.Fatal(err)

@@ -54,6 +54,13 @@ type gitleaksFinding struct {
 //   - Link, as in gitleaks, points at the line on GitHub or GitLab when the
 //     repository's remote is there and the finding has a commit.
 func writeGitleaks(w io.Writer, fs []finding.Finding, opts Options) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(toGitleaks(fs, opts))
+}
+
+// toGitleaks converts prepared findings to gitleaks' report entries.
+func toGitleaks(fs []finding.Finding, opts Options) []gitleaksFinding {
 	out := make([]gitleaksFinding, 0, len(fs))
 	for _, f := range fs {
 		secret := gitleaksRedacted
@@ -95,9 +102,7 @@ func writeGitleaks(w io.Writer, fs []finding.Finding, opts Options) error {
 			Fingerprint: gitleaksFingerprint(f),
 		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", " ")
-	return enc.Encode(out)
+	return out
 }
 
 // gitleaksFingerprint is gitleaks' finding identity, the line format of .gitleaksignore.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
@@ -178,10 +179,52 @@ func writeHTML(w io.Writer, fs []finding.Finding, opts Options) error {
 	}
 
 	bw := bufio.NewWriter(w)
-	if err := htmlTemplate.Execute(bw, page); err != nil {
+	pw := &plusWriter{w: bw}
+	if err := htmlTemplate.Execute(pw, page); err != nil {
+		return err
+	}
+	if err := pw.Flush(); err != nil {
 		return err
 	}
 	return bw.Flush()
+}
+
+// plusWriter turns html/template's "&#43;" back into "+". A "+" needs no
+// escaping in UTF-8 HTML text or quoted attributes (html/template escapes it
+// against UTF-7 sniffing; the page declares UTF-8), and written as is, a secret
+// holding "+" keeps the form the output guard's redaction looks for. A "&#43;"
+// in the data itself is written "&amp;#43;", so it is never touched.
+type plusWriter struct {
+	w    io.Writer
+	tail []byte // a possible start of "&#43;" held back from the last write
+}
+
+const escapedPlus = "&#43;"
+
+func (p *plusWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	buf := append(p.tail, b...)
+	p.tail = nil
+	out := bytes.ReplaceAll(buf, []byte(escapedPlus), []byte("+"))
+	// Hold back a suffix that could begin "&#43;" in the next write.
+	for k := min(len(escapedPlus)-1, len(out)); k > 0; k-- {
+		if bytes.HasSuffix(out, []byte(escapedPlus[:k])) {
+			p.tail = append([]byte(nil), out[len(out)-k:]...)
+			out = out[:len(out)-k]
+			break
+		}
+	}
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Flush writes what Write held back.
+func (p *plusWriter) Flush() error {
+	_, err := p.w.Write(p.tail)
+	p.tail = nil
+	return err
 }
 
 // maxHTMLSkipped bounds the list of files not scanned (a repository of

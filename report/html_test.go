@@ -152,3 +152,51 @@ func TestHTMLSkippedBounded(t *testing.T) {
 		t.Errorf("page does not say how many were left out")
 	}
 }
+
+// TestHTMLPlusSecretRedacted: html/template writes "+" as "&#43;", a form the
+// output guard's redaction does not know; the page writes "+" as is, so a
+// secret with "+" that reaches the page outside the redacted fields (here a
+// tag) is still hidden.
+func TestHTMLPlusSecretRedacted(t *testing.T) {
+	const secret = "wJalrXUtnFEMI+K7MDENG+bPxRfiCYzEXAMPLEKEY"
+	f := finding.Finding{RuleID: "aws-secret-key", Severity: "critical", File: "a+b.env", Line: 1, Column: 1, EndLine: 1, EndColumn: 2,
+		Secret: secret, Context: "k=" + secret, Tags: []string{"leaked:" + secret}, Fingerprint: "sha256:3"}
+	out := write(t, []finding.Finding{f}, Options{Format: FormatHTML})
+	for _, form := range []string{secret, strings.ReplaceAll(secret, "+", "&#43;"), "MDENG"} {
+		if strings.Contains(out, form) {
+			t.Errorf("page holds the secret as %q", form)
+		}
+	}
+	if strings.Contains(out, "&#43;") || !strings.Contains(out, "a+b.env") {
+		t.Errorf("page does not write + as is")
+	}
+}
+
+func TestPlusWriter(t *testing.T) {
+	tests := []struct {
+		writes []string
+		want   string
+	}{
+		{[]string{"a&#43;b"}, "a+b"},
+		{[]string{"a&", "#4", "3;b"}, "a+b"},
+		{[]string{"x&#4"}, "x&#4"},
+		{[]string{"&amp;#43;", "&#34;&#39;"}, "&amp;#43;&#34;&#39;"},
+		{[]string{"&#43", ";&#43;", "&"}, "++&"},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		p := &plusWriter{w: &buf}
+		for _, w := range tt.writes {
+			if n, err := p.Write([]byte(w)); err != nil || n != len(w) {
+				t.Fatalf("Write(%q) = %d, %v", w, n, err)
+			}
+		}
+		if err := p.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if buf.String() != tt.want {
+			t.Errorf("%q -> %q, want %q", tt.writes, buf.String(), tt.want)
+		}
+	}
+}

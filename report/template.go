@@ -19,7 +19,9 @@ import (
 // .RuleID, .File, .Line, .Redacted, .Verification.Status...), as in gitleaks'
 // template reports. Functions: json (compact JSON), shown (the secret with
 // --show-secrets, else its redacted form), upper, lower, join, replace, quote,
-// summary (the scan summary or nil) and version.
+// summary (the scan summary or nil), version, and gitleaks (the findings as
+// gitleaks' report entries, so a gitleaks template works with "range gitleaks"
+// in place of "range .").
 func writeTemplate(w io.Writer, fs []finding.Finding, opts Options) error {
 	if opts.Template == "" {
 		return errors.New("--format template needs a template: add --template FILE (or --format template=FILE), a Go text/template file whose dot is the list of findings")
@@ -28,7 +30,7 @@ func writeTemplate(w io.Writer, fs []finding.Finding, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("--template: %w", err)
 	}
-	tmpl, err := template.New(opts.Template).Funcs(templateFuncs(opts)).Parse(string(src))
+	tmpl, err := template.New(opts.Template).Funcs(templateFuncs(fs, opts)).Parse(string(src))
 	if err != nil {
 		return fmt.Errorf("--template %s: %w (see text/template syntax: https://pkg.go.dev/text/template)", opts.Template, err)
 	}
@@ -42,8 +44,9 @@ func writeTemplate(w io.Writer, fs []finding.Finding, opts Options) error {
 	return bw.Flush()
 }
 
-func templateFuncs(opts Options) template.FuncMap {
+func templateFuncs(fs []finding.Finding, opts Options) template.FuncMap {
 	return template.FuncMap{
+		"gitleaks": func() []gitleaksFinding { return toGitleaks(fs, opts) },
 		"json": func(v any) (string, error) {
 			b, err := json.Marshal(v)
 			return string(b), err
