@@ -249,6 +249,8 @@ func Forms(secret string) []string {
 	}
 	add(jsonNoHTML(secret))
 	add(html.EscapeString(secret))
+	add(strings.ReplaceAll(html.EscapeString(secret), "+", "&#43;")) // html/template's form
+	add(strings.ReplaceAll(secret, `"`, `""`))                       // a CSV cell's quoting
 	return out
 }
 
