@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
 )
 
 // MinRedactLen is the shortest secret (in bytes) a Redactor hides wherever it
@@ -22,10 +20,6 @@ const MinRedactLen = 8
 // of an encoding are too likely to be ordinary text.
 const minFormLen = 12
 
-// naiveLimit is the pattern count up to which matching is done without an
-// automaton (one finding's forms, in the engine).
-const naiveLimit = 32
-
 // Redactor hides a set of secrets, and their encoded forms, in text: the raw
 // secret in any ASCII letter case (upper, lower), base64 and base64url (padded,
 // unpadded, and at any byte alignment inside a longer encoding), hex (either
@@ -34,18 +28,26 @@ const naiveLimit = 32
 // matched (see Redact), limited to characters that are safe inside every output
 // format (JSON, XML, CSV, HTML, workflow commands). Redactor is safe for
 // concurrent use; secrets may be added at any time.
+//
+// Matching is by the first 8 bytes of each pattern (every pattern is at least
+// MinRedactLen long): a bit set over a hash of those bytes rejects almost every
+// position of the text with one test, and a map from the 8 bytes to the
+// patterns starting with them confirms. Memory is linear in the patterns, so a
+// sweep's tens of thousands of secrets cost megabytes, not an automaton's
+// gigabytes.
 type Redactor struct {
 	mu       sync.RWMutex
 	secrets  map[string]struct{}
-	patterns map[string]struct{}
-	list     []string // lower-cased patterns, for the matcher
+	patterns map[string]struct{} // lower-cased
+	byPrefix map[uint64]*bucket  // patterns by their first 8 bytes
+	bits     []uint64            // bit set over hashed prefixes
+	shift    uint                // 64 - log2(bit count)
 	maxLen   int
-	ac       *ahocorasick.AhoCorasick // nil: rebuild (or naive matching)
 }
 
 // NewRedactor returns a Redactor hiding secrets.
 func NewRedactor(secrets ...string) *Redactor {
-	r := &Redactor{secrets: map[string]struct{}{}, patterns: map[string]struct{}{}}
+	r := &Redactor{secrets: map[string]struct{}{}, patterns: map[string]struct{}{}, byPrefix: map[uint64]*bucket{}}
 	r.Add(secrets...)
 	return r
 }
@@ -68,11 +70,85 @@ func (r *Redactor) Add(secrets ...string) {
 				continue
 			}
 			r.patterns[lf] = struct{}{}
-			r.list = append(r.list, lf)
+			k := prefixKey(lf)
+			b := r.byPrefix[k]
+			if b == nil {
+				b = &bucket{}
+				r.byPrefix[k] = b
+				r.setBit(k)
+			}
+			b.add(lf)
 			r.maxLen = max(r.maxLen, len(lf))
-			r.ac = nil
 		}
 	}
+}
+
+const hashMul = 0x9E3779B97F4A7C15
+
+// bucket holds the patterns sharing their first 8 bytes; those of 16 bytes or
+// more by their next 8 (secrets of one kind share a prefix: ghp_, AKIA, and so
+// do their encodings).
+type bucket struct {
+	short []string
+	long  map[uint64][]string
+}
+
+func (b *bucket) add(p string) {
+	if len(p) < 16 {
+		b.short = append(b.short, p)
+		return
+	}
+	if b.long == nil {
+		b.long = map[uint64][]string{}
+	}
+	k := prefixKey(p[8:])
+	b.long[k] = append(b.long[k], p)
+}
+
+// longest returns the length of the longest pattern of b at the start of t.
+func (b *bucket) longest(t []byte) int {
+	best := 0
+	for _, p := range b.short {
+		if len(p) > best && len(p) <= len(t) && string(t[:len(p)]) == p {
+			best = len(p)
+		}
+	}
+	if len(t) >= 16 && b.long != nil {
+		for _, p := range b.long[prefixKey(string(t[8:16]))] {
+			if len(p) > best && len(p) <= len(t) && string(t[:len(p)]) == p {
+				best = len(p)
+			}
+		}
+	}
+	return best
+}
+
+// setBit records prefix k, growing the bit set to about 16 bits a prefix.
+func (r *Redactor) setBit(k uint64) {
+	if want := len(r.byPrefix) * 16; len(r.bits)*64 < want {
+		size, log := 64, 6
+		for size < want {
+			size, log = size<<1, log+1
+		}
+		r.bits = make([]uint64, size/64)
+		r.shift = uint(64 - log)
+		for key := range r.byPrefix {
+			h := (key * hashMul) >> r.shift
+			r.bits[h/64] |= 1 << (h % 64)
+		}
+		return
+	}
+	h := (k * hashMul) >> r.shift
+	r.bits[h/64] |= 1 << (h % 64)
+}
+
+// prefixKey is the first 8 bytes of s, little-endian.
+func prefixKey(s string) uint64 {
+	var k uint64
+	for i := 0; i < 8; i++ {
+		k |= uint64(s[i]) << (8 * i)
+	}
+	return k
 }
 
 // AddFindings adds the secret and the captured groups of every finding.
@@ -100,7 +176,7 @@ func (r *Redactor) Empty() bool {
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.list) == 0
+	return len(r.byPrefix) == 0
 }
 
 // MaxLen is the length of the longest pattern: a streaming writer must hold
@@ -117,66 +193,42 @@ func (r *Redactor) MaxLen() int {
 // Span is a match: text[Start:End] must be hidden.
 type Span struct{ Start, End int }
 
-// Find returns the leftmost-longest, non-overlapping matches in text.
+// Find returns the leftmost-longest, non-overlapping matches in text, ASCII
+// letter case ignored.
 func (r *Redactor) Find(text []byte) []Span {
 	if r == nil {
 		return nil
 	}
 	r.mu.RLock()
-	list, ac := r.list, r.ac
-	r.mu.RUnlock()
-	if len(list) == 0 {
+	defer r.mu.RUnlock()
+	if len(r.byPrefix) == 0 || len(text) < 8 {
 		return nil
 	}
-	if len(list) <= naiveLimit {
-		return naiveFind(asciiLower(string(text)), list)
-	}
-	if ac == nil {
-		r.mu.Lock()
-		if r.ac == nil {
-			b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{AsciiCaseInsensitive: true, MatchKind: ahocorasick.LeftMostLongestMatch, DFA: true})
-			built := b.Build(r.list)
-			r.ac = &built
-		}
-		ac = r.ac
-		r.mu.Unlock()
-	}
+	lower := []byte(asciiLower(string(text)))
 	var out []Span
-	it := ac.IterByte(text)
-	for m := it.Next(); m != nil; m = it.Next() {
-		out = append(out, Span{m.Start(), m.End()})
-	}
-	return out
-}
-
-// naiveFind is Find for a few patterns over lower-cased text.
-func naiveFind(text string, pats []string) []Span {
-	var all []Span
-	for _, p := range pats {
-		for at := 0; ; {
-			i := strings.Index(text[at:], p)
-			if i < 0 {
-				break
+	k := prefixKey(string(lower[:8]))
+	for i := 0; ; {
+		best := 0
+		if h := (k * hashMul) >> r.shift; r.bits[h/64]&(1<<(h%64)) != 0 {
+			if b := r.byPrefix[k]; b != nil {
+				best = b.longest(lower[i:])
 			}
-			all = append(all, Span{at + i, at + i + len(p)})
-			at += i + 1
 		}
+		next := i + 1
+		if best > 0 {
+			out = append(out, Span{i, i + best})
+			next = i + best
+		}
+		if next+8 > len(lower) {
+			return out
+		}
+		if next == i+1 {
+			k = k>>8 | uint64(lower[i+8])<<56
+		} else {
+			k = prefixKey(string(lower[next : next+8]))
+		}
+		i = next
 	}
-	slices.SortFunc(all, func(a, b Span) int {
-		if a.Start != b.Start {
-			return a.Start - b.Start
-		}
-		return b.End - a.End
-	})
-	var out []Span
-	end := 0
-	for _, s := range all {
-		if s.Start >= end {
-			out = append(out, s)
-			end = s.End
-		}
-	}
-	return out
 }
 
 // Redact returns s with every match hidden.
