@@ -64,11 +64,15 @@ type Entry struct {
 // empty baselines.
 type Baseline struct {
 	Entries map[string]Entry
+	// KeyID names the fingerprint key the entries were made under
+	// (finding.KeyID); "" in files written before keys were recorded.
+	KeyID string
 }
 
 type fileFormat struct {
 	Version  int              `json:"version"`
 	Findings map[string]Entry `json:"findings"`
+	KeyID    string           `json:"fingerprint_key_id,omitempty"`
 }
 
 // ValidFingerprint reports whether s has the form of a finding fingerprint:
@@ -120,7 +124,7 @@ func Parse(data []byte) (*Baseline, error) {
 	if ff.Version != Version {
 		return nil, fmt.Errorf("baseline version %d is not supported (this tokenward reads version %d); %s", ff.Version, Version, fix)
 	}
-	b := &Baseline{Entries: make(map[string]Entry, len(ff.Findings))}
+	b := &Baseline{Entries: make(map[string]Entry, len(ff.Findings)), KeyID: ff.KeyID}
 	for fp, e := range ff.Findings {
 		if !ValidFingerprint(fp) {
 			return nil, fmt.Errorf("entry %q: a key must be a fingerprint of the form tw1:<64 hex digits> (copy it from a report's \"fingerprint\" field)", fp)
@@ -231,6 +235,12 @@ func (b *Baseline) Find(fp string) (key string, e Entry, ok bool) {
 	return "", Entry{}, false
 }
 
+// KeyMismatch reports whether the baseline records a fingerprint key other
+// than this process's: its tw1: entries then match nothing.
+func (b *Baseline) KeyMismatch() bool {
+	return b != nil && b.KeyID != "" && b.KeyID != finding.KeyID() && len(b.Entries) > b.Legacy()
+}
+
 // Legacy counts the entries still keyed by a legacy sha256: fingerprint.
 func (b *Baseline) Legacy() int {
 	n := 0
@@ -285,7 +295,7 @@ func Create(fs []finding.Finding, template Entry) *Baseline {
 // refreshes the informational rule_id and file of those seen again, and adds an
 // entry, from template, for each new finding.
 func Update(old *Baseline, fs []finding.Finding, template Entry) *Baseline {
-	b := &Baseline{Entries: map[string]Entry{}}
+	b := &Baseline{Entries: map[string]Entry{}, KeyID: finding.KeyID()}
 	if old != nil {
 		for fp, e := range old.Entries {
 			b.Entries[fp] = e
@@ -306,7 +316,7 @@ func Update(old *Baseline, fs []finding.Finding, template Entry) *Baseline {
 
 // Prune keeps only the entries of old whose fingerprint is among fs, unchanged.
 func Prune(old *Baseline, fs []finding.Finding) *Baseline {
-	b := &Baseline{Entries: map[string]Entry{}}
+	b := &Baseline{Entries: map[string]Entry{}, KeyID: finding.KeyID()}
 	if old == nil {
 		return b
 	}
@@ -323,6 +333,7 @@ func Prune(old *Baseline, fs []finding.Finding) *Baseline {
 func (b *Baseline) Write(w io.Writer) error {
 	ff := fileFormat{Version: Version, Findings: map[string]Entry{}}
 	if b != nil {
+		ff.KeyID = b.KeyID
 		for fp, e := range b.Entries {
 			ff.Findings[fp] = e
 		}

@@ -323,3 +323,25 @@ func TestLegacyBaselineMigration(t *testing.T) {
 		t.Errorf("legacy ignore entry suppressed %d", n)
 	}
 }
+
+// TestBaselineRecordsKey: a baseline names the fingerprint key it was made
+// under, so a run under another key can say why nothing matches.
+func TestBaselineRecordsKey(t *testing.T) {
+	fs := scan(t, map[string]string{"deploy.sh": header(tokA)})
+	b := Create(fs, Entry{})
+	if b.KeyID != finding.KeyID() || b.KeyMismatch() {
+		t.Fatalf("KeyID %q, process key %q", b.KeyID, finding.KeyID())
+	}
+	back, err := Parse(bytesOf(t, b))
+	if err != nil || back.KeyID != b.KeyID {
+		t.Fatalf("round trip: %v, key id %q", err, back.KeyID)
+	}
+	back.KeyID = "0123456789ab"
+	if !back.KeyMismatch() {
+		t.Error("another key id is not reported")
+	}
+	legacy := &Baseline{Entries: map[string]Entry{finding.LegacyFingerprint("r", tokA): {}}, KeyID: "0123456789ab"}
+	if legacy.KeyMismatch() {
+		t.Error("a baseline of legacy entries only matches whatever the key: no mismatch")
+	}
+}

@@ -60,12 +60,22 @@ func init() {
 	rootCmd.AddCommand(baselineCmd)
 }
 
+// warnBaselineKey says when a baseline was made under another fingerprint key:
+// its entries then suppress nothing, and the findings come back.
+func warnBaselineKey(path string, b *baseline.Baseline) {
+	if b.KeyMismatch() {
+		fmt.Fprintf(os.Stderr, "tokenward: warning: %s was written under fingerprint key %s, this run uses key %s, so its entries match nothing: use the project's key (%s or $%s; see README, Fingerprint keys)\n",
+			path, b.KeyID, finding.KeyID(), finding.ProjectKeyFile, finding.KeyEnv)
+	}
+}
+
 // filterByBaseline implements --baseline for every scanning command.
 func filterByBaseline(path string, fs []finding.Finding) ([]finding.Finding, int, error) {
 	b, err := baseline.Load(path)
 	if err != nil {
 		return nil, 0, err
 	}
+	warnBaselineKey(path, b)
 	now := time.Now()
 	kept, suppressed := b.Filter(fs, now)
 	expired := 0

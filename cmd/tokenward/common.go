@@ -239,6 +239,7 @@ func pipelineFor(set *rules.Set, pc pipelineChoice) (*pipeline.Pipeline, error) 
 		if opts.Baseline, err = baseline.Load(common.baseline); err != nil {
 			return nil, usageError(err)
 		}
+		warnBaselineKey(common.baseline, opts.Baseline)
 	}
 	if (common.verify || common.onlyLive) && !pc.noVerify {
 		v, err := processVerifier(set)

@@ -157,6 +157,14 @@ func TestLegacyIgnoreAndBaselineMigration(t *testing.T) {
 	if r := tokenward(t, dir, "", "scan", ".", "--baseline", ".tokenward-baseline.json"); r.code != 0 {
 		t.Errorf("migrated baseline does not suppress: exit %d", r.code)
 	}
+	// Under another key the migrated entries match nothing, and the run says why.
+	old2 := os.Getenv(finding.KeyEnv)
+	os.Setenv(finding.KeyEnv, "another-project-key-0123456789")
+	r := tokenward(t, dir, "", "scan", ".", "--baseline", ".tokenward-baseline.json")
+	os.Setenv(finding.KeyEnv, old2)
+	if r.code != 1 || !strings.Contains(r.stderr, "written under fingerprint key") {
+		t.Errorf("another key: exit %d, stderr %q; want the finding back and a warning naming the key", r.code, r.stderr)
+	}
 }
 
 // TestReportFileModes (item 10): a report holding secrets is 0600, written

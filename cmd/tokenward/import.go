@@ -136,7 +136,7 @@ func writeConverted(cmd *cobra.Command, input string, out []byte) error {
 	if a, b := filepath.Clean(common.output), filepath.Clean(input); a == b {
 		return usageError(fmt.Errorf("--output %s would overwrite the gitleaks configuration itself: choose another file, e.g. %s", common.output, rules.ConfigFileName))
 	}
-	if err := os.WriteFile(common.output, out, 0o644); err != nil {
+	if err := writeFileAtomic(common.output, out, 0o644); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--output: %w", err)}
 	}
 	return nil

@@ -124,6 +124,20 @@ func (a *atomicFile) Commit() error {
 	return err
 }
 
+// writeFileAtomic writes data to path as withOutput does: under a temporary
+// name renamed into place.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := createAtomic(path, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
+		return err
+	}
+	return f.Commit()
+}
+
 // Abort discards a file that was not completed.
 func (a *atomicFile) Abort() {
 	a.Close()
