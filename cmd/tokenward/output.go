@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -157,15 +156,11 @@ func guardStderr() func() {
 	if err != nil {
 		return func() {}
 	}
+	terminal = real
 	os.Stderr = w
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		filterLines(real, r, func(s string) string {
-			if !common.showSecrets {
-				s = runRedactor.Redact(s)
-			}
-			return report.CleanMessage(s)
-		})
+		filterLines(real, r, safeLine)
 		r.Close()
 	})
 	return func() {
@@ -175,26 +170,69 @@ func guardStderr() func() {
 	}
 }
 
-// filterLines copies r to w, passing each line (ended by \n or \r, which are
-// kept) through f. Very long lines are cut into pieces of 64 KiB.
+// filterLines copies r to w, passing each line (ended by \n, which is kept)
+// through f. Very long lines are cut into pieces of 64 KiB.
 func filterLines(w io.Writer, r io.Reader, f func(string) string) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		chunk, err := br.ReadSlice('\n')
-		for len(chunk) > 0 {
-			line := chunk
-			rest := []byte(nil)
-			if i := bytes.IndexByte(chunk, '\r'); i >= 0 && i < len(chunk)-1 {
-				line, rest = chunk[:i+1], chunk[i+1:]
-			}
-			body := strings.TrimRight(string(line), "\r\n")
-			io.WriteString(w, f(body)+string(line[len(body):]))
-			chunk = rest
+		if len(chunk) > 0 {
+			body := strings.TrimSuffix(string(chunk), "\n")
+			io.WriteString(w, f(body)+string(chunk[len(body):]))
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			return
 		}
 	}
+}
+
+// terminal is the process's real stderr (os.Stderr is the filter's pipe while
+// a command runs): for progress output and for asking whether stderr is a
+// terminal.
+var terminal = os.Stderr
+
+// safeLine is the stderr filter for one line: the run's secrets hidden,
+// control characters escaped, workflow commands defused.
+func safeLine(s string) string {
+	if !common.showSecrets {
+		s = runRedactor.Redact(s)
+	}
+	return report.CleanMessage(s)
+}
+
+// progressOut is where progress bars write: straight to the terminal, so that
+// the status line's own "\r\x1b[K" (return, erase the line) works, with the
+// text after it filtered as every stderr line is (a repository name or an error
+// in it cannot carry escapes or secrets).
+func progressOut() io.Writer { return progressWriter{} }
+
+type progressWriter struct{}
+
+const eraseLine = "\r\x1b[K"
+
+func (progressWriter) Write(p []byte) (int, error) {
+	s := string(p)
+	var out strings.Builder
+	for s != "" {
+		if strings.HasPrefix(s, eraseLine) {
+			out.WriteString(eraseLine)
+			s = s[len(eraseLine):]
+			continue
+		}
+		line, rest, nl := strings.Cut(s, "\n")
+		if i := strings.Index(line, eraseLine); i > 0 {
+			line, rest, nl = line[:i], s[i:], false
+		}
+		out.WriteString(safeLine(line))
+		if nl {
+			out.WriteString("\n")
+		}
+		s = rest
+	}
+	if _, err := io.WriteString(terminal, out.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // setupFingerprintKey loads the fingerprint key (see finding.LoadKey) before a

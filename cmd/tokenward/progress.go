@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -49,7 +48,7 @@ func startProgress(mode string) (*pipeline.Progress, func(), error) {
 			case <-done:
 				return
 			case <-t.C:
-				showProgress(os.Stderr, p.Snapshot(), bar)
+				showProgress(progressOut(), p.Snapshot(), bar)
 			}
 		}
 	})
@@ -57,7 +56,7 @@ func startProgress(mode string) (*pipeline.Progress, func(), error) {
 		close(done)
 		wg.Wait()
 		if bar {
-			fmt.Fprint(os.Stderr, "\r\x1b[K")
+			fmt.Fprint(progressOut(), "\r\x1b[K")
 		}
 	}
 	return p, stop, nil

@@ -133,7 +133,7 @@ func parseShard() (int, int, error) {
 }
 
 func stderrIsTTY() bool {
-	st, err := os.Stderr.Stat()
+	st, err := terminal.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
@@ -259,7 +259,7 @@ func runSweep(cmd *cobra.Command, args []string) error {
 		RefetchAfter: fl.refetchAfter,
 	}
 	if showProgress {
-		cfg.Progress = sweep.NewProgress(os.Stderr, tty)
+		cfg.Progress = sweep.NewProgress(progressOut(), tty)
 	}
 	sum, err := sweep.Run(ctx, cfg, targets)
 	if err != nil {
