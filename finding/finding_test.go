@@ -227,3 +227,31 @@ func FuzzExcerpt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRedactor: after Redact, no form of the secret is left (in any ASCII
+// case), and Find's spans are sorted, disjoint and inside the text.
+func FuzzRedactor(f *testing.F) {
+	f.Add("ghp_R8x2Kq9LmN4pV7sT1wY5zA3bC6dE0fG8hJ2k", "x ", " y", 0)
+	f.Add("aaaaaaaa", "aaaa", "aaaaaaaaa", 3)
+	f.Add("p@ss w/rd+%=\"<>", "url=", "&x", 7)
+	f.Fuzz(func(t *testing.T, secret, before, after string, pick int) {
+		if len(secret) < MinRedactLen || len(secret) > 200 || len(before)+len(after) > 2000 || strings.Contains(secret, Ellipsis) || !utf8.ValidString(secret) {
+			return
+		}
+		forms := Forms(secret)
+		form := forms[(pick%len(forms)+len(forms))%len(forms)]
+		text := before + form + after
+		r := NewRedactor(secret)
+		prev := 0
+		for _, sp := range r.Find([]byte(text)) {
+			if sp.Start < prev || sp.End <= sp.Start || sp.End > len(text) {
+				t.Fatalf("bad span %+v after %d in %q", sp, prev, text)
+			}
+			prev = sp.End
+		}
+		out := r.Redact(text)
+		if strings.Contains(strings.ToLower(out), strings.ToLower(form)) && !strings.Contains(strings.ToLower(SafeRedact(form)), strings.ToLower(form)) {
+			t.Fatalf("form %q of %q left in %q", form, secret, out)
+		}
+	})
+}
