@@ -50,6 +50,7 @@ var keyState struct {
 	mu  sync.RWMutex
 	key []byte
 	id  string
+	set bool // by SetKey, not generated
 }
 
 // legacy remembers, for fingerprints computed in this process, the legacy form
@@ -76,7 +77,16 @@ func SetKey(key []byte) error {
 	defer keyState.mu.Unlock()
 	keyState.key = append([]byte(nil), key...)
 	keyState.id = keyID(keyState.key)
+	keyState.set = true
 	return nil
+}
+
+// KeyIsSet reports whether SetKey gave the key (false: a one-off random key,
+// whose fingerprints nothing else will reproduce).
+func KeyIsSet() bool {
+	keyState.mu.RLock()
+	defer keyState.mu.RUnlock()
+	return keyState.set
 }
 
 // KeyID is a short public identifier of the process's fingerprint key (it

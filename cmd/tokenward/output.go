@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/report"
+	"github.com/tokenward/tokenward/sweep/store"
 )
 
 // runRedactor holds every secret this run has seen (found, read from a report
@@ -270,4 +272,25 @@ func keyRoot(cmd *cobra.Command, args []string) string {
 		}
 	}
 	return "."
+}
+
+// migrateStore renames a store's legacy sha256: fingerprints to tw1: (keeping
+// triage decisions), when the key is the project's or user's: never under a
+// one-off key, whose fingerprints no later run reproduces.
+func migrateStore(cmd *cobra.Command, st *store.Store, path string) error {
+	if !finding.KeyIsSet() {
+		return nil
+	}
+	ctx := context.Background()
+	if cmd != nil {
+		ctx = cmdContext(cmd)
+	}
+	n, err := st.MigrateFingerprints(ctx)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: migrating fingerprints to tw1: %w", path, err)}
+	}
+	if n > 0 {
+		fmt.Fprintf(os.Stderr, "tokenward: %s: %d legacy sha256: fingerprints renamed to tw1: (triage kept)\n", path, n)
+	}
+	return nil
 }

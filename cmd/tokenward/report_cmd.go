@@ -56,6 +56,10 @@ func openExistingStore(path string) (*store.Store, error) {
 	if err != nil {
 		return nil, usageError(fmt.Errorf("--db: %w", err))
 	}
+	if err := migrateStore(nil, st, path); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return st, nil
 }
 

@@ -196,6 +196,9 @@ func runSweep(cmd *cobra.Command, args []string) error {
 		return usageError(fmt.Errorf("--db: %w", err))
 	}
 	defer st.Close()
+	if err := migrateStore(cmd, st, fl.db); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
 	defer stop()
