@@ -36,18 +36,22 @@ const minFormLen = 12
 // sweep's tens of thousands of secrets cost megabytes, not an automaton's
 // gigabytes.
 type Redactor struct {
-	mu       sync.RWMutex
-	secrets  map[string]struct{}
-	patterns map[string]struct{} // lower-cased
-	byPrefix map[uint64]*bucket  // patterns by their first 8 bytes
-	bits     []uint64            // bit set over hashed prefixes
-	shift    uint                // 64 - log2(bit count)
+	mu      sync.RWMutex
+	secrets map[string]struct{}
+	// Lower-cased patterns by their first 8 bytes; those of 16 bytes or more by
+	// their first 16 (secrets of one kind share a prefix, ghp_ or AKIA, and so
+	// do their encodings).
+	short    map[uint64][]string
+	long     map[[2]uint64][]string
+	prefixes int
+	bits     []uint64 // bit set over hashed prefixes
+	shift    uint     // 64 - log2(bit count)
 	maxLen   int
 }
 
 // NewRedactor returns a Redactor hiding secrets.
 func NewRedactor(secrets ...string) *Redactor {
-	r := &Redactor{secrets: map[string]struct{}{}, patterns: map[string]struct{}{}, byPrefix: map[uint64]*bucket{}}
+	r := &Redactor{secrets: map[string]struct{}{}, short: map[uint64][]string{}, long: map[[2]uint64][]string{}}
 	r.Add(secrets...)
 	return r
 }
@@ -66,18 +70,20 @@ func (r *Redactor) Add(secrets ...string) {
 		r.secrets[s] = struct{}{}
 		for _, f := range Forms(s) {
 			lf := asciiLower(f)
-			if _, ok := r.patterns[lf]; ok {
-				continue
-			}
-			r.patterns[lf] = struct{}{}
 			k := prefixKey(lf)
-			b := r.byPrefix[k]
-			if b == nil {
-				b = &bucket{}
-				r.byPrefix[k] = b
-				r.setBit(k)
+			if len(lf) < 16 {
+				if slices.Contains(r.short[k], lf) {
+					continue
+				}
+				r.short[k] = append(r.short[k], lf)
+			} else {
+				k2 := [2]uint64{k, prefixKey(lf[8:])}
+				if slices.Contains(r.long[k2], lf) {
+					continue
+				}
+				r.long[k2] = append(r.long[k2], lf)
 			}
-			b.add(lf)
+			r.setBit(k)
 			r.maxLen = max(r.maxLen, len(lf))
 		}
 	}
@@ -85,61 +91,49 @@ func (r *Redactor) Add(secrets ...string) {
 
 const hashMul = 0x9E3779B97F4A7C15
 
-// bucket holds the patterns sharing their first 8 bytes; those of 16 bytes or
-// more by their next 8 (secrets of one kind share a prefix: ghp_, AKIA, and so
-// do their encodings).
-type bucket struct {
-	short []string
-	long  map[uint64][]string
-}
-
-func (b *bucket) add(p string) {
-	if len(p) < 16 {
-		b.short = append(b.short, p)
-		return
-	}
-	if b.long == nil {
-		b.long = map[uint64][]string{}
-	}
-	k := prefixKey(p[8:])
-	b.long[k] = append(b.long[k], p)
-}
-
-// longest returns the length of the longest pattern of b at the start of t.
-func (b *bucket) longest(t []byte) int {
-	best := 0
-	for _, p := range b.short {
-		if len(p) > best && len(p) <= len(t) && string(t[:len(p)]) == p {
-			best = len(p)
-		}
-	}
-	if len(t) >= 16 && b.long != nil {
-		for _, p := range b.long[prefixKey(string(t[8:16]))] {
-			if len(p) > best && len(p) <= len(t) && string(t[:len(p)]) == p {
-				best = len(p)
-			}
-		}
-	}
-	return best
-}
-
-// setBit records prefix k, growing the bit set to about 16 bits a prefix.
+// setBit records prefix k in the bit set, growing it to about 16 bits a
+// pattern (rebuilding it from the patterns).
 func (r *Redactor) setBit(k uint64) {
-	if want := len(r.byPrefix) * 16; len(r.bits)*64 < want {
+	r.prefixes++
+	if want := r.prefixes * 16; len(r.bits)*64 < want {
 		size, log := 64, 6
 		for size < want {
 			size, log = size<<1, log+1
 		}
 		r.bits = make([]uint64, size/64)
 		r.shift = uint(64 - log)
-		for key := range r.byPrefix {
-			h := (key * hashMul) >> r.shift
-			r.bits[h/64] |= 1 << (h % 64)
+		for key := range r.short {
+			r.mark(key)
 		}
-		return
+		for key := range r.long {
+			r.mark(key[0])
+		}
 	}
+	r.mark(k)
+}
+
+func (r *Redactor) mark(k uint64) {
 	h := (k * hashMul) >> r.shift
 	r.bits[h/64] |= 1 << (h % 64)
+}
+
+// longest returns the length of the longest pattern at the start of t, whose
+// first 8 bytes are k.
+func (r *Redactor) longest(t []byte, k uint64) int {
+	best := 0
+	for _, p := range r.short[k] {
+		if len(p) > best && len(p) <= len(t) && string(t[:len(p)]) == p {
+			best = len(p)
+		}
+	}
+	if len(t) >= 16 {
+		for _, p := range r.long[[2]uint64{k, prefixKey(string(t[8:16]))}] {
+			if len(p) > best && len(p) <= len(t) && string(t[:len(p)]) == p {
+				best = len(p)
+			}
+		}
+	}
+	return best
 }
 
 // prefixKey is the first 8 bytes of s, little-endian.
@@ -176,7 +170,7 @@ func (r *Redactor) Empty() bool {
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.byPrefix) == 0
+	return r.prefixes == 0
 }
 
 // MaxLen is the length of the longest pattern: a streaming writer must hold
@@ -201,7 +195,7 @@ func (r *Redactor) Find(text []byte) []Span {
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if len(r.byPrefix) == 0 || len(text) < 8 {
+	if r.prefixes == 0 || len(text) < 8 {
 		return nil
 	}
 	lower := []byte(asciiLower(string(text)))
@@ -210,9 +204,7 @@ func (r *Redactor) Find(text []byte) []Span {
 	for i := 0; ; {
 		best := 0
 		if h := (k * hashMul) >> r.shift; r.bits[h/64]&(1<<(h%64)) != 0 {
-			if b := r.byPrefix[k]; b != nil {
-				best = b.longest(lower[i:])
-			}
+			best = r.longest(lower[i:], k)
 		}
 		next := i + 1
 		if best > 0 {
@@ -271,7 +263,18 @@ func Forms(secret string) []string {
 		}
 	}
 	b := []byte(secret)
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+	plain := true // only letters, digits and -._~: no escaped form differs
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			plain = false
+			break
+		}
+	}
+	encs := []*base64.Encoding{base64.StdEncoding}
+	if std := base64.StdEncoding.EncodeToString(b); strings.ContainsAny(std, "+/") {
+		encs = append(encs, base64.URLEncoding) // differs from std only then
+	}
+	for _, enc := range encs {
 		add(enc.EncodeToString(b))
 		raw := enc.WithPadding(base64.NoPadding)
 		// Inside a longer encoding the secret starts at byte offset k (mod 3):
@@ -289,20 +292,22 @@ func Forms(secret string) []string {
 		}
 	}
 	add(hex.EncodeToString(b))
-	add(url.QueryEscape(secret))
-	add(url.PathEscape(secret))
+	if !plain {
+		add(url.QueryEscape(secret))
+		add(url.PathEscape(secret))
+		if j, err := json.Marshal(secret); err == nil {
+			add(string(j[1 : len(j)-1]))
+		}
+		add(jsonNoHTML(secret))
+		add(html.EscapeString(secret))
+		add(strings.ReplaceAll(html.EscapeString(secret), "+", "&#43;")) // html/template's form
+		add(strings.ReplaceAll(secret, `"`, `""`))                       // a CSV cell's quoting
+	}
 	var pct strings.Builder
 	for _, c := range b {
 		pct.WriteString("%" + strings.ToUpper(hex.EncodeToString([]byte{c})))
 	}
 	add(pct.String())
-	if j, err := json.Marshal(secret); err == nil {
-		add(string(j[1 : len(j)-1]))
-	}
-	add(jsonNoHTML(secret))
-	add(html.EscapeString(secret))
-	add(strings.ReplaceAll(html.EscapeString(secret), "+", "&#43;")) // html/template's form
-	add(strings.ReplaceAll(secret, `"`, `""`))                       // a CSV cell's quoting
 	return out
 }
 
@@ -334,10 +339,68 @@ func asciiLower(s string) string {
 }
 
 // RedactAll hides secrets, in every form a Redactor knows, in s; and each
-// secret, whatever its length, where it appears raw.
+// secret, whatever its length, where it appears raw. It is Redactor.Redact for
+// a few secrets (one finding's), without building a Redactor.
 func RedactAll(s string, secrets ...string) string {
 	for _, sec := range secrets {
 		s = RedactIn(s, sec)
 	}
-	return NewRedactor(secrets...).Redact(s)
+	var pats []string
+	for _, sec := range secrets {
+		if len(sec) >= MinRedactLen {
+			for _, f := range Forms(sec) {
+				pats = append(pats, asciiLower(f))
+			}
+		}
+	}
+	if len(pats) == 0 || len(s) < MinRedactLen {
+		return s
+	}
+	spans := naiveFind(asciiLower(s), pats)
+	if len(spans) == 0 {
+		return s
+	}
+	var b strings.Builder
+	at := 0
+	for _, sp := range spans {
+		b.WriteString(s[at:sp.Start])
+		b.WriteString(SafeRedact(s[sp.Start:sp.End]))
+		at = sp.End
+	}
+	b.WriteString(s[at:])
+	return b.String()
+}
+
+// naiveFind returns the leftmost-longest, non-overlapping matches of a few
+// patterns in (lower-cased) text.
+func naiveFind(text string, pats []string) []Span {
+	var all []Span
+	for _, p := range pats {
+		for at := 0; ; {
+			i := strings.Index(text[at:], p)
+			if i < 0 {
+				break
+			}
+			all = append(all, Span{at + i, at + i + len(p)})
+			at += i + 1
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	slices.SortFunc(all, func(a, b Span) int {
+		if a.Start != b.Start {
+			return a.Start - b.Start
+		}
+		return b.End - a.End
+	})
+	var out []Span
+	end := 0
+	for _, s := range all {
+		if s.Start >= end {
+			out = append(out, s)
+			end = s.End
+		}
+	}
+	return out
 }

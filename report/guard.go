@@ -37,7 +37,8 @@ func guard(w io.Writer, findings []finding.Finding, opts *Options) (io.Writer, [
 		}
 		opts.Summary = &c
 	}
-	if opts.ShowSecrets || red.Empty() {
+	if rw, ok := w.(*RedactWriter); opts.ShowSecrets || red.Empty() || ok && rw.r == red {
+		// nothing to hide, or the caller's writer already hides it
 		return w, fs, func(err error) error { return err }
 	}
 	rw := NewRedactWriter(w, red)
