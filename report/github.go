@@ -42,7 +42,7 @@ func writeGitHub(w io.Writer, fs []finding.Finding, opts Options) error {
 		props = append(props, "title="+escapeProperty(title))
 		msg := message(f)
 		if opts.ShowSecrets && f.Secret != "" {
-			msg += "\nsecret: " + f.Secret
+			msg += "\nsecret: " + clean(f.Secret)
 		}
 		msg += "\nfingerprint: " + f.Fingerprint
 		fmt.Fprintf(bw, "::%s %s::%s\n", cmd, strings.Join(props, ","), escapeData(msg))

@@ -74,7 +74,8 @@ func sanitize(f finding.Finding, red *finding.Redactor, showSecrets bool) findin
 	f.Encoding = Clean(f.Encoding)
 	f.Fingerprint = Clean(f.Fingerprint)
 	f.Redacted = Clean(f.Redacted)
-	f.Secret = Clean(f.Secret)
+	// Secret (only with ShowSecrets) stays exact: machine formats encode it
+	// safely and verify/revoke read it back; text and github escape it.
 	f.Tags = slices.Clone(f.Tags)
 	for i, t := range f.Tags {
 		f.Tags[i] = Clean(t)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -209,4 +210,26 @@ func FuzzClean(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestShownSecretsStayExact: with ShowSecrets a multi-line secret (a PEM key)
+// reads back from json exactly, while text and github escape its control
+// characters.
+func TestShownSecretsStayExact(t *testing.T) {
+	pem := "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\x1b[2J\n-----END OPENSSH PRIVATE KEY-----"
+	f := finding.Finding{RuleID: "private-key", Severity: "critical", Kind: finding.KindSecret, File: "id", Line: 1, Column: 1,
+		Secret: pem, Redacted: finding.Redact(pem), Fingerprint: finding.Fingerprint("private-key", pem)}
+	var got []finding.Finding
+	if err := json.Unmarshal([]byte(write(t, []finding.Finding{f}, Options{Format: FormatJSON, ShowSecrets: true})), &got); err != nil || len(got) != 1 {
+		t.Fatalf("json: %v", err)
+	}
+	if got[0].Secret != pem {
+		t.Errorf("json secret %q, want %q", got[0].Secret, pem)
+	}
+	for _, format := range []string{FormatText, FormatGitHub} {
+		out := write(t, []finding.Finding{f}, Options{Format: format, ShowSecrets: true})
+		if strings.Contains(out, "\x1b") || !strings.Contains(out, "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ") {
+			t.Errorf("%s: %q", format, out)
+		}
+	}
 }
