@@ -215,7 +215,7 @@ func (d *doc) add(is issue) {
 	f.EndLine, f.EndColumn = d.pos(is.end)
 	f.Secret = is.secret
 	f.Redacted = finding.Redact(is.secret)
-	f.Context = contextLine(line, is.start-lo, is.secret)
+	f.Context = contextLine(line, is.start-lo, is.end-lo, is.secret)
 	f.Message = is.msg
 	f.Tags = append(f.Tags, is.tags...)
 	if is.secret != "" {
@@ -239,27 +239,12 @@ func (c *Checker) newFinding(rule, severity string) finding.Finding {
 	return finding.Finding{RuleID: rule, Description: desc, Severity: severity, Kind: finding.KindHygiene, Tags: []string{"hygiene"}}
 }
 
-// contextLine clips a long line around the finding and redacts the secret.
-func contextLine(line []byte, at int, secret string) string {
-	lo, hi := 0, len(line)
-	if hi > contextMax {
-		lo = max(0, at-contextMax/3)
-		hi = min(len(line), lo+contextMax)
-		for lo > 0 && !utf8.RuneStart(line[lo]) {
-			lo--
-		}
-		for hi < len(line) && !utf8.RuneStart(line[hi]) {
-			hi++
-		}
-	}
-	s := strings.ToValidUTF8(string(line[lo:hi]), "\uFFFD")
-	if lo > 0 {
-		s = "…" + s
-	}
-	if hi < len(line) {
-		s += "…"
-	}
-	return finding.RedactIn(s, secret)
+// contextLine is the line around line[start:end] as a finding shows it: cut
+// first (finding.Excerpt: never inside the match or any other token), then the
+// secret hidden in every form, so a cut cannot leave part of it showing.
+func contextLine(line []byte, start, end int, secret string) string {
+	end = min(max(end, start), len(line))
+	return finding.RedactAll(finding.Excerpt(string(line), start, end, contextMax, false, false), secret)
 }
 
 func (d *doc) findings() []finding.Finding {
