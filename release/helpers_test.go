@@ -37,7 +37,9 @@ func need(t *testing.T, tool, install string) string {
 }
 
 var gitEnv = []string{"GIT_AUTHOR_NAME=Ann", "GIT_AUTHOR_EMAIL=ann@example.com", "GIT_COMMITTER_NAME=Ann",
-	"GIT_COMMITTER_EMAIL=ann@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1"}
+	"GIT_COMMITTER_EMAIL=ann@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+	// the tokenward these tests run must not create a fingerprint key in the real home
+	"TOKENWARD_FINGERPRINT_KEY=release-tests-fingerprint-key"}
 
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
