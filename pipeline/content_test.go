@@ -303,7 +303,7 @@ func TestContentLimits(t *testing.T) {
 		err      string
 	}{
 		{"zip bomb", ContentOptions{MaxArchiveDepth: 4}, bomb, 1,
-			"x.zip!bomb.bin: archive limit: compression ratio over 100:1", "archive member bomb.bin: archive limit reached: compression ratio over 100:1"},
+			"x.zip!bomb.bin: archive limit: compression ratio over 1000:1", "archive member bomb.bin: archive limit reached: compression ratio over 1000:1"},
 		{"bytes in all", ContentOptions{MaxArchiveDepth: 4, MaxArchiveBytes: 2 << 20, MaxArchiveRatio: 1 << 20}, bomb, 1,
 			"x.zip!bomb.bin: archive limit: more than 2097152 bytes decompressed in all", "more than 2097152 bytes decompressed"},
 		{"entry count bomb", ContentOptions{MaxArchiveDepth: 4, MaxArchiveEntries: 10}, zipOf(t, zip.Deflate, many...), 10,

@@ -142,7 +142,7 @@ type Limits struct {
 	MaxDepth   int   // levels of archives opened: the walked blob is level 1 (default 4)
 	MaxBytes   int64 // bytes read out of zip members and compressed streams in all, at every level (default 1 GiB)
 	MaxEntries int   // members in all, at every level, directories included (default 100 000)
-	MaxRatio   int   // bytes out per compressed byte, for each zip member and compressed stream (default 100)
+	MaxRatio   int   // bytes out per compressed byte, for each zip member and compressed stream (default 1000)
 	RatioAfter int64 // MaxRatio holds once this many bytes came out of the member or stream (default 1 MiB)
 	MaxMemory  int64 // a zip read from a stream is held in memory up to this size, else copied to a temporary file (default 16 MiB)
 	TempDir    string
@@ -153,7 +153,7 @@ const (
 	DefaultMaxDepth   = 4
 	DefaultMaxBytes   = 1 << 30
 	DefaultMaxEntries = 100_000
-	DefaultMaxRatio   = 100
+	DefaultMaxRatio   = 1000
 	DefaultRatioAfter = 1 << 20
 	DefaultMaxMemory  = 16 << 20
 	// MaxXZDict is the largest xz dictionary read (xz -9 uses 64 MiB): the

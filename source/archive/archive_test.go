@@ -266,9 +266,9 @@ func TestWalkLimits(t *testing.T) {
 		err     string   // substring of the error
 	}{
 		{"zip bomb: ratio", Limits{}, bomb, []string{"after.txt", "bomb.bin", "ok.txt"},
-			"bomb.bin: archive limit: compression ratio over 100:1", "archive member bomb.bin: archive limit reached: compression ratio over 100:1"},
+			"bomb.bin: archive limit: compression ratio over 1000:1", "archive member bomb.bin: archive limit reached: compression ratio over 1000:1"},
 		{"tar.gz bomb: ratio ends the stream", Limits{}, gzBomb, []string{"big"},
-			": archive limit: compression ratio over 100:1", "compression ratio over 100:1"},
+			": archive limit: compression ratio over 1000:1", "compression ratio over 1000:1"},
 		{"bytes in all", Limits{MaxBytes: 4 << 20, MaxRatio: 1 << 20}, bomb, []string{"bomb.bin", "ok.txt"},
 			"bomb.bin: archive limit: more than 4194304 bytes decompressed in all", "archive member bomb.bin: archive limit reached: more than 4194304 bytes"},
 		{"entry count", Limits{MaxEntries: 10}, zipOf(t, zip.Deflate, many...), []string{"f00", "f01", "f02", "f03", "f04", "f05", "f06", "f07", "f08", "f09"},
