@@ -39,8 +39,8 @@ func TestRepoConfigIsNotTrusted(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := tree(t, map[string]string{".tokenward.toml": c.config, "deploy.sh": leaked})
-			for _, args := range [][]string{{"scan", "."}, {"scan", "--verify", "."}, {"rules", "list"}} {
+			dir := tree(t, map[string]string{".tokenward.toml": c.config, "deploy.sh": leaked, "r.json": "[]\n"})
+			for _, args := range [][]string{{"scan", "."}, {"scan", "--verify", "."}, {"rules", "list"}, {"verify", "r.json"}, {"revoke", "r.json"}} {
 				r := tokenward(t, dir, "", args...)
 				if r.code != 2 || !strings.Contains(r.stderr, ".tokenward.toml:") || !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "--trust-repo-config") {
 					t.Errorf("%v: exit %d, stderr %q; want exit 2 naming the file, %q and --trust-repo-config", args, r.code, r.stderr, c.want)
