@@ -262,3 +262,34 @@ func TestUnknownKeyPointsAtShippedDocs(t *testing.T) {
 		t.Errorf("[hygiene.severity]: %v", err)
 	}
 }
+
+// FuzzLoadUntrusted: an untrusted configuration of any content loads or fails
+// with an error naming the file; never a panic, and never a set holding a rule
+// that replaced a built-in one or carries a verify/revoke spec.
+func FuzzLoadUntrusted(f *testing.F) {
+	f.Add([]byte(hostileVerify))
+	f.Add([]byte(newRuleRevoke))
+	f.Add([]byte("disabled = [\"github-pat\", \"netrc-password\"]\n[extend]\nbuiltin = false\n"))
+	f.Add([]byte("[hygiene]\nenabled = false\nmax_jwt_lifetime = \"10y\"\n[hygiene.severity]\njwt-expired = \"info\"\n"))
+	f.Add([]byte("[[rule]]\nid = \"acme-key\"\nregex = '''acme_[a-z0-9]{20}'''\n[[allow]]\npaths = ['x']\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		set, err := rules.Load(rules.LoadOptions{Hygiene: hygiene.Policy{}, RepoConfig: &rules.RepoConfig{Name: "fuzz.toml", Data: data}})
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.toml") {
+				t.Fatalf("error does not name the file: %q", err)
+			}
+			return
+		}
+		for _, r := range set.Rules {
+			if !r.Builtin() && (r.Verify != nil || r.Revoke != nil) {
+				t.Fatalf("untrusted rule %q kept a verify/revoke spec", r.ID)
+			}
+		}
+		b, _ := rules.Builtin()
+		for _, br := range b.Rules {
+			if !slices.ContainsFunc(set.Rules, func(r *rules.Rule) bool { return r == br }) {
+				t.Fatalf("built-in rule %q dropped or replaced by an untrusted config", br.ID)
+			}
+		}
+	})
+}

@@ -466,7 +466,8 @@ func TestReadReposFileProblemsPerEntry(t *testing.T) {
 		"ftp://deploy:hunter2pass@git.example.com/x.git\n" +
 		"https://deploy:hunter2pass@git.example.com/a%zz.git\n" +
 		"https://ghp_tok3nvalue@/nohost.git\n" +
-		"local-repo\n"
+		"local-repo\n" +
+		"deploy:hunter2pass@git.example.com/x.git\n"
 	p := filepath.Join(dir, "repos.txt")
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -482,10 +483,10 @@ func TestReadReposFileProblemsPerEntry(t *testing.T) {
 	if want := []string{"https://github.com/acme/api.git", local}; !slices.Equal(got, want) {
 		t.Errorf("targets %q, want %q", got, want)
 	}
-	if len(problems) != 4 {
-		t.Fatalf("problems %q, want 4 (one per bad line)", problems)
+	if len(problems) != 5 {
+		t.Fatalf("problems %q, want 5 (one per bad line)", problems)
 	}
-	for i, line := range []int{2, 3, 4, 5} {
+	for i, line := range []int{2, 3, 4, 5, 7} {
 		msg := problems[i].Error()
 		if !strings.Contains(msg, fmt.Sprintf("repos.txt:%d:", line)) {
 			t.Errorf("problem %q does not name repos.txt:%d", msg, line)
@@ -499,4 +500,41 @@ func TestReadReposFileProblemsPerEntry(t *testing.T) {
 	if _, _, err := ReadReposFile(filepath.Join(dir, "missing.txt")); err == nil {
 		t.Error("a missing repos file is an error")
 	}
+}
+
+// FuzzParseTarget: whatever a repos-file line holds, neither the error nor the
+// target's URL repeats the password written into its userinfo.
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"https://u:PW@github.com/a/b.git", "ftp://u:PW@x/y", "https://u:PW@[::1/x", "ssh://git:PW@h/r", "https://PW@/x", "u@h:p"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		const pw = "Hunter2xyzPW"
+		s := strings.ReplaceAll(line, "PW", pw)
+		if !strings.Contains(s, "://") || !strings.Contains(s, pw+"@") || strings.ContainsAny(s, "\n\r") {
+			return
+		}
+		// Only a password in the userinfo (right after the first "://", before any
+		// / ? # @) is a credential: elsewhere the fuzzer made it a path or host.
+		i := strings.Index(s, "://")
+		j := strings.Index(s, pw)
+		if strings.Count(s, pw) != 1 || j < i+3 || strings.ContainsAny(s[i+3:j], "/?#@") {
+			return
+		}
+		// A lone user name is a credential only over http(s) (https://TOKEN@host);
+		// ssh://git@host names a login.
+		if scheme := strings.ToLower(s[:i]); !strings.Contains(s[i+3:j], ":") && scheme != "https" && scheme != "http" {
+			return
+		}
+		tg, err := parseTarget(s, t.TempDir())
+		if err != nil {
+			if strings.Contains(err.Error(), pw) {
+				t.Fatalf("error repeats the password: %v", err)
+			}
+			return
+		}
+		if strings.Contains(tg.URL, pw) || strings.Contains(tg.Name, pw) {
+			t.Fatalf("target %+v keeps the password", tg)
+		}
+	})
 }

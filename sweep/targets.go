@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -135,12 +136,22 @@ func ReadReposFile(path string) (targets []Target, problems []error, err error) 
 	return targets, problems, nil
 }
 
-// userinfoRe finds the userinfo of a URL-like string, even one url.Parse rejects.
-var userinfoRe = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@`)
+// userinfoRe finds the userinfo of a URL-like string, even one url.Parse rejects
+// (a malformed scheme included).
+var userinfoRe = regexp.MustCompile(`^(.*?://)[^/?#]*@`)
 
-// redactUserinfo replaces a URL's user and password with *** for messages.
+// redactUserinfo replaces a URL's user and password with *** for messages; in a
+// line that is not a URL, whatever comes before the last @ of its first path
+// segment (user:password@host/... written without a scheme).
 func redactUserinfo(s string) string {
-	return userinfoRe.ReplaceAllString(s, "${1}***@")
+	if strings.Contains(s, "://") {
+		return userinfoRe.ReplaceAllString(s, "${1}***@")
+	}
+	seg, _, _ := strings.Cut(s, "/")
+	if i := strings.LastIndex(seg, "@"); i >= 0 {
+		return "***" + s[i:]
+	}
+	return s
 }
 
 // parseTarget interprets one line of a repos file; relative paths are relative
@@ -197,10 +208,13 @@ func parseTarget(s, base string) (Target, error) {
 	p = filepath.Clean(p)
 	st, err := os.Stat(p)
 	if err != nil {
-		return Target{}, fmt.Errorf("%s: %v (want a clone URL or a local repository)", s, err)
+		if pe, ok := err.(*fs.PathError); ok {
+			err = pe.Err // it repeats the path
+		}
+		return Target{}, fmt.Errorf("%s: %v (want a clone URL or a local repository)", redactUserinfo(s), err)
 	}
 	if !st.IsDir() {
-		return Target{}, fmt.Errorf("%s is not a directory (want a clone URL or a local repository)", s)
+		return Target{}, fmt.Errorf("%s is not a directory (want a clone URL or a local repository)", redactUserinfo(s))
 	}
 	return Target{URL: p, Name: filepath.Base(strings.TrimSuffix(p, ".git")), Local: true}, nil
 }

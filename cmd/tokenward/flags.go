@@ -90,6 +90,7 @@ func init() {
 	addEngineFlags(baselineCmd)
 	addOutputFlag(baselineCmd, "baseline file to write (default: "+baseline.DefaultFile+")")
 	addBaselineFlag(hookInstallCmd)
+	addRuleFlags(hookInstallCmd) // --config and --trust-repo-config are written into the hook
 
 	addRuleFlags(reportCmd)
 	addReportFlags(reportCmd, true)

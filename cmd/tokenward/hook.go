@@ -119,6 +119,16 @@ func runHookInstall(cmd *cobra.Command, args []string) error {
 		}
 		extra = append(extra, "--baseline", common.baseline)
 	}
+	if common.config != "" {
+		// Named on the command line, the file is trusted by the hook as by any run.
+		if _, err := os.Stat(common.config); err != nil {
+			return usageError(fmt.Errorf("--config: %w", err))
+		}
+		extra = append(extra, "--config", common.config)
+	}
+	if common.trustRepo {
+		extra = append(extra, "--trust-repo-config")
+	}
 	script := hookScript(name, exe, extra...)
 	if err := os.WriteFile(path+".tmp", []byte(script), 0o755); err != nil {
 		return usageError(fmt.Errorf("writing %s: %w", path, err))

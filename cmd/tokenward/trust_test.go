@@ -39,8 +39,8 @@ func TestRepoConfigIsNotTrusted(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := tree(t, map[string]string{".tokenward.toml": c.config, "deploy.sh": leaked})
-			for _, args := range [][]string{{"scan", "."}, {"scan", "--verify", "."}, {"rules", "list"}} {
+			dir := tree(t, map[string]string{".tokenward.toml": c.config, "deploy.sh": leaked, "r.json": "[]\n"})
+			for _, args := range [][]string{{"scan", "."}, {"scan", "--verify", "."}, {"rules", "list"}, {"verify", "r.json"}, {"revoke", "r.json"}} {
 				r := tokenward(t, dir, "", args...)
 				if r.code != 2 || !strings.Contains(r.stderr, ".tokenward.toml:") || !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "--trust-repo-config") {
 					t.Errorf("%v: exit %d, stderr %q; want exit 2 naming the file, %q and --trust-repo-config", args, r.code, r.stderr, c.want)
@@ -231,5 +231,41 @@ func TestSweepReposMissingPathSweepsTheRest(t *testing.T) {
 	}
 	if n := reposCount(t, filepath.Join(work, "s.db")); n != 1 {
 		t.Errorf("%d repositories swept, want 1 (r00)", n)
+	}
+}
+
+// The pre-commit hook applies the trust model too; hook install
+// --trust-repo-config (or --config FILE) writes the opt-in into the hook.
+func TestHookInstallTrust(t *testing.T) {
+	dir := newGitRepo(t)
+	writeGitFile(t, filepath.Join(dir, ".tokenward.toml"), "disabled = [\"authorization-token-header\"]\n")
+	writeGitFile(t, filepath.Join(dir, "deploy.sh"), leaked)
+	gitIn(t, dir, "add", "-A")
+	if r := tokenward(t, dir, "", "hook", "install"); r.code != 0 {
+		t.Fatalf("hook install: exit %d\n%s", r.code, r.stderr)
+	}
+	if out, err := gitCmdIn(dir, "commit", "-q", "-m", "x").CombinedOutput(); err == nil || !strings.Contains(string(out), "--trust-repo-config") {
+		t.Fatalf("an untrusted config passed the hook (%v):\n%s", err, out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--trust-repo-config"}, "'--trust-repo-config'"},
+		{[]string{"--config", ".tokenward.toml"}, "'--config' '.tokenward.toml'"},
+	} {
+		if r := tokenward(t, dir, "", append([]string{"hook", "install", "--force"}, c.args...)...); r.code != 0 {
+			t.Fatalf("hook install %v: exit %d\n%s", c.args, r.code, r.stderr)
+		}
+		hook, err := os.ReadFile(filepath.Join(dir, ".git", "hooks", "pre-commit"))
+		if err != nil || !strings.Contains(string(hook), c.want) {
+			t.Fatalf("hook lacks %s (%v):\n%s", c.want, err, hook)
+		}
+		if out, err := gitCmdIn(dir, "commit", "-q", "--allow-empty", "-m", "trusted").CombinedOutput(); err != nil {
+			t.Fatalf("hook with %v: %v\n%s", c.args, err, out)
+		}
+	}
+	if r := tokenward(t, dir, "", "hook", "install", "--force", "--config", "missing.toml"); r.code != 2 {
+		t.Errorf("hook install --config missing.toml: exit %d, want 2", r.code)
 	}
 }

@@ -369,7 +369,14 @@ func (s *state) symlink(ctx context.Context, p, reported, rel string, ign *ignor
 		s.warn("%s: symlink loop (directory already scanned) not followed", reported)
 		return
 	}
-	s.walkDir(ctx, p, reported, rel, ign, jobs)
+	// filepath.WalkDir does not follow a symlink even as its root: walk the
+	// directory it resolves to, reported under the link's path.
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		s.problem(reported, fmt.Errorf("cannot follow symlink: %w", unwrapPathError(err)))
+		return
+	}
+	s.walkDir(ctx, real, reported, rel, ign, jobs)
 }
 
 // enqueue queues a file of the given size (-1: unknown) for scanning.

@@ -327,3 +327,23 @@ func TestIgnoreRootAppliesToSubdirectory(t *testing.T) {
 		})
 	}
 }
+
+// A followed symlink to a directory that .tokenwardignore excludes stays excluded.
+func TestFollowedSymlinkToIgnoredDirectory(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	write(t, outside, "lib/deploy.sh", header)
+	write(t, dir, "app.sh", "nothing\n")
+	if err := os.Symlink(filepath.Join(outside, "lib"), filepath.Join(dir, "vendor")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ignore string
+		want   int
+	}{{"vendor/\n", 0}, {"other/\n", 1}} {
+		write(t, dir, IgnoreFileName, c.ignore)
+		res := Scan(context.Background(), testEngine(t), []string{dir}, Options{FollowSymlinks: true})
+		if len(res.Findings) != c.want {
+			t.Errorf("ignore %q: %d findings, want %d", c.ignore, len(res.Findings), c.want)
+		}
+	}
+}

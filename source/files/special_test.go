@@ -59,6 +59,9 @@ func TestSpecialFilesSkippedAndNamed(t *testing.T) {
 	if err := os.Symlink(filepath.Join(sockDir, "s"), filepath.Join(dir, "link-to-sock")); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Symlink(os.DevNull, filepath.Join(dir, "link-to-null")); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name   string
 		paths  []string
@@ -67,6 +70,7 @@ func TestSpecialFilesSkippedAndNamed(t *testing.T) {
 	}{
 		{"walk", []string{dir}, false, []source.Skip{{Path: filepath.Join(dir, "pipe"), Reason: "named pipe"}}},
 		{"walk following symlinks", []string{dir}, true, []source.Skip{
+			{Path: filepath.Join(dir, "link-to-null"), Reason: "character device"},
 			{Path: filepath.Join(dir, "link-to-pipe"), Reason: "named pipe"},
 			{Path: filepath.Join(dir, "link-to-sock"), Reason: "socket"},
 			{Path: filepath.Join(dir, "pipe"), Reason: "named pipe"},
