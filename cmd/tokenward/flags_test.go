@@ -240,4 +240,14 @@ func TestQuiet(t *testing.T) {
 	if r := tokenward(t, dir, "", "-q", "scan", "missing"); r.code != 2 || !strings.Contains(r.stderr, "missing") {
 		t.Errorf("-q hid an error: exit %d, stderr %q", r.code, r.stderr)
 	}
+	// -v (and --log-level info) say what rule set ran; the default does not.
+	for _, args := range [][]string{{"-v"}, {"--log-level", "info"}, {"--verbose", "--max-decode-depth", "1"}} {
+		r := tokenward(t, dir, "", append([]string{"scan", "."}, args...)...)
+		if !strings.Contains(r.stderr, " rules (config: ") {
+			t.Errorf("%v: stderr %q", args, r.stderr)
+		}
+	}
+	if strings.Contains(loud.stderr, " rules (config: ") {
+		t.Errorf("the default log level printed info lines: %q", loud.stderr)
+	}
 }
