@@ -231,7 +231,7 @@ func TestQuiet(t *testing.T) {
 	if !strings.Contains(loud.stderr, "not followed") {
 		t.Fatalf("expected a symlink warning:\n%s", loud.stderr)
 	}
-	for _, args := range [][]string{{"-q"}, {"--quiet"}, {"--log-level", "error"}} {
+	for _, args := range [][]string{{"-q"}, {"--quiet"}, {"--log-level", "error"}, {"--log-level", "fatal"}, {"--log-level=-1"}} {
 		r := tokenward(t, dir, "", append([]string{"scan", "."}, args...)...)
 		if r.code != 1 || strings.Contains(r.stderr, "not followed") || !strings.Contains(r.stdout, "a.sh:1:") {
 			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
@@ -241,7 +241,7 @@ func TestQuiet(t *testing.T) {
 		t.Errorf("-q hid an error: exit %d, stderr %q", r.code, r.stderr)
 	}
 	// -v (and --log-level info) say what rule set ran; the default does not.
-	for _, args := range [][]string{{"-v"}, {"--log-level", "info"}, {"--verbose", "--max-decode-depth", "1"}} {
+	for _, args := range [][]string{{"-v"}, {"--log-level", "info"}, {"--log-level", "trace"}, {"--log-level", "1"}, {"--verbose", "--max-decode-depth", "1"}} {
 		r := tokenward(t, dir, "", append([]string{"scan", "."}, args...)...)
 		if !strings.Contains(r.stderr, " rules (config: ") {
 			t.Errorf("%v: stderr %q", args, r.stderr)
