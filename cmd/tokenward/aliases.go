@@ -87,7 +87,7 @@ var compatFlags = []compatFlag{
 	// Not the same: a hint.
 	{name: "baseline-path", shorthand: "b", from: "gitleaks", hint: "tokenward calls this --baseline, and it takes a tokenward baseline (tokenward baseline create), not a gitleaks report"},
 	{name: "gitleaks-ignore-path", shorthand: "i", from: "gitleaks", hint: "tokenward reads .tokenwardignore; tokenward rules import-gitleaks --gitleaksignore FILE turns .gitleaksignore entries into baseline entries"},
-	{name: "report-template", from: "gitleaks", hint: "tokenward calls this --format template (see --help for the template file flag)"},
+	{name: "report-template", from: "gitleaks", hint: "tokenward calls this --format template --template FILE; a gitleaks template works with {{range gitleaks}} in place of {{range .}}"},
 	{name: "timeout", from: "gitleaks", hint: "tokenward has no overall time limit: run it under timeout(1), e.g. timeout 10m tokenward …"},
 	{name: "diagnostics", from: "gitleaks", hint: "tokenward calls this TOKENWARD_CPUPROFILE=FILE (a CPU profile)"},
 	{name: "include-paths", from: "TruffleHog", hint: "tokenward calls this .tokenwardignore (gitignore patterns at the scanned root); there is no include list"},

@@ -192,7 +192,7 @@ func finish(cmd *cobra.Command, res *results) error {
 	if err := withOutput(cmd, func(w io.Writer) error { return report.Write(w, res.Findings, opts) }); err != nil {
 		return err
 	}
-	if err := writeExtraReports(res.Findings, opts); err != nil {
+	if err := writeExtraReports(cmd, res.Findings, opts); err != nil {
 		return err
 	}
 	for _, w := range res.Warnings {

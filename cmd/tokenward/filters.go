@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
 
@@ -47,7 +49,7 @@ func checkDecodeDepth() error {
 // selectRules applies --enable-rule (only these rule and hygiene check ids run)
 // and folds it and --max-decode-depth into the set's hash, which keys caches of
 // scan results (sweeps). The loaded set is not modified.
-func selectRules(set *rules.Set) (*rules.Set, error) {
+func selectRules(set *rules.Set) (out *rules.Set, err error) {
 	var ids []string
 	for _, v := range enableRules {
 		for _, id := range strings.Split(v, ",") {
@@ -56,10 +58,20 @@ func selectRules(set *rules.Set) (*rules.Set, error) {
 			}
 		}
 	}
+	defer func() {
+		if logEnabled(slog.LevelInfo) && out != nil {
+			cfg := common.config
+			if cfg == "" {
+				cfg = ".tokenward.toml if present"
+			}
+			fmt.Fprintf(os.Stderr, "tokenward: %d rules (config: %s; rule set %s), decoding %d layers deep\n", len(out.Rules), cfg, out.Hash, maxDecodeDepth)
+		}
+	}()
 	if len(ids) == 0 && maxDecodeDepth == defaultDecodeDepth {
 		return set, nil
 	}
-	out := *set
+	sel := *set
+	out = &sel
 	if len(ids) > 0 {
 		known := map[string]bool{}
 		for _, r := range set.Rules {
@@ -93,7 +105,7 @@ func selectRules(set *rules.Set) (*rules.Set, error) {
 	slices.Sort(ids)
 	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00enable=%s\x00decode=%d", set.Hash, strings.Join(ids, ","), maxDecodeDepth))
 	out.Hash = hex.EncodeToString(h[:])[:16]
-	return &out, nil
+	return out, nil
 }
 
 // resultNames maps --results values to verification statuses: tokenward's own,

@@ -142,9 +142,11 @@ func prepare(cmd *cobra.Command, args []string) error {
 	level := slog.LevelWarn
 	switch {
 	case logFlags.level != "":
-		if err := level.UnmarshalText([]byte(logFlags.level)); err != nil {
+		l, ok := parseLogLevel(logFlags.level)
+		if !ok {
 			return usageError(fmt.Errorf("--log-level %q: want debug, info, warn or error", logFlags.level))
 		}
+		level = l
 		if logFlags.quiet || logFlags.verbose {
 			return usageError(fmt.Errorf("--log-level cannot be combined with -q or -v"))
 		}
@@ -182,4 +184,24 @@ func prepare(cmd *cobra.Command, args []string) error {
 		return usageError(err)
 	}
 	return nil
+}
+
+// parseLogLevel reads --log-level: tokenward's names, gitleaks' (trace, fatal)
+// and TruffleHog's numbers (-1 quiet, 0 its default, 1-5 more and more verbose).
+func parseLogLevel(s string) (slog.Level, bool) {
+	var l slog.Level
+	switch strings.ToLower(s) {
+	case "trace", "2", "3", "4", "5":
+		return slog.LevelDebug, true
+	case "1":
+		return slog.LevelInfo, true
+	case "0":
+		return slog.LevelWarn, true
+	case "fatal", "panic", "-1":
+		return slog.LevelError, true
+	}
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, false
+	}
+	return l, true
 }

@@ -231,7 +231,7 @@ func TestQuiet(t *testing.T) {
 	if !strings.Contains(loud.stderr, "not followed") {
 		t.Fatalf("expected a symlink warning:\n%s", loud.stderr)
 	}
-	for _, args := range [][]string{{"-q"}, {"--quiet"}, {"--log-level", "error"}} {
+	for _, args := range [][]string{{"-q"}, {"--quiet"}, {"--log-level", "error"}, {"--log-level", "fatal"}, {"--log-level=-1"}} {
 		r := tokenward(t, dir, "", append([]string{"scan", "."}, args...)...)
 		if r.code != 1 || strings.Contains(r.stderr, "not followed") || !strings.Contains(r.stdout, "a.sh:1:") {
 			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
@@ -239,5 +239,48 @@ func TestQuiet(t *testing.T) {
 	}
 	if r := tokenward(t, dir, "", "-q", "scan", "missing"); r.code != 2 || !strings.Contains(r.stderr, "missing") {
 		t.Errorf("-q hid an error: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// -v (and --log-level info) say what rule set ran; the default does not.
+	for _, args := range [][]string{{"-v"}, {"--log-level", "info"}, {"--log-level", "trace"}, {"--log-level", "1"}, {"--verbose", "--max-decode-depth", "1"}} {
+		r := tokenward(t, dir, "", append([]string{"scan", "."}, args...)...)
+		if !strings.Contains(r.stderr, " rules (config: ") {
+			t.Errorf("%v: stderr %q", args, r.stderr)
+		}
+	}
+	if strings.Contains(loud.stderr, " rules (config: ") {
+		t.Errorf("the default log level printed info lines: %q", loud.stderr)
+	}
+}
+
+// TestAlsoWrite: one scan, several reports, each through the output guard.
+func TestAlsoWrite(t *testing.T) {
+	dir := tree(t, map[string]string{"a.sh": leaked})
+	out := t.TempDir()
+	sarif, jsonl := filepath.Join(out, "r.sarif"), filepath.Join(out, "r.jsonl")
+	r := tokenward(t, dir, "", "scan", ".", "-f", "github", "--also-write", "sarif="+sarif, "--also-write", "jsonl="+jsonl)
+	if r.code != 1 || !strings.Contains(r.stdout, "::error file=a.sh,line=1") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	s, err := os.ReadFile(sarif)
+	if err != nil || !strings.Contains(string(s), `"ruleId": "authorization-token-header"`) && !strings.Contains(string(s), `"ruleId":"authorization-token-header"`) {
+		t.Errorf("SARIF: %v\n%.400s", err, s)
+	}
+	if n := findingLines(t, readFile(t, jsonl)); n != 1 {
+		t.Errorf("JSONL: %d findings, want 1", n)
+	}
+	for _, p := range []string{sarif, jsonl} {
+		if strings.Contains(readFile(t, p), token) {
+			t.Errorf("%s holds the secret unredacted", p)
+		}
+	}
+	// With --show-secrets the extra report holds secrets: 0600, as --output is.
+	secret := filepath.Join(out, "secret.json")
+	tokenward(t, dir, "", "scan", ".", "--show-secrets", "-o", filepath.Join(out, "main.json"), "--also-write", "json="+secret)
+	st, err := os.Stat(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 || !strings.Contains(readFile(t, secret), token) {
+		t.Errorf("--show-secrets --also-write: mode %v, want 0600 and the secret", st.Mode())
 	}
 }

@@ -32,16 +32,22 @@ func noteSecrets(fs []finding.Finding) { runRedactor.AddFindings(fs) }
 // the same directory, renamed into place once complete, so a failed run leaves
 // the old file) and is 0600 when it holds secrets (--show-secrets).
 func withOutput(cmd *cobra.Command, write func(io.Writer) error) error {
+	return withOutputPath(cmd, common.output, "--output", write)
+}
+
+// withOutputPath is withOutput for another destination (--also-write): path
+// "" or "-" is stdout; flag names it in errors.
+func withOutputPath(cmd *cobra.Command, path, flag string, write func(io.Writer) error) error {
 	out := cmd.OutOrStdout()
 	var file *atomicFile
-	if common.output != "" && common.output != "-" {
+	if path != "" && path != "-" {
 		perm := os.FileMode(0o644)
 		if common.showSecrets {
 			perm = 0o600
 		}
 		var err error
-		if file, err = createAtomic(common.output, perm); err != nil {
-			return usageError(fmt.Errorf("--output: %w", err))
+		if file, err = createAtomic(path, perm); err != nil {
+			return usageError(fmt.Errorf("%s: %w", flag, err))
 		}
 		out = file
 	}

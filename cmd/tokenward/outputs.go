@@ -1,9 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -39,8 +38,10 @@ func parseAlsoWrite() ([]extraReport, error) {
 	return out, nil
 }
 
-// writeExtraReports writes each --also-write report with the main report's options.
-func writeExtraReports(fs []finding.Finding, opts report.Options) error {
+// writeExtraReports writes each --also-write report with the main report's
+// options, through the same output guard as --output (run-wide redaction,
+// atomic files, 0600 with --show-secrets).
+func writeExtraReports(cmd *cobra.Command, fs []finding.Finding, opts report.Options) error {
 	extras, err := parseAlsoWrite()
 	if err != nil {
 		return usageError(err)
@@ -48,32 +49,10 @@ func writeExtraReports(fs []finding.Finding, opts report.Options) error {
 	for _, x := range extras {
 		o := opts
 		o.Format, o.Color = x.format, false
-		if err := writeReportTo(x.path, fs, o); err != nil {
-			return &exitError{code: 2, err: fmt.Errorf("--also-write %s=%s: %w", x.format, x.path, err)}
+		flag := "--also-write " + x.format + "=" + x.path
+		if err := withOutputPath(cmd, x.path, flag, func(w io.Writer) error { return report.Write(w, fs, o) }); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-func writeReportTo(path string, fs []finding.Finding, opts report.Options) error {
-	if path == "-" {
-		bw := bufio.NewWriter(os.Stdout)
-		if err := report.Write(bw, fs, opts); err != nil {
-			return err
-		}
-		return bw.Flush()
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 64<<10)
-	err = report.Write(bw, fs, opts)
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

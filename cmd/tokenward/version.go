@@ -49,6 +49,13 @@ var versionCmd = &cobra.Command{
 // it was built in says nothing about it.
 func resolveVersion(ver, rev, when string, info *debug.BuildInfo) (string, string, string, bool) {
 	dirty := false
+	// What release tooling sets outside a git checkout (goreleaser: "none", the zero time).
+	if rev == "none" || rev == "unknown" {
+		rev = ""
+	}
+	if strings.HasPrefix(when, "0001-01-01") {
+		when = ""
+	}
 	fromFlags := rev != ""
 	if info != nil {
 		if ver == "" {

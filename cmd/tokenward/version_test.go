@@ -36,6 +36,7 @@ func TestResolveVersion(t *testing.T) {
 		{name: "release ldflags win", ldVer: "v2.0.0", ldRev: "0123456789abcdef", info: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"},
 			Settings: vcs("e962cea642948ad0eaa568cb53b81385add8768e", "2026-12-01T23:11:23Z", "false")},
 			ver: "v2.0.0", rev: "0123456789abcdef", when: "2026-12-01T23:11:23Z"},
+		{name: "goreleaser outside a git checkout", ldVer: "v0.0.1-next", ldRev: "none", info: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, ver: "v0.0.1-next"},
 		{name: "a tag that merely looks like a pseudo-version", info: &debug.BuildInfo{Main: debug.Module{Version: "v1.0.0-rc-1"}}, ver: "v1.0.0-rc-1"},
 	}
 	for _, c := range cases {
