@@ -76,7 +76,7 @@ build() {
 		commit -m "import golang.org/x/tools $v"
 		# Every 11th version: plant a token in the largest Go file, remove it next commit.
 		if [ $((i % 11)) -eq 5 ] && [ $planted -lt 6 ]; then
-			big=$(cd "$REPO" && find . -name '*.go' -not -path './.git/*' -printf '%s %p\n' | sort -rn | awk 'NR==1{print $2}')
+			big=$(cd "$REPO" && find . -path ./.git -prune -o -name '*.go' -printf '%s %p\n' | sort -rn | awk 'NR==1{print $2}')
 			cp "$REPO/$big" "$WORK/orig"
 			insert_line "$REPO/$big" "$(line_for "${TOKENS[$planted]}")"
 			git -C "$REPO" add -A && commit -m "debug: temporary credentials"
@@ -112,7 +112,7 @@ build() {
 	# Go files (what makes history expensive: every commit adds new versions of big
 	# blobs whose changes are small); a token is planted and removed along the way.
 	local files n f k
-	files=$(cd "$REPO" && find . -name '*.go' -not -path './.git/*' -printf '%s %p\n' | sort -rn | awk 'NR<=5{print $2}')
+	files=$(cd "$REPO" && find . -path ./.git -prune -o -name '*.go' -printf '%s %p\n' | sort -rn | awk 'NR<=5{print $2}')
 	for n in $(seq "$CHURN"); do
 		for f in $files; do
 			k=$(( (n * 7919) % $(wc -l <"$REPO/$f") + 1 ))
