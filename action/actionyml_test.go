@@ -2,6 +2,7 @@ package action
 
 import (
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -127,6 +128,30 @@ func TestActionYAML(t *testing.T) {
 		}
 		if !strings.Contains(string(script), `echo "`+out+`=`) {
 			t.Errorf("entrypoint.sh never sets the %s output", out)
+		}
+	}
+}
+
+// TestPinningDocumented: the README shows the three ways to pin the action (the
+// moving major tag, a release tag, a full commit SHA), and the release workflow
+// moves the major tag that the first relies on.
+func TestPinningDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{`uses: tokenward/tokenward@v1\s`, `uses: tokenward/tokenward@v\d+\.\d+\.\d+\s`, `uses: tokenward/tokenward@[0-9a-f]{40}\s+# v\d+\.\d+\.\d+`} {
+		if !regexp.MustCompile(re).Match(readme) {
+			t.Errorf("README.md does not show a pin matching %s", re)
+		}
+	}
+	wf, err := os.ReadFile("../.github/workflows/release.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`git tag -fa "$major"`, `git push --force origin "refs/tags/$major"`, "tags:"} {
+		if !strings.Contains(string(wf), want) {
+			t.Errorf("release.yml lacks %q: the major tag would not move", want)
 		}
 	}
 }
