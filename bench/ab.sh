@@ -7,7 +7,9 @@
 #   dir  a copy of $(go env GOROOT)/src           (tokenward scan)
 #   git  the bench/git/run.sh history, if built   (tokenward git)
 # and prints the median wall time, median CPU time (user+sys) and the largest
-# peak RSS of each. Alternating the two keeps a load that drifts during the run
+# peak RSS of each. AFTER_ARGS are added to the second revision's runs only
+# (e.g. AFTER_ARGS="--skip-binary --max-archive-depth 0" reads what the first
+# revision read, where it did not open archives or binaries). Alternating the two keeps a load that drifts during the run
 # from favouring either; CPU time is the steadier figure on a busy machine.
 set -euo pipefail
 base=${1:?usage: bench/ab.sh BASE_REV [HEAD_REV]}
@@ -28,7 +30,7 @@ build "$base" "$work/before"
 build "$head" "$work/after"
 cp -r "$(go env GOROOT)/src" "$work/corpus"
 echo "machine: $(nproc) cores, $(awk '/model name/{$1=$2=$3="";print;exit}' /proc/cpuinfo | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "before: ${base}   after: ${head:-work tree}   runs: $RUNS, alternating"
+echo "before: ${base}   after: ${head:-work tree} ${AFTER_ARGS:-}   runs: $RUNS, alternating"
 
 # one NAME CMD...: appends "wall cpu rss" of one run to $work/NAME
 one() {
@@ -47,7 +49,8 @@ bench() { # bench LABEL ARGS...
   : >"$work/b-$label"; : >"$work/a-$label"
   for _ in $(seq "$RUNS"); do
     one "b-$label" "$work/before" "$@"
-    one "a-$label" "$work/after" "$@"
+    # shellcheck disable=SC2086
+    one "a-$label" "$work/after" "$@" ${AFTER_ARGS:-}
   done
   printf "%-4s before: %s" "$label" "$(summary "b-$label")"; echo
   printf "%-4s after:  %s" "$label" "$(summary "a-$label")"; echo
