@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/tokenward/tokenward/source"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/source"
 )
 
 // Delta-aware scanning, exact. A packed blob stored as a delta against a base blob
