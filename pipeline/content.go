@@ -332,3 +332,13 @@ func contentReadUpTo(r io.Reader, buf []byte, limit int) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+// Reach and SpanningHits tell sources where the engine's findings factor, so that
+// they may scan only the changed parts of a blob (git deltas: see source/git.Local).
+// Findings of kind secret come from the windows; the checks see the whole blob.
+func (c *ContentScanner) Reach() int { return c.eng.Reach() }
+
+// SpanningHits: see Reach.
+func (c *ContentScanner) SpanningHits(dst [][2]int, data []byte) [][2]int {
+	return c.eng.SpanningHits(dst, data)
+}
