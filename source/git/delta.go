@@ -367,6 +367,9 @@ func (s *session) plan(base, target []byte, ops []deltaOp) (wins []span, maps []
 	if len(cuts) == 0 || float64(len(target)-covered) > windowShare*float64(len(target)) {
 		return nil, nil, false
 	}
+	if len(wins) == 0 { // all of it is the base's: an empty window, as no windows means whole
+		wins = []span{{start: 0, end: 0}}
+	}
 	// Line numbers: the target's in one pass, the base's in order of offset.
 	line, lineAt := 1, 0
 	lineOf := func(off int) int {
