@@ -339,6 +339,6 @@ func contentReadUpTo(r io.Reader, buf []byte, limit int) ([]byte, error) {
 func (c *ContentScanner) Reach() int { return c.eng.Reach() }
 
 // SpanningHits: see Reach.
-func (c *ContentScanner) SpanningHits(dst [][2]int, data []byte) [][2]int {
-	return c.eng.SpanningHits(dst, data)
+func (c *ContentScanner) SpanningHits(dst [][2]int, data []byte, lo, hi int) [][2]int {
+	return c.eng.SpanningHits(dst, data, lo, hi)
 }

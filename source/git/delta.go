@@ -29,17 +29,19 @@ const (
 )
 
 // Local is implemented by a scanner whose secret findings factor at quiet line
-// starts: a line start p (p = 0 or data[p-1] == '\n') such that SpanningHits finds
-// nothing in data[p-Reach() : p+Reach()] (clipped to data). There, the findings
-// that start before p are those of scanning data[:p] alone and those after p those
-// of scanning data[p:] alone (lines renumbered). Given source.Blob.Windows, such a
-// scanner must return the findings of kind secret of scanning each window alone
-// (lines offset by the window's line), and any other finding (per-file checks) as
-// for the whole blob. *engine.Engine has the methods; the pipeline's content
-// scanner implements it with them.
+// starts: a line start p (p = 0 or data[p-1] == '\n') such that SpanningHits(data,
+// p-Reach(), p+Reach()) finds nothing. There, the findings that start before p are
+// those of scanning data[:p] alone and those after p those of scanning data[p:]
+// alone (lines renumbered). Given source.Blob.Windows, such a scanner must return
+// the findings of kind secret of scanning each window alone (lines offset by the
+// window's line), and any other finding (per-file checks) as for the whole blob.
+// *engine.Engine has the methods; the pipeline's content scanner implements it
+// with them.
 type Local interface {
 	Reach() int
-	SpanningHits(dst [][2]int, data []byte) [][2]int
+	// SpanningHits appends the [start, end) offsets of the occurrences in data of
+	// the anchors that make a point not quiet, that overlap data[lo:hi].
+	SpanningHits(dst [][2]int, data []byte, lo, hi int) [][2]int
 }
 
 // span is a window of a blob: bytes [start, end), starting at line `line`.
@@ -440,7 +442,7 @@ func (c *cutter) part(base, target []byte, dst, src, n int) (cut, bool) {
 		if t >= end-minClean {
 			return cut{}, false
 		}
-		_, after, quiet := c.quiet(base, target, t, src+t-dst)
+		_, after, quiet := c.quiet(base, target, t, src+t-dst, dst, src, n)
 		if quiet {
 			break
 		}
@@ -456,7 +458,7 @@ func (c *cutter) part(base, target []byte, dst, src, n int) (cut, bool) {
 		if e == len(target) && src+e-dst == len(base) {
 			break
 		}
-		before, _, quiet := c.quiet(base, target, e, src+e-dst)
+		before, _, quiet := c.quiet(base, target, e, src+e-dst, dst, src, n)
 		if quiet {
 			break
 		}
@@ -472,26 +474,32 @@ func (c *cutter) part(base, target []byte, dst, src, n int) (cut, bool) {
 	return cut{t: t, e: e, b: src + t - dst}, true
 }
 
-// quiet reports whether target offset t and base offset b (the same line start
-// in both) are quiet. When not, no cut is quiet in (before, after) (target
-// offsets, reach from every hit found).
-func (c *cutter) quiet(base, target []byte, t, b int) (before, after int, ok bool) {
+// quiet reports whether target offset t and base offset b, the same line start
+// of a copy of n bytes from base[src:] to target[dst:], are quiet. When not, no cut
+// is quiet in (before, after) (target offsets, reach from every hit found).
+func (c *cutter) quiet(base, target []byte, t, b, dst, src, n int) (before, after int, ok bool) {
 	if c.reach == 0 {
 		return 0, 0, true
 	}
 	before, after = t, t
-	for _, side := range []struct {
-		data  []byte
-		at    int
-		shift int // side offset + shift = target offset
-	}{{target, t, 0}, {base, b, t - b}} {
-		from := max(side.at-c.reach, 0)
-		c.hits = c.loc.SpanningHits(c.hits[:0], side.data[from:min(side.at+c.reach, len(side.data))])
-		for _, hit := range c.hits {
+	note := func(hs [][2]int, shift int) {
+		for _, h := range hs {
 			ok = true
-			after = max(after, from+hit[1]+side.shift+c.reach)
-			before = min(before, from+hit[0]+side.shift-c.reach)
+			after = max(after, h[1]+shift+c.reach)
+			before = min(before, h[0]+shift-c.reach)
 		}
+	}
+	c.hits = c.loc.SpanningHits(c.hits[:0], target, t-c.reach, t+c.reach)
+	note(c.hits, 0)
+	// The base's bytes within reach of b are the target's where copied: only those
+	// outside the copy need a look of their own.
+	if lo := b - c.reach; lo < src {
+		c.hits = c.loc.SpanningHits(c.hits[:0], base, lo, min(src, b+c.reach))
+		note(c.hits, t-b)
+	}
+	if hi := b + c.reach; hi > src+n {
+		c.hits = c.loc.SpanningHits(c.hits[:0], base, max(src+n, b-c.reach), hi)
+		note(c.hits, t-b)
 	}
 	return before, after, !ok
 }

@@ -345,3 +345,50 @@ func TestDeltaScanProperty(t *testing.T) {
 		t.Error("no blob was scanned around its changes: the test does not exercise the shortcut")
 	}
 }
+
+// TestPlanBaseQuiet: a cut must be quiet in the base too. A spanning rule whose
+// keyword need not be inside the match finds, in the base, a match after the cut
+// thanks to a keyword before it that the target does not copy; the target has no
+// such finding, so the base's must not be carried over.
+func TestPlanBaseQuiet(t *testing.T) {
+	p, err := rules.Parse("test.toml", []byte(`
+[[rule]]
+id = "span-keyword"
+description = "a value on the line after SECRETVALUE, near a marker keyword"
+regex = '''SECRETVALUE\n([A-Z0-9]{20})'''
+keywords = ["marker"]
+entropy = 0
+max_length = 2000
+examples = ["marker SECRETVALUE\nQ7X2M9K4T1Z8W3R6Y5P0"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(&rules.Set{Rules: p.Rules()}, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{local: eng}
+	filler := strings.Repeat("\tordinary := line(of, code)\n", 20)
+	copied := filler + "SECRETVALUE\nQ7X2M9K4T1Z8W3R6Y5P0\n" + strings.Repeat(filler, 200)
+	base := []byte("// marker\n" + copied)
+	target := []byte("// changed\n" + copied)
+	ops := []deltaOp{
+		{src: -1, dst: 0, n: 11, lit: target[:11]},
+		{src: 10, dst: 11, n: len(copied)},
+	}
+	full, _ := eng.Scan(engine.Blob{Data: target})
+	baseFs, _ := eng.Scan(engine.Blob{Data: base})
+	if len(full) != 0 || len(baseFs) != 1 {
+		t.Fatalf("full scans: target %d findings, base %d; want 0 and 1", len(full), len(baseFs))
+	}
+	wins, maps, ok := s.plan(base, target, ops)
+	if !ok {
+		t.Fatal("not planned: the copy is long enough to take from the base")
+	}
+	for _, m := range maps {
+		if f := baseFs[0]; f.Line >= m.b && f.EndLine < m.b+m.n {
+			t.Errorf("the base's finding on line %d is carried over (part %+v, windows %+v): the cut is not quiet in the base", f.Line, m, wins)
+		}
+	}
+}
