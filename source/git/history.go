@@ -73,6 +73,7 @@ func (s *session) history() {
 	s.stats.Commits = len(g.commits)
 	s.stats.Trees = len(g.treeID)
 	s.stats.Blobs = len(g.blobs)
+	s.rp.store.cache.reset() // the walk's trees; the producers have caches of their own
 	s.scanAll()
 	s.drain()
 	s.attribute(g)

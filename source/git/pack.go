@@ -475,6 +475,13 @@ type lruEntry struct {
 
 func newLRU(max int) *lru { return &lru{max: max, ll: list.New(), m: map[packLoc]*list.Element{}} }
 
+// reset empties the cache.
+func (c *lru) reset() {
+	c.ll.Init()
+	clear(c.m)
+	c.size = 0
+}
+
 func (c *lru) get(k packLoc) (*lruEntry, bool) {
 	if e, ok := c.m[k]; ok {
 		c.ll.MoveToFront(e)
