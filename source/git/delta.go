@@ -3,6 +3,7 @@ package git
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 
@@ -99,10 +100,11 @@ type producer struct {
 	covered map[coverKey]plumbing.Hash
 	deltas  []deltaRec
 	st      *Stats
+	hits    hitCache
 }
 
 func (s *session) newProducer(store *objStore, st *Stats) *producer {
-	return &producer{s: s, store: store, covered: map[coverKey]plumbing.Hash{}, st: st}
+	return &producer{s: s, store: store, covered: map[coverKey]plumbing.Hash{}, st: st, hits: hitCache{m: map[packLoc]*hitList{}}}
 }
 
 // producers is how many goroutines read and delta-resolve blobs in bulk scans.
@@ -283,7 +285,7 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 	if pr.bulk && s.local != nil && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) && !isBinary(data) {
 		if bl, ok := st.baseLoc(l, hd); ok {
 			if yh, ok := pr.covered[coverKey{bl, key.class}]; ok {
-				if wins, maps, ok := pr.deltaPlan(p, hd, bl, data, ops); ok {
+				if wins, maps, ok := pr.deltaPlan(p, hd, l, bl, data, ops); ok {
 					j.windows = wins
 					for _, w := range wins {
 						pr.st.Bytes += int64(w.end - w.start)
@@ -309,7 +311,7 @@ func (pr *producer) markCovered(l packLoc, class string, h plumbing.Hash) {
 
 // deltaPlan reads the base at bl of the delta at hd (target is its content, ops
 // its instructions when they were just applied) and plans the delta's scan.
-func (pr *producer) deltaPlan(p *pack, hd objHeader, bl packLoc, target []byte, ops []deltaOp) ([]span, []lineMap, bool) {
+func (pr *producer) deltaPlan(p *pack, hd objHeader, l, bl packLoc, target []byte, ops []deltaOp) ([]span, []lineMap, bool) {
 	if ops == nil { // the blob came from the cache: decode its delta again
 		delta, err := p.inflate(hd)
 		if err != nil {
@@ -323,7 +325,91 @@ func (pr *producer) deltaPlan(p *pack, hd objHeader, bl packLoc, target []byte, 
 	if err != nil || bt != objBlob {
 		return nil, nil, false
 	}
-	return pr.s.plan(base, target, ops)
+	bh := pr.hits.get(bl)
+	if bh == nil {
+		bh = pr.hits.full(pr.s.local, base)
+		pr.hits.add(bl, bh)
+	}
+	th := bh.through(pr.s.local, target, ops)
+	pr.hits.add(l, th)
+	return pr.s.plan(base, target, ops, bh, th)
+}
+
+// hitList is where a blob's spanning anchors occur (Local.SpanningHits over all
+// of it), sorted by end; long is the longest occurrence.
+type hitList struct {
+	h    [][2]int
+	long int
+}
+
+func newHitList(h [][2]int) *hitList {
+	sort.Slice(h, func(i, j int) bool { return h[i][1] < h[j][1] || h[i][1] == h[j][1] && h[i][0] < h[j][0] })
+	h = slices.Compact(h)
+	l := &hitList{h: h}
+	for _, x := range h {
+		l.long = max(l.long, x[1]-x[0])
+	}
+	return l
+}
+
+// overlapping appends the occurrences overlapping [lo, hi).
+func (l *hitList) overlapping(dst [][2]int, lo, hi int) [][2]int {
+	i := sort.Search(len(l.h), func(i int) bool { return l.h[i][1] > lo })
+	for ; i < len(l.h) && l.h[i][1] < hi+l.long; i++ {
+		if l.h[i][0] < hi {
+			dst = append(dst, l.h[i])
+		}
+	}
+	return dst
+}
+
+// through derives the hits of target, made from l's blob by ops: an occurrence
+// within one copy is the base's, shifted; any other overlaps an insert or a
+// boundary between instructions, where the target is searched.
+func (l *hitList) through(loc Local, target []byte, ops []deltaOp) *hitList {
+	var h [][2]int
+	for i, op := range ops {
+		if op.src < 0 {
+			h = loc.SpanningHits(h, target, op.dst, op.dst+op.n)
+			continue
+		}
+		if i > 0 && ops[i-1].src >= 0 {
+			h = loc.SpanningHits(h, target, op.dst-1, op.dst+1)
+		}
+		j := sort.Search(len(l.h), func(j int) bool { return l.h[j][1] > op.src })
+		for ; j < len(l.h) && l.h[j][1] <= op.src+op.n; j++ {
+			if x := l.h[j]; x[0] >= op.src {
+				h = append(h, [2]int{x[0] - op.src + op.dst, x[1] - op.src + op.dst})
+			}
+		}
+	}
+	return newHitList(h)
+}
+
+// hitCache keeps the hit lists of recently planned blobs (bases of later deltas).
+type hitCache struct {
+	m     map[packLoc]*hitList
+	order []packLoc
+}
+
+const hitCacheSize = 4096
+
+func (c *hitCache) get(l packLoc) *hitList { return c.m[l] }
+
+func (c *hitCache) add(l packLoc, h *hitList) {
+	if _, ok := c.m[l]; ok {
+		return
+	}
+	if len(c.order) >= hitCacheSize {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.m[l] = h
+	c.order = append(c.order, l)
+}
+
+func (c *hitCache) full(loc Local, data []byte) *hitList {
+	return newHitList(loc.SpanningHits(nil, data, 0, len(data)))
 }
 
 // cut is a part of the target equal to a part of the base, both cut at quiet line
@@ -333,9 +419,11 @@ type cut struct{ t, e, b int }
 // plan cuts target, made from base by ops, into parts equal to parts of base and
 // windows to scan (see Local). It returns the windows with the line maps of the
 // parts taken from base, or ok=false when the blob is to be scanned whole.
-func (s *session) plan(base, target []byte, ops []deltaOp) (wins []span, maps []lineMap, ok bool) {
+//
+// bh and th, when set, are where the spanning anchors occur in base and target.
+func (s *session) plan(base, target []byte, ops []deltaOp, bh, th *hitList) (wins []span, maps []lineMap, ok bool) {
 	reach := s.local.Reach()
-	c := &cutter{loc: s.local, reach: reach}
+	c := &cutter{loc: s.local, reach: reach, bh: bh, th: th}
 	var cuts []cut
 	for i := 0; i < len(ops); i++ {
 		op := ops[i]
@@ -414,9 +502,18 @@ var nl = []byte{'\n'}
 
 // cutter finds quiet line starts.
 type cutter struct {
-	loc   Local
-	reach int
-	hits  [][2]int
+	loc    Local
+	reach  int
+	hits   [][2]int
+	bh, th *hitList // the base's and the target's hits, when known
+}
+
+// spanning appends the hits in data (the base or the target) overlapping [lo, hi).
+func (c *cutter) spanning(dst [][2]int, data []byte, l *hitList, lo, hi int) [][2]int {
+	if l != nil {
+		return l.overlapping(dst, lo, hi)
+	}
+	return c.loc.SpanningHits(dst, data, lo, hi)
 }
 
 // part finds, in a copy of n bytes from base[src:] to target[dst:], the widest part
@@ -489,16 +586,16 @@ func (c *cutter) quiet(base, target []byte, t, b, dst, src, n int) (before, afte
 			before = min(before, h[0]+shift-c.reach)
 		}
 	}
-	c.hits = c.loc.SpanningHits(c.hits[:0], target, t-c.reach, t+c.reach)
+	c.hits = c.spanning(c.hits[:0], target, c.th, t-c.reach, t+c.reach)
 	note(c.hits, 0)
 	// The base's bytes within reach of b are the target's where copied: only those
 	// outside the copy need a look of their own.
 	if lo := b - c.reach; lo < src {
-		c.hits = c.loc.SpanningHits(c.hits[:0], base, lo, min(src, b+c.reach))
+		c.hits = c.spanning(c.hits[:0], base, c.bh, lo, min(src, b+c.reach))
 		note(c.hits, t-b)
 	}
 	if hi := b + c.reach; hi > src+n {
-		c.hits = c.loc.SpanningHits(c.hits[:0], base, max(src+n, b-c.reach), hi)
+		c.hits = c.spanning(c.hits[:0], base, c.bh, max(src+n, b-c.reach), hi)
 		note(c.hits, t-b)
 	}
 	return before, after, !ok
@@ -597,7 +694,7 @@ func (s *session) submitChange(key resultKey, from, to plumbing.Hash, path strin
 	if s.local == nil {
 		return false
 	}
-	wins, _, ok := s.plan(base, target, prefixSuffixOps(base, target))
+	wins, _, ok := s.plan(base, target, prefixSuffixOps(base, target), nil, nil)
 	if !ok {
 		return false
 	}

@@ -181,7 +181,18 @@ func TestPlanExact(t *testing.T) {
 			t.Fatal(err)
 		}
 		total += len(target)
-		wins, maps, ok := s.plan(base, target, ops)
+		// The hits carried through the delta are the target's own.
+		var hc hitCache
+		bh := hc.full(eng, base)
+		th := bh.through(eng, target, ops)
+		if want := hc.full(eng, target); !slices.Equal(th.h, want.h) {
+			t.Fatalf("seed %d: spanning hits carried through the delta %v, want the target's %v", seed, th.h, want.h)
+		}
+		wins, maps, ok := s.plan(base, target, ops, nil, nil)
+		w2, m2, ok2 := s.plan(base, target, ops, bh, th)
+		if ok != ok2 || !slices.Equal(wins, w2) || !slices.Equal(maps, m2) {
+			t.Fatalf("seed %d: plans differ with and without hit lists", seed)
+		}
 		if !ok {
 			continue
 		}
@@ -382,7 +393,7 @@ examples = ["marker SECRETVALUE\nQ7X2M9K4T1Z8W3R6Y5P0"]
 	if len(full) != 0 || len(baseFs) != 1 {
 		t.Fatalf("full scans: target %d findings, base %d; want 0 and 1", len(full), len(baseFs))
 	}
-	wins, maps, ok := s.plan(base, target, ops)
+	wins, maps, ok := s.plan(base, target, ops, nil, nil)
 	if !ok {
 		t.Fatal("not planned: the copy is long enough to take from the base")
 	}
