@@ -312,12 +312,6 @@ func (p *pool) run(j job) {
 
 func (p *pool) submit(j job) { p.jobs <- j }
 
-func (p *pool) isDone(k resultKey) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.done[k]
-}
-
 // isWhole reports whether key's result is a complete scan of all its content.
 func (p *pool) isWhole(k resultKey) bool {
 	p.mu.Lock()
