@@ -2,6 +2,7 @@ package git
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -396,7 +397,7 @@ func (s *session) attribute(g *graph) {
 	if !any {
 		return
 	}
-	a := &attributor{s: s, g: g, hot: hot, holds: make([]int8, len(g.subtrees)), locs: map[plumbing.Hash][]loc{}, pathID: map[pathKey]int32{}}
+	a := &attributor{s: s, g: g, hot: hot, holds: make([]int8, len(g.subtrees)), locs: map[plumbing.Hash][]loc{}, pathID: map[pathKey]int32{}, rebased: map[[2]int32]int32{}}
 	reported := make([]bool, len(g.blobs))
 	for _, c := range g.commits {
 		if s.ctx.Err() != nil {
@@ -407,10 +408,21 @@ func (s *session) attribute(g *graph) {
 			continue
 		}
 		var parents [][]loc
+		same := false
 		for _, p := range c.parents {
 			if pc := g.byHash[p]; pc != nil {
-				parents = append(parents, a.locsOf(pc.tree))
+				pl := a.locsOf(pc.tree)
+				parents = append(parents, pl)
+				// A parent holding every blob with findings at the same path: all
+				// of them are inherited (see inherited).
+				same = same || slices.Equal(pl, cur)
 			}
+		}
+		if same {
+			for _, l := range cur {
+				reported[l.blob] = true
+			}
+			continue
 		}
 		for _, l := range cur {
 			reported[l.blob] = true
@@ -520,9 +532,10 @@ type attributor struct {
 	locs  map[plumbing.Hash][]loc
 	// Paths are interned: pathID[{dir, name}] is the id of dir's path + "/" + name
 	// (dir -1: the top), and paths[id] its pieces; the string is built on use.
-	pathID map[pathKey]int32
-	paths  []pathKey
-	strs   map[int32]string
+	pathID  map[pathKey]int32
+	paths   []pathKey
+	strs    map[int32]string
+	rebased map[[2]int32]int32
 }
 
 type pathKey struct {
@@ -559,11 +572,18 @@ func (a *attributor) path(id int32) string {
 
 // rebase is the id of path id (relative to a directory) below directory dir.
 func (a *attributor) rebase(id, dir int32) int32 {
-	k := a.paths[id]
-	if k.dir < 0 {
-		return a.intern(dir, k.name)
+	if r, ok := a.rebased[[2]int32{id, dir}]; ok {
+		return r
 	}
-	return a.intern(a.rebase(k.dir, dir), k.name)
+	k := a.paths[id]
+	var r int32
+	if k.dir < 0 {
+		r = a.intern(dir, k.name)
+	} else {
+		r = a.intern(a.rebase(k.dir, dir), k.name)
+	}
+	a.rebased[[2]int32{id, dir}] = r
+	return r
 }
 
 // findings are l's blob's findings as seen at l's path.
