@@ -45,6 +45,14 @@ type Local interface {
 	SpanningHits(dst [][2]int, data []byte, lo, hi int) [][2]int
 }
 
+// windowable is implemented by a scanner that honours windows only for some
+// content and reads other content whole, its findings then positioned in what it
+// decoded (UTF-16, printable runs of binary data, archive members): a delta is
+// scanned around its changes only when it and its base are both windowable.
+type windowable interface {
+	Windowable(data []byte) bool
+}
+
 // span is a window of a blob: bytes [start, end), starting at line `line`.
 type span struct{ start, end, line int }
 
@@ -322,7 +330,10 @@ func (pr *producer) deltaPlan(p *pack, hd objHeader, l, bl packLoc, target []byt
 		}
 	}
 	bt, base, err := pr.store.resolve(bl)
-	if err != nil || bt != objBlob {
+	if err != nil || bt != objBlob || isBinary(base) {
+		return nil, nil, false
+	}
+	if w, ok := pr.s.local.(windowable); ok && (!w.Windowable(target) || !w.Windowable(base)) {
 		return nil, nil, false
 	}
 	bh := pr.hits.get(bl)
