@@ -397,26 +397,30 @@ func (l *hitList) through(loc Local, target []byte, ops []deltaOp) *hitList {
 	return newHitList(h)
 }
 
-// hitCache keeps the hit lists of recently planned blobs (bases of later deltas).
+// hitCache keeps the hit lists of recently planned blobs (bases of later deltas),
+// up to hitCacheHits occurrences in all (16 bytes each).
 type hitCache struct {
 	m     map[packLoc]*hitList
 	order []packLoc
+	n     int // occurrences held
 }
 
-const hitCacheSize = 4096
+const hitCacheHits = 1 << 20
 
 func (c *hitCache) get(l packLoc) *hitList { return c.m[l] }
 
 func (c *hitCache) add(l packLoc, h *hitList) {
-	if _, ok := c.m[l]; ok {
+	if _, ok := c.m[l]; ok || len(h.h) > hitCacheHits/4 {
 		return
 	}
-	if len(c.order) >= hitCacheSize {
+	for len(c.order) > 0 && (c.n+len(h.h) > hitCacheHits || len(c.order) >= 1<<16) {
+		c.n -= len(c.m[c.order[0]].h)
 		delete(c.m, c.order[0])
 		c.order = c.order[1:]
 	}
 	c.m[l] = h
 	c.order = append(c.order, l)
+	c.n += len(h.h)
 }
 
 func (c *hitCache) full(loc Local, data []byte) *hitList {
