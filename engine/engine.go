@@ -41,6 +41,7 @@ type Engine struct {
 	filters  []ruleFilter // rule index -> its window pre-test, built on first use
 	overlap  int          // bytes kept between chunks
 	opts     Options
+	span     spanning // the anchors of rules whose matches may span lines (reach.go)
 
 	activeMu    sync.Mutex
 	allActive   []bool            // every rule on (shared, read-only)

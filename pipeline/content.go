@@ -332,3 +332,19 @@ func contentReadUpTo(r io.Reader, buf []byte, limit int) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+// Reach and SpanningHits tell sources where the engine's findings factor, so that
+// they may scan only the changed parts of a blob (git deltas: see source/git.Local).
+// Findings of kind secret come from the windows; the checks see the whole blob.
+func (c *ContentScanner) Reach() int { return c.eng.Reach() }
+
+// Windowable reports whether ScanBlob honours windows for content d (plain text,
+// not an archive); other content is read whole (see source/git.Local).
+func (c *ContentScanner) Windowable(d []byte) bool {
+	return c.archiveFormat(d) == archive.None && text.Sniff(d) == text.Plain
+}
+
+// SpanningHits: see Reach.
+func (c *ContentScanner) SpanningHits(dst [][2]int, data []byte, lo, hi int) [][2]int {
+	return c.eng.SpanningHits(dst, data, lo, hi)
+}

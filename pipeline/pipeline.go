@@ -144,7 +144,7 @@ func (r *Result) Incomplete() bool { return len(r.Problems) > 0 }
 func (p *Pipeline) Run(ctx context.Context, src source.Source, ro RunOptions) (*Result, error) {
 	var sc source.Scanner = p.content
 	if ro.Progress != nil {
-		sc = counting{sc, ro.Progress}
+		sc = counting{p.content, ro.Progress}
 	}
 	sr := src.Scan(ctx, sc)
 	res := &Result{Findings: sr.Findings, Stats: sr.Stats, Skipped: sr.Skipped, Warnings: sr.Warnings}

@@ -30,12 +30,12 @@ func (p *Progress) Snapshot() Snapshot {
 
 // counting wraps a scanner to count each blob it scans into a Progress.
 type counting struct {
-	inner source.Scanner
-	p     *Progress
+	*ContentScanner // its Reach, SpanningHits and Windowable too (source/git.Local)
+	p               *Progress
 }
 
 func (c counting) ScanBlob(b source.Blob) source.Outcome {
-	o := c.inner.ScanBlob(b)
+	o := c.ContentScanner.ScanBlob(b)
 	c.p.blobs.Add(1)
 	c.p.bytes.Add(o.Bytes)
 	c.p.findings.Add(int64(len(o.Findings)))

@@ -34,13 +34,17 @@ type ScanOptions struct {
 
 // ScanKey identifies the results of scanning with set, opts and engine version
 // (tokenward's version): a blob scanned under the same key is not scanned again.
+// FullBlobs and DeltaContext are not part of it: a blob's result is the same
+// either way.
 func ScanKey(set *rules.Set, opts ScanOptions, version string) string {
 	h := sha256.New()
 	// Version 2: blob results hold the hygiene checks' findings and archive
-	// members too, so results stored by version 1 are not reused. The
-	// fingerprint key is part of the key: cached findings carry fingerprints.
-	fmt.Fprintf(h, "tokenward-sweep-2\x00%s\x00%s\x00%v\x00%d\x00%v\x00%d\x00%d\x00%v\x00%s", version, set.Hash, opts.GitleaksAllow,
-		opts.MaxBlobSize, opts.FullBlobs, opts.DeltaContext, opts.MaxArchiveDepth, opts.SkipBinary, finding.KeyID())
+	// members too, so results stored by version 1 are not reused. Version 3:
+	// results of earlier versions could miss findings of blobs stored as packed
+	// deltas (issue 14). The fingerprint key is part of the key: cached findings
+	// carry fingerprints.
+	fmt.Fprintf(h, "tokenward-sweep-3\x00%s\x00%s\x00%v\x00%d\x00%d\x00%v\x00%s", version, set.Hash, opts.GitleaksAllow,
+		opts.MaxBlobSize, opts.MaxArchiveDepth, opts.SkipBinary, finding.KeyID())
 	// The [hygiene] table changes what the checks find.
 	keys := make([]string, 0, len(set.Hygiene))
 	for k := range set.Hygiene {

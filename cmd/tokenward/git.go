@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,8 @@ the current directory) without running git.
 Without flags, every blob reachable from any ref (branches, tags, remote refs, the
 stash and its reflog) and every commit and tag message is scanned, each unique blob
 once; a blob stored in a pack as a delta of one already scanned is scanned only
-around what the delta changes (--full-blobs scans it whole). Each finding names the commit that first introduced the secret at that path,
+around what the delta changes, with the same findings as a scan of it whole
+(--full-blobs). Each finding names the commit that first introduced the secret at that path,
 with its author, date and the line in that version.
 
   --range BASE..HEAD   only secrets that the commits in the range add (pull requests);
@@ -54,13 +56,20 @@ func init() {
 	f.BoolVar(&gitFlags.staged, "staged", false, "scan only the index against HEAD")
 	f.BoolVar(&gitFlags.unreachable, "include-unreachable", false, "also scan dangling commits, trees and blobs")
 	f.BoolVar(&gitFlags.stats, "stats", false, "print scan statistics to stderr")
-	f.BoolVar(&gitFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (slower)")
-	f.IntVar(&gitFlags.context, "delta-context", 0, "bytes scanned around each change of a packed delta, widened to whole lines (default 512)")
+	f.BoolVar(&gitFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (same findings, slower)")
+	f.IntVar(&gitFlags.context, "delta-context", 0, "ignored: how much around a change is scanned now follows from the rules")
+	_ = f.MarkDeprecated("delta-context", "packed deltas are scanned exactly as far around each change as the rules need")
 	f.StringVar(&progressMode, "progress", "auto", progressUsage)
 	rootCmd.AddCommand(gitCmd)
 }
 
 func runGit(cmd *cobra.Command, args []string) error {
+	// A history scan's caches have fixed sizes, but garbage grows the heap to
+	// twice what is live before a collection: unless GOMEMLIMIT says otherwise,
+	// collect harder near 200 MiB (issue 14: peak RSS within 250 MB).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(200 << 20)
+	}
 	repoPath := "."
 	if len(args) == 1 {
 		repoPath = args[0]

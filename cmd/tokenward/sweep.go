@@ -101,8 +101,9 @@ func init() {
 	f.DurationVar(&sweepFlags.refetchAfter, "refetch-after", 24*time.Hour, "trust an unchanged last-push time in the GitHub/GitLab listing for this long before asking git again (0: always ask git)")
 	f.DurationVar(&sweepFlags.rateLimitWait, "rate-limit-wait", 15*time.Minute, "longest wait for an API rate limit to reset; longer fails the listing")
 	f.StringVar(&sweepFlags.progress, "progress", "auto", "progress on stderr: auto (a status line on a terminal, log lines otherwise), bar, log or none")
-	f.BoolVar(&sweepFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (slower)")
-	f.IntVar(&sweepFlags.deltaContext, "delta-context", 0, "bytes scanned around each change of a packed delta (default 512)")
+	f.BoolVar(&sweepFlags.fullBlobs, "full-blobs", false, "scan every blob whole, not only around what packed deltas change (same findings, slower)")
+	f.IntVar(&sweepFlags.deltaContext, "delta-context", 0, "ignored: how much around a change is scanned now follows from the rules")
+	_ = f.MarkDeprecated("delta-context", "packed deltas are scanned exactly as far around each change as the rules need")
 	rootCmd.AddCommand(sweepCmd)
 }
 

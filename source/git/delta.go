@@ -3,31 +3,55 @@ package git
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sort"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/source"
 )
 
-// Delta-aware scanning. A packed blob stored as a delta against a base blob that
-// was itself scanned (fully, or this way) under the same path class is scanned only
-// in windows around what the delta changed: inserted data and every instruction
-// boundary, widened by Options.DeltaContext bytes (default deltaWindowDefault) and
-// to whole lines. Findings of the base whose lines, widened by inheritMargin bytes,
-// lie inside one copy instruction are carried over with their positions translated.
-// So every blob's content is covered and a blob's findings are complete, while the
-// cost follows the changed bytes. The limit: a match longer than the context that
-// straddles a change is found only if the window holds it (git diff based scanners
-// see only the added lines themselves).
+// Delta-aware scanning, exact. A packed blob stored as a delta against a base blob
+// that this scan ran the engine on (whole, or this way) under the same path class is
+// cut, where the engine allows it, into parts: a part copied unchanged from the
+// base whose both ends are quiet line starts (see engine.Engine.Reach: a full
+// scan's findings factor there) in the blob and in the base has exactly the base's
+// findings of that part, lines shifted; the rest (what the delta inserted, and the
+// lines around it up to the next quiet line start) is scanned in windows. So a
+// blob's findings equal a full scan's (TestDeltaScanProperty holds this against
+// FullBlobs), while the cost follows the changed bytes. Engines that do not say
+// where their findings factor (Local) get every blob scanned whole.
 const (
-	deltaWindowDefault = 512
-	inheritMargin      = 256
+	// minClean is the shortest copied part worth taking from the base.
+	minClean = 1024
 	// A delta whose windows cover more than this share of the blob is scanned whole.
 	windowShare = 0.8
 )
+
+// Local is implemented by a scanner whose secret findings factor at quiet line
+// starts: a line start p (p = 0 or data[p-1] == '\n') such that SpanningHits(data,
+// p-Reach(), p+Reach()) finds nothing. There, the findings that start before p are
+// those of scanning data[:p] alone and those after p those of scanning data[p:]
+// alone (lines renumbered). Given source.Blob.Windows, such a scanner must return
+// the findings of kind secret of scanning each window alone (lines offset by the
+// window's line), and any other finding (per-file checks) as for the whole blob.
+// *engine.Engine has the methods; the pipeline's content scanner implements it
+// with them.
+type Local interface {
+	Reach() int
+	// SpanningHits appends the [start, end) offsets of the occurrences in data of
+	// the anchors that make a point not quiet, that overlap data[lo:hi].
+	SpanningHits(dst [][2]int, data []byte, lo, hi int) [][2]int
+}
+
+// windowable is implemented by a scanner that honours windows only for some
+// content and reads other content whole, its findings then positioned in what it
+// decoded (UTF-16, printable runs of binary data, archive members): a delta is
+// scanned around its changes only when it and its base are both windowable.
+type windowable interface {
+	Windowable(data []byte) bool
+}
 
 // span is a window of a blob: bytes [start, end), starting at line `line`.
 type span struct{ start, end, line int }
@@ -40,11 +64,18 @@ type pending struct {
 	in   bool // in a pack
 }
 
-// deltaRec records that blob x was scanned in windows against base y.
+// deltaRec records that blob x was scanned in windows, the rest of it holding
+// base y's findings on the lines that maps names.
 type deltaRec struct {
-	x, y       resultKey
-	xloc, yloc packLoc
+	x, y resultKey
+	maps []lineMap
+	xloc packLoc
+	path string
 }
+
+// lineMap says that lines [t, t+n) of a blob are lines [b, b+n) of its base, cut
+// at quiet line starts in both: findings there are the base's, lines shifted.
+type lineMap struct{ t, b, n int }
 
 // coverKey marks a packed object whose findings under a path class are complete.
 type coverKey struct {
@@ -77,10 +108,11 @@ type producer struct {
 	covered map[coverKey]plumbing.Hash
 	deltas  []deltaRec
 	st      *Stats
+	hits    hitCache
 }
 
 func (s *session) newProducer(store *objStore, st *Stats) *producer {
-	return &producer{s: s, store: store, covered: map[coverKey]plumbing.Hash{}, st: st}
+	return &producer{s: s, store: store, covered: map[coverKey]plumbing.Hash{}, st: st, hits: hitCache{m: map[packLoc]*hitList{}}}
 }
 
 // producers is how many goroutines read and delta-resolve blobs in bulk scans.
@@ -242,8 +274,7 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 		pr.st.Streamed++
 		pr.st.BlobsScanned++
 		pr.st.Bytes += size
-		pr.markCovered(l, key.class, h)
-		return j, true
+		return j, true // streamed: not a base for deltas (its content is not held)
 	}
 	typ, data, ops, err := st.resolveOps(l)
 	if err == nil && typ != objBlob {
@@ -259,16 +290,16 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 	}
 	j.blob.Data = data
 	pr.st.BlobsScanned++
-	if pr.bulk && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) && !isBinary(data) {
+	if pr.bulk && s.local != nil && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) && !isBinary(data) {
 		if bl, ok := st.baseLoc(l, hd); ok {
 			if yh, ok := pr.covered[coverKey{bl, key.class}]; ok {
-				if wins := s.windows(p, hd, data, ops); wins != nil {
+				if wins, maps, ok := pr.deltaPlan(p, hd, l, bl, data, ops); ok {
 					j.windows = wins
 					for _, w := range wins {
 						pr.st.Bytes += int64(w.end - w.start)
 					}
 					pr.st.DeltaScanned++
-					pr.deltas = append(pr.deltas, deltaRec{x: key, y: resultKey{hash: yh, class: key.class}, xloc: l, yloc: bl})
+					pr.deltas = append(pr.deltas, deltaRec{x: key, y: resultKey{hash: yh, class: key.class}, maps: maps, xloc: l, path: path})
 					pr.markCovered(l, key.class, h)
 					return j, true
 				}
@@ -286,206 +317,358 @@ func (pr *producer) markCovered(l packLoc, class string, h plumbing.Hash) {
 	}
 }
 
-// windows returns the parts of target (the delta at hd reconstructed) to scan, or
-// nil when the whole blob should be scanned.
-func (s *session) windows(p *pack, hd objHeader, target []byte, ops []deltaOp) []span {
-	if ops == nil { // the blob was cached: decode its delta again
+// deltaPlan reads the base at bl of the delta at hd (target is its content, ops
+// its instructions when they were just applied) and plans the delta's scan.
+func (pr *producer) deltaPlan(p *pack, hd objHeader, l, bl packLoc, target []byte, ops []deltaOp) ([]span, []lineMap, bool) {
+	if ops == nil { // the blob came from the cache: decode its delta again
 		delta, err := p.inflate(hd)
 		if err != nil {
-			return nil
+			return nil, nil, false
 		}
 		if _, ops, err = parseDelta(delta, -1); err != nil {
-			return nil
+			return nil, nil, false
 		}
 	}
-	w := s.win()
-	var raw [][2]int
-	for i, op := range ops {
-		// The boundary before op, unless op continues the previous copy.
-		if i > 0 && op.src >= 0 && ops[i-1].src >= 0 && ops[i-1].src+ops[i-1].n == op.src {
-			continue
-		}
-		lo, hi := op.dst-w, op.dst+w
-		if op.src < 0 {
-			hi = op.dst + op.n + w
-		}
-		raw = append(raw, [2]int{lo, hi})
+	bt, base, err := pr.store.resolve(bl)
+	if err != nil || bt != objBlob || isBinary(base) {
+		return nil, nil, false
 	}
-	// The last line: a copy may end inside a line of the base.
-	raw = append(raw, [2]int{len(target) - 1, len(target)})
-	var out []span
-	total := 0
-	line, lineAt := 1, 0
-	for _, r := range raw {
-		lo, hi := max(r[0], 0), min(r[1], len(target))
-		if lo >= hi {
-			continue
-		}
-		// Whole lines.
-		lo = bytes.LastIndexByte(target[:lo], '\n') + 1
-		if i := bytes.IndexByte(target[hi:], '\n'); i >= 0 {
-			hi += i + 1
-		} else {
-			hi = len(target)
-		}
-		if n := len(out); n > 0 && lo <= out[n-1].end {
-			if hi > out[n-1].end {
-				total += hi - out[n-1].end
-				out[n-1].end = hi
-			}
-			continue
-		}
-		line += bytes.Count(target[lineAt:lo], []byte{'\n'})
-		lineAt = lo
-		out = append(out, span{start: lo, end: hi, line: line})
-		total += hi - lo
+	if w, ok := pr.s.local.(windowable); ok && (!w.Windowable(target) || !w.Windowable(base)) {
+		return nil, nil, false
 	}
-	if float64(total) > windowShare*float64(len(target)) {
-		return nil
+	bh := pr.hits.get(bl)
+	if bh == nil {
+		bh = pr.hits.full(pr.s.local, base)
+		pr.hits.add(bl, bh)
 	}
-	return out
+	th := bh.through(pr.s.local, target, ops)
+	pr.hits.add(l, th)
+	return pr.s.plan(base, target, ops, bh, th)
 }
 
-// propagate adds to each window-scanned blob the findings of its base that lie
-// inside copied data, in pack order so that bases are complete first.
+// hitList is where a blob's spanning anchors occur (Local.SpanningHits over all
+// of it), sorted by end; long is the longest occurrence.
+type hitList struct {
+	h    [][2]int
+	long int
+}
+
+func newHitList(h [][2]int) *hitList {
+	sort.Slice(h, func(i, j int) bool { return h[i][1] < h[j][1] || h[i][1] == h[j][1] && h[i][0] < h[j][0] })
+	h = slices.Compact(h)
+	l := &hitList{h: h}
+	for _, x := range h {
+		l.long = max(l.long, x[1]-x[0])
+	}
+	return l
+}
+
+// overlapping appends the occurrences overlapping [lo, hi).
+func (l *hitList) overlapping(dst [][2]int, lo, hi int) [][2]int {
+	i := sort.Search(len(l.h), func(i int) bool { return l.h[i][1] > lo })
+	for ; i < len(l.h) && l.h[i][1] < hi+l.long; i++ {
+		if l.h[i][0] < hi {
+			dst = append(dst, l.h[i])
+		}
+	}
+	return dst
+}
+
+// through derives the hits of target, made from l's blob by ops: an occurrence
+// within one copy is the base's, shifted; any other overlaps an insert or a
+// boundary between instructions, where the target is searched.
+func (l *hitList) through(loc Local, target []byte, ops []deltaOp) *hitList {
+	var h [][2]int
+	for i, op := range ops {
+		if op.src < 0 {
+			h = loc.SpanningHits(h, target, op.dst, op.dst+op.n)
+			continue
+		}
+		if i > 0 && ops[i-1].src >= 0 {
+			h = loc.SpanningHits(h, target, op.dst-1, op.dst+1)
+		}
+		j := sort.Search(len(l.h), func(j int) bool { return l.h[j][1] > op.src })
+		for ; j < len(l.h) && l.h[j][1] <= op.src+op.n; j++ {
+			if x := l.h[j]; x[0] >= op.src {
+				h = append(h, [2]int{x[0] - op.src + op.dst, x[1] - op.src + op.dst})
+			}
+		}
+	}
+	return newHitList(h)
+}
+
+// hitCache keeps the hit lists of recently planned blobs (bases of later deltas),
+// up to hitCacheHits occurrences in all (16 bytes each).
+type hitCache struct {
+	m     map[packLoc]*hitList
+	order []packLoc
+	n     int // occurrences held
+}
+
+const hitCacheHits = 1 << 20
+
+func (c *hitCache) get(l packLoc) *hitList { return c.m[l] }
+
+func (c *hitCache) add(l packLoc, h *hitList) {
+	if _, ok := c.m[l]; ok || len(h.h) > hitCacheHits/4 {
+		return
+	}
+	for len(c.order) > 0 && (c.n+len(h.h) > hitCacheHits || len(c.order) >= 1<<16) {
+		c.n -= len(c.m[c.order[0]].h)
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.m[l] = h
+	c.order = append(c.order, l)
+	c.n += len(h.h)
+}
+
+func (c *hitCache) full(loc Local, data []byte) *hitList {
+	return newHitList(loc.SpanningHits(nil, data, 0, len(data)))
+}
+
+// cut is a part of the target equal to a part of the base, both cut at quiet line
+// starts: target bytes [t, e) are base bytes [b, b+e-t).
+type cut struct{ t, e, b int }
+
+// plan cuts target, made from base by ops, into parts equal to parts of base and
+// windows to scan (see Local). It returns the windows with the line maps of the
+// parts taken from base, or ok=false when the blob is to be scanned whole.
+//
+// bh and th, when set, are where the spanning anchors occur in base and target.
+func (s *session) plan(base, target []byte, ops []deltaOp, bh, th *hitList) (wins []span, maps []lineMap, ok bool) {
+	reach := s.local.Reach()
+	c := &cutter{loc: s.local, reach: reach, bh: bh, th: th}
+	var cuts []cut
+	for i := 0; i < len(ops); i++ {
+		op := ops[i]
+		if op.src < 0 {
+			continue
+		}
+		n := op.n
+		for i+1 < len(ops) && ops[i+1].src >= 0 && ops[i+1].src == op.src+n {
+			i++
+			n += ops[i].n
+		}
+		if n < minClean {
+			continue
+		}
+		if k, ok := c.part(base, target, op.dst, op.src, n); ok {
+			cuts = append(cuts, k)
+		}
+	}
+	// Windows: what no part covers. Parts are in target order (ops are).
+	at, covered := 0, 0
+	for _, k := range cuts {
+		if k.t > at {
+			wins = append(wins, span{start: at, end: k.t})
+		}
+		covered += k.e - k.t
+		at = k.e
+	}
+	if at < len(target) {
+		wins = append(wins, span{start: at, end: len(target)})
+	}
+	if len(cuts) == 0 || float64(len(target)-covered) > windowShare*float64(len(target)) {
+		return nil, nil, false
+	}
+	if len(wins) == 0 { // all of it is the base's: an empty window, as no windows means whole
+		wins = []span{{start: 0, end: 0}}
+	}
+	// Line numbers: the target's in one pass, the base's in order of offset.
+	line, lineAt := 1, 0
+	lineOf := func(off int) int {
+		line += bytes.Count(target[lineAt:off], nl)
+		lineAt = off
+		return line
+	}
+	maps = make([]lineMap, len(cuts))
+	wi := 0
+	for i, k := range cuts {
+		for wi < len(wins) && wins[wi].start < k.t {
+			wins[wi].line = lineOf(wins[wi].start)
+			wi++
+		}
+		t := lineOf(k.t)
+		n := bytes.Count(target[k.t:k.e], nl)
+		if k.e == len(target) && k.e > k.t && target[k.e-1] != '\n' {
+			n++ // the last line has no newline
+		}
+		maps[i] = lineMap{t: t, n: n}
+	}
+	for ; wi < len(wins); wi++ {
+		wins[wi].line = lineOf(wins[wi].start)
+	}
+	order := make([]int, len(cuts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return cuts[order[a]].b < cuts[order[b]].b })
+	bline, bat := 1, 0
+	for _, i := range order {
+		bline += bytes.Count(base[bat:cuts[i].b], nl)
+		bat = cuts[i].b
+		maps[i].b = bline
+	}
+	return wins, maps, true
+}
+
+var nl = []byte{'\n'}
+
+// cutter finds quiet line starts.
+type cutter struct {
+	loc    Local
+	reach  int
+	hits   [][2]int
+	bh, th *hitList // the base's and the target's hits, when known
+}
+
+// spanning appends the hits in data (the base or the target) overlapping [lo, hi).
+func (c *cutter) spanning(dst [][2]int, data []byte, l *hitList, lo, hi int) [][2]int {
+	if l != nil {
+		return l.overlapping(dst, lo, hi)
+	}
+	return c.loc.SpanningHits(dst, data, lo, hi)
+}
+
+// part finds, in a copy of n bytes from base[src:] to target[dst:], the widest part
+// [t, e) cut at line starts that are quiet in both the target and the base.
+func (c *cutter) part(base, target []byte, dst, src, n int) (cut, bool) {
+	// A line start t in [dst, dst+n) of the target is one in the base at b =
+	// src+t-dst when t-1 is copied too, or base[b-1] is a newline as well.
+	lineStart := func(t int) bool {
+		b := src + t - dst
+		return (t == 0 || target[t-1] == '\n') && (b == 0 || base[b-1] == '\n')
+	}
+	end := dst + n
+	// The first cut, from the copy's start forwards.
+	t := dst
+	for {
+		for t < end && !lineStart(t) {
+			i := bytes.IndexByte(target[t:end], '\n')
+			if i < 0 {
+				return cut{}, false
+			}
+			t += i + 1
+		}
+		if t >= end-minClean {
+			return cut{}, false
+		}
+		_, after, quiet := c.quiet(base, target, t, src+t-dst, dst, src, n)
+		if quiet {
+			break
+		}
+		t = after
+	}
+	// The last cut, from the copy's end backwards: the end of both blobs, or a line
+	// start whose newline is copied.
+	e := end
+	if !(e == len(target) && src+n == len(base)) {
+		e = bytes.LastIndexByte(target[t:end], '\n') + t + 1
+	}
+	for e-t >= minClean {
+		if e == len(target) && src+e-dst == len(base) {
+			break
+		}
+		before, _, quiet := c.quiet(base, target, e, src+e-dst, dst, src, n)
+		if quiet {
+			break
+		}
+		i := bytes.LastIndexByte(target[t:max(before, t)], '\n')
+		if i < 0 {
+			return cut{}, false
+		}
+		e = t + i + 1
+	}
+	if e-t < minClean {
+		return cut{}, false
+	}
+	return cut{t: t, e: e, b: src + t - dst}, true
+}
+
+// quiet reports whether target offset t and base offset b, the same line start
+// of a copy of n bytes from base[src:] to target[dst:], are quiet. When not, no cut
+// is quiet in (before, after) (target offsets, reach from every hit found).
+func (c *cutter) quiet(base, target []byte, t, b, dst, src, n int) (before, after int, ok bool) {
+	if c.reach == 0 {
+		return 0, 0, true
+	}
+	before, after = t, t
+	note := func(hs [][2]int, shift int) {
+		for _, h := range hs {
+			ok = true
+			after = max(after, h[1]+shift+c.reach)
+			before = min(before, h[0]+shift-c.reach)
+		}
+	}
+	c.hits = c.spanning(c.hits[:0], target, c.th, t-c.reach, t+c.reach)
+	note(c.hits, 0)
+	// The base's bytes within reach of b are the target's where copied: only those
+	// outside the copy need a look of their own.
+	if lo := b - c.reach; lo < src {
+		c.hits = c.spanning(c.hits[:0], base, c.bh, lo, min(src, b+c.reach))
+		note(c.hits, t-b)
+	}
+	if hi := b + c.reach; hi > src+n {
+		c.hits = c.spanning(c.hits[:0], base, c.bh, max(src+n, b-c.reach), hi)
+		note(c.hits, t-b)
+	}
+	return before, after, !ok
+}
+
+// propagate completes each window-scanned blob with the findings of its base on
+// the lines taken from it, in pack order so that bases are complete first. A blob
+// whose window scan failed, or whose base's result is not complete, is scanned
+// whole instead.
 func (s *session) propagate() {
 	for _, d := range s.deltas {
-		if !s.pool.isDone(d.y) {
-			s.pool.undone(d.x) // x's findings in copied data are missing: never cache them
+		if s.ctx.Err() != nil {
+			return
+		}
+		if !s.pool.windowed(d.x) || !s.pool.isWhole(d.y) {
+			s.rescan(d)
+			continue
 		}
 		yf, _ := s.pool.get(d.y)
-		if len(yf) == 0 {
-			continue
-		}
-		st := s.rp.store
-		_, base, err1 := st.resolve(d.yloc)
-		_, target, err2 := st.resolve(d.xloc)
-		p := st.packs[d.xloc.pack]
-		hd, err3 := p.header(d.xloc.off)
-		var delta []byte
-		if err3 == nil {
-			delta, err3 = p.inflate(hd)
-		}
-		var ops []deltaOp
-		if err3 == nil {
-			_, ops, err3 = parseDelta(delta, len(base))
-		}
-		if err1 != nil || err2 != nil || err3 != nil {
-			s.problem(objectProblem("blob", d.x.hash, firstErr(err1, err2, err3)))
-			s.pool.undone(d.x)
-			continue
-		}
 		own, _ := s.pool.get(d.x)
-		seen := map[string]bool{}
-		for _, f := range own {
-			seen[posKey(f)] = true
-		}
 		added := false
 		for _, f := range yf {
-			g, ok := translate(f, base, target, ops)
-			if ok && !seen[posKey(g)] {
-				seen[posKey(g)] = true
-				own = append(own, g)
-				added = true
+			if f.Kind != finding.KindSecret {
+				continue // a per-file check's, run on the whole blob (see Local)
+			}
+			for _, m := range d.maps { // a part of the base may be copied more than once
+				if f.Line >= m.b && f.EndLine < m.b+m.n {
+					g := f
+					g.Line += m.t - m.b
+					g.EndLine += m.t - m.b
+					own = append(own, g)
+					added = true
+				}
 			}
 		}
 		if added {
 			sort.SliceStable(own, func(i, j int) bool {
-				if own[i].Line != own[j].Line {
-					return own[i].Line < own[j].Line
+				a, b := own[i], own[j]
+				if a.Line != b.Line {
+					return a.Line < b.Line
 				}
-				return own[i].Column < own[j].Column
+				return a.Column < b.Column
 			})
 			s.pool.set(d.x, own)
 		}
+		s.pool.completed(d.x)
 	}
 }
 
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
+// rescan scans a window-scanned blob whole, now (the pool is closed).
+func (s *session) rescan(d deltaRec) {
+	_, data, err := s.rp.store.resolve(d.xloc)
+	if err != nil {
+		s.problem(objectProblem("blob", d.x.hash, err))
+		return
 	}
-	return nil
-}
-
-func posKey(f finding.Finding) string {
-	return f.RuleID + "\x00" + f.Fingerprint + "\x00" + itoa(f.Line) + ":" + itoa(f.Column)
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
-
-// offsetOf converts a 1-based line and rune column to a byte offset in data.
-func offsetOf(data []byte, line, col int) int {
-	off := 0
-	for l := 1; l < line; l++ {
-		i := bytes.IndexByte(data[off:], '\n')
-		if i < 0 {
-			return -1
-		}
-		off += i + 1
-	}
-	for c := 1; c < col && off < len(data); c++ {
-		_, n := utf8.DecodeRune(data[off:])
-		off += n
-	}
-	return off
-}
-
-// position converts a byte offset to a 1-based line and rune column.
-func position(data []byte, off int) (line, col int) {
-	line = 1 + bytes.Count(data[:off], []byte{'\n'})
-	ls := bytes.LastIndexByte(data[:off], '\n') + 1
-	return line, 1 + utf8.RuneCount(data[ls:off])
-}
-
-// translate maps a base finding into the target when its lines, widened by
-// inheritMargin, were copied by a single instruction.
-func translate(f finding.Finding, base, target []byte, ops []deltaOp) (finding.Finding, bool) {
-	s := offsetOf(base, f.Line, f.Column)
-	e := offsetOf(base, f.EndLine, f.EndColumn)
-	if s < 0 || e < s {
-		return f, false
-	}
-	lo := bytes.LastIndexByte(base[:max(s-inheritMargin, 0)], '\n') + 1
-	hi := len(base)
-	if end := min(e+inheritMargin, len(base)); end < len(base) {
-		if i := bytes.IndexByte(base[end:], '\n'); i >= 0 {
-			hi = end + i + 1
-		}
-	}
-	for _, op := range ops {
-		if op.src < 0 || lo < op.src || hi > op.src+op.n {
-			continue
-		}
-		ts := op.dst + (s - op.src)
-		te := op.dst + (e - op.src)
-		g := f
-		g.Line, g.Column = position(target, ts)
-		g.EndLine, g.EndColumn = position(target, te)
-		return g, true
-	}
-	return f, false
-}
-
-func (s *session) win() int {
-	if s.opts.DeltaContext > 0 {
-		return s.opts.DeltaContext
-	}
-	return deltaWindowDefault
+	s.pool.clear(d.x)
+	s.pool.scanNow(job{key: d.x, name: "blob " + d.x.hash.String() + " (" + d.path + ")", blob: source.Blob{ID: d.x.hash.String(), Path: d.path, Data: data}})
 }
 
 // minChangeScan: a changed blob smaller than this is scanned whole by changeScan's
@@ -523,8 +706,11 @@ func (s *session) submitChange(key resultKey, from, to plumbing.Hash, path strin
 	if err != nil || ft != plumbing.BlobObject || isBinary(base) {
 		return false
 	}
-	wins := s.windows(nil, objHeader{}, target, prefixSuffixOps(base, target))
-	if wins == nil {
+	if s.local == nil {
+		return false
+	}
+	wins, _, ok := s.plan(base, target, prefixSuffixOps(base, target), nil, nil)
+	if !ok {
 		return false
 	}
 	s.stats.BlobsScanned++

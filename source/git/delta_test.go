@@ -1,9 +1,12 @@
 package git
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/tokenward/tokenward/source"
 )
 
 // bigFile is a source file of n numbered lines.
@@ -132,5 +135,35 @@ func TestChangeScan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// unwindowed is a scanner that reads every blob whole (as the pipeline's does for
+// UTF-16 text, binary data and archives): no delta is scanned around its changes.
+type unwindowed struct{ *fakeEngine }
+
+func (unwindowed) Windowable([]byte) bool { return false }
+
+func TestDeltaScanOnlyWindowable(t *testing.T) {
+	r := newRepo(t)
+	edits := map[int]string{}
+	for i := range 5 {
+		edits[100*i+50] = "\tkey := \"" + tok(fmt.Sprint("w", i)) + "\"\n"
+		r.write("big.go", bigFile(3000, edits))
+		r.commit(fmt.Sprint("v", i))
+	}
+	r.git("gc", "-q")
+	for _, tc := range []struct {
+		name string
+		sc   source.Scanner
+		want bool // some blob scanned around its changes
+	}{{"windowable", &fakeEngine{}, true}, {"not windowable", unwindowed{&fakeEngine{}}, false}} {
+		fs, st, probs := Scan(context.Background(), tc.sc, Options{Repo: r.dir, Workers: 2})
+		if len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		if (st.DeltaScanned > 0) != tc.want || len(fs) != 5 {
+			t.Errorf("%s: %d blobs scanned around changes, %d findings; want some: %v, 5 findings", tc.name, st.DeltaScanned, len(fs), tc.want)
+		}
 	}
 }

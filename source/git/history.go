@@ -2,6 +2,7 @@ package git
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -73,6 +74,7 @@ func (s *session) history() {
 	s.stats.Commits = len(g.commits)
 	s.stats.Trees = len(g.treeID)
 	s.stats.Blobs = len(g.blobs)
+	s.rp.store.cache.reset() // the walk's trees; the producers have caches of their own
 	s.scanAll()
 	s.drain()
 	s.attribute(g)
@@ -347,10 +349,12 @@ func (s *session) unreachable(g *graph) {
 	}
 }
 
-// loc is one blob with findings at one path of a tree.
+// loc is one blob with findings at one path of a tree: an interned path (see
+// attributor.paths) and a blob id (graph.blobs). Eight bytes, as there is a list
+// of them for every tree holding blobs with findings.
 type loc struct {
-	path string
-	blob plumbing.Hash
+	path int32
+	blob int32
 }
 
 // attribute turns engine results into findings with provenance: for each commit
@@ -393,7 +397,7 @@ func (s *session) attribute(g *graph) {
 	if !any {
 		return
 	}
-	a := &attributor{s: s, g: g, hot: hot, holds: make([]int8, len(g.subtrees)), locs: map[plumbing.Hash][]loc{}}
+	a := &attributor{s: s, g: g, hot: hot, holds: make([]int8, len(g.subtrees)), locs: map[plumbing.Hash][]loc{}, pathID: map[pathKey]int32{}, rebased: map[[2]int32]int32{}}
 	reported := make([]bool, len(g.blobs))
 	for _, c := range g.commits {
 		if s.ctx.Err() != nil {
@@ -404,19 +408,28 @@ func (s *session) attribute(g *graph) {
 			continue
 		}
 		var parents [][]loc
+		same := false
 		for _, p := range c.parents {
 			if pc := g.byHash[p]; pc != nil {
-				parents = append(parents, a.locsOf(pc.tree))
+				pl := a.locsOf(pc.tree)
+				parents = append(parents, pl)
+				// A parent holding every blob with findings at the same path: all
+				// of them are inherited (see inherited).
+				same = same || slices.Equal(pl, cur)
 			}
 		}
+		if same {
+			for _, l := range cur {
+				reported[l.blob] = true
+			}
+			continue
+		}
 		for _, l := range cur {
-			for _, f := range s.findingsAt(l.blob, l.path) {
-				if a.inherited(f.Fingerprint, l.path, cur, parents) {
-					reported[g.blobID[l.blob]] = true
-					continue
+			reported[l.blob] = true
+			for _, f := range a.findings(l) {
+				if !a.inherited(f.Fingerprint, l, cur, parents) {
+					s.emit(f, a.path(l.path), c)
 				}
-				reported[g.blobID[l.blob]] = true
-				s.emit(f, l.path, c)
 			}
 		}
 	}
@@ -426,19 +439,18 @@ func (s *session) attribute(g *graph) {
 		if r.tree {
 			ls = a.locsOf(r.hash)
 		} else if id := g.blobID[r.hash]; hot[id] {
-			ls = []loc{{path: r.name, blob: r.hash}}
+			ls = []loc{{path: a.intern(-1, r.name), blob: id}}
 		}
 		for _, l := range ls {
-			id := g.blobID[l.blob]
-			if reported[id] {
+			if reported[l.blob] {
 				continue
 			}
-			reported[id] = true
-			path := l.path
+			reported[l.blob] = true
+			path := a.path(l.path)
 			if path == "" {
-				path = "blob:" + l.blob.String()
+				path = "blob:" + g.blobs[l.blob].String()
 			}
-			for _, f := range s.findingsAt(l.blob, l.path) {
+			for _, f := range a.findings(l) {
 				f.File = path + f.File // an archive member's chain follows the path
 				s.out = append(s.out, f)
 			}
@@ -449,22 +461,22 @@ func (s *session) attribute(g *graph) {
 // inherited reports whether the secret fp at path in a commit (whose blobs with
 // findings are cur) came from a parent: at the same path, or moved from a path
 // that no longer holds it.
-func (a *attributor) inherited(fp, path string, cur []loc, parents [][]loc) bool {
+func (a *attributor) inherited(fp string, at loc, cur []loc, parents [][]loc) bool {
 	for _, pl := range parents {
 		for _, l := range pl {
-			if l.path == path && a.s.has(l.blob, l.path, fp) {
+			if l.path == at.path && a.has(l, fp) {
 				return true
 			}
 		}
 	}
 	for _, pl := range parents {
 		for _, l := range pl {
-			if l.path == path || !a.s.has(l.blob, l.path, fp) {
+			if l.path == at.path || !a.has(l, fp) {
 				continue
 			}
 			still := false
 			for _, c := range cur {
-				if c.path == l.path && a.s.has(c.blob, c.path, fp) {
+				if c.path == l.path && a.has(c, fp) {
 					still = true
 					break
 				}
@@ -518,6 +530,69 @@ type attributor struct {
 	hot   []bool
 	holds []int8 // by tree id: 0 unknown, 1 holds a hot blob below, -1 does not
 	locs  map[plumbing.Hash][]loc
+	// Paths are interned: pathID[{dir, name}] is the id of dir's path + "/" + name
+	// (dir -1: the top), and paths[id] its pieces; the string is built on use.
+	pathID  map[pathKey]int32
+	paths   []pathKey
+	strs    map[int32]string
+	rebased map[[2]int32]int32
+}
+
+type pathKey struct {
+	dir  int32
+	name string
+}
+
+func (a *attributor) intern(dir int32, name string) int32 {
+	k := pathKey{dir, name}
+	id, ok := a.pathID[k]
+	if !ok {
+		id = int32(len(a.paths))
+		a.pathID[k] = id
+		a.paths = append(a.paths, k)
+	}
+	return id
+}
+
+func (a *attributor) path(id int32) string {
+	if s, ok := a.strs[id]; ok {
+		return s
+	}
+	k := a.paths[id]
+	s := k.name
+	if k.dir >= 0 {
+		s = a.path(k.dir) + "/" + k.name
+	}
+	if a.strs == nil {
+		a.strs = map[int32]string{}
+	}
+	a.strs[id] = s
+	return s
+}
+
+// rebase is the id of path id (relative to a directory) below directory dir.
+func (a *attributor) rebase(id, dir int32) int32 {
+	if r, ok := a.rebased[[2]int32{id, dir}]; ok {
+		return r
+	}
+	k := a.paths[id]
+	var r int32
+	if k.dir < 0 {
+		r = a.intern(dir, k.name)
+	} else {
+		r = a.intern(a.rebase(k.dir, dir), k.name)
+	}
+	a.rebased[[2]int32{id, dir}] = r
+	return r
+}
+
+// findings are l's blob's findings as seen at l's path.
+func (a *attributor) findings(l loc) []finding.Finding {
+	return a.s.findingsAt(a.g.blobs[l.blob], a.path(l.path))
+}
+
+func (a *attributor) has(l loc, fp string) bool {
+	return a.s.has(a.g.blobs[l.blob], a.path(l.path), fp)
 }
 
 func (a *attributor) treeHolds(id int32) bool {
@@ -562,12 +637,17 @@ func (a *attributor) locsOf(h plumbing.Hash) []loc {
 	for _, e := range entries {
 		switch {
 		case e.isDir():
-			for _, l := range a.locsOf(e.hash) {
-				out = append(out, loc{path: e.name + "/" + l.path, blob: l.blob})
+			sub := a.locsOf(e.hash)
+			if len(sub) == 0 {
+				continue
+			}
+			dir := a.intern(-1, e.name)
+			for _, l := range sub {
+				out = append(out, loc{path: a.rebase(l.path, dir), blob: l.blob})
 			}
 		case e.isBlob():
 			if id, ok := a.g.blobID[e.hash]; ok && a.hot[id] {
-				out = append(out, loc{path: e.name, blob: e.hash})
+				out = append(out, loc{path: a.intern(-1, e.name), blob: id})
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -37,6 +38,20 @@ type pack struct {
 	offs    []byte // n*4
 	large   []byte // 8-byte offsets
 	unmap   func()
+	read    atomic.Int64 // bytes read from data since its pages were last released
+}
+
+// releaseEvery is how many bytes of a mapped pack are read between releases of its
+// pages (release): a history scan reads every pack byte, and mapped pages read
+// would otherwise stay in the resident set, however large the pack.
+const releaseEvery = 32 << 20
+
+// touched notes that n bytes of the mapping were read.
+func (p *pack) touched(n int64) {
+	if p.read.Add(n) > releaseEvery {
+		p.read.Store(0)
+		release(p.data)
+	}
 }
 
 func openPack(idxPath string) (*pack, error) {
@@ -191,6 +206,7 @@ func (p *pack) inflate(h objHeader) ([]byte, error) {
 	if _, err := io.ReadFull(r, out); err != nil {
 		return nil, fmt.Errorf("inflating object at %d in %s: %w", h.data, p.name, err)
 	}
+	p.touched(h.size/2 + 64) // compressed bytes read, roughly
 	return out, nil
 }
 
@@ -458,6 +474,13 @@ type lruEntry struct {
 }
 
 func newLRU(max int) *lru { return &lru{max: max, ll: list.New(), m: map[packLoc]*list.Element{}} }
+
+// reset empties the cache.
+func (c *lru) reset() {
+	c.ll.Init()
+	clear(c.m)
+	c.size = 0
+}
 
 func (c *lru) get(k packLoc) (*lruEntry, bool) {
 	if e, ok := c.m[k]; ok {

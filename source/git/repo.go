@@ -138,7 +138,7 @@ func openRepo(path string) (*repo, error) {
 		return nil, fmt.Errorf("%s: open repository at %s: %w", path, gitDir, err)
 	}
 	rp := &repo{r: r, st: r.Storer, gitDir: gitDir, commonDir: common, workTree: workTree}
-	rp.store = newObjStore(rp, 4*objCacheSize) // trees, and range/staged reads in commit order
+	rp.store = newObjStore(rp, objCacheSize) // trees, and range/staged reads in commit order
 	return rp, nil
 }
 

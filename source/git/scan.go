@@ -54,10 +54,10 @@ type Options struct {
 	PathClass func(path string) string
 
 	// FullBlobs scans every blob whole instead of only around what packed deltas
-	// change (slower; see delta.go for what the windows can miss).
+	// change. The findings are the same (see delta.go); only the cost differs.
 	FullBlobs bool
-	// DeltaContext is how many bytes around each change of a delta are scanned
-	// (widened to whole lines); 0 means 512.
+	// DeltaContext is not used any more: how far around a change a delta is
+	// scanned follows from the engine's rules (see Local). Kept for callers.
 	DeltaContext int
 
 	// Cache, when set, carries blob results across scans (incremental sweeps): a
@@ -176,6 +176,7 @@ type session struct {
 	fps          map[resultKey]map[string]bool
 	partial      map[resultKey]bool // changeScan keys: submitted (true) or to scan whole
 	gitlinks     map[string]bool    // paths of submodule commits met (not scanned)
+	local        Local              // the scanner, when its findings factor (nil: no windows)
 }
 
 func newSession(ctx context.Context, rp *repo, sc source.Scanner, opts Options, stats *Stats) *session {
@@ -184,6 +185,7 @@ func newSession(ctx context.Context, rp *repo, sc source.Scanner, opts Options, 
 		workers = runtime.NumCPU()
 	}
 	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, classes: map[string]string{}, fps: map[resultKey]map[string]bool{}, partial: map[resultKey]bool{}}
+	s.local, _ = sc.(Local)
 	s.main = s.newProducer(rp.store, stats)
 	s.pool = newPool(sc, workers, s.problem)
 	return s
@@ -241,14 +243,22 @@ type pool struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	results map[resultKey][]finding.Finding
-	skipped []source.Skip      // content the scanner did not read, by blob path
-	done    map[resultKey]bool // blob keys scanned without error (for Options.Cache)
+	skipped []source.Skip // content the scanner did not read, by blob path
+	// done: blob keys whose result is complete, scanned without error (offered to
+	// Options.Cache). A window-scanned blob is done only once propagate has added
+	// its base's findings.
+	done map[resultKey]bool
+	// whole: blob keys the scanner read whole (nothing skipped, no error), so
+	// usable as delta bases; window-scanned ones once propagate completed them.
+	whole map[resultKey]bool
+	// windows: window-scanned blob keys whose windows scanned without error.
+	windows map[resultKey]bool
 	report  func(error)
 	closed  bool
 }
 
 func newPool(sc source.Scanner, workers int, report func(error)) *pool {
-	p := &pool{sc: sc, jobs: make(chan job, workers*2), results: map[resultKey][]finding.Finding{}, done: map[resultKey]bool{}, report: report}
+	p := &pool{sc: sc, jobs: make(chan job, workers*2), results: map[resultKey][]finding.Finding{}, done: map[resultKey]bool{}, whole: map[resultKey]bool{}, windows: map[resultKey]bool{}, report: report}
 	for range workers {
 		p.wg.Add(1)
 		go func() {
@@ -287,7 +297,14 @@ func (p *pool) run(j job) {
 			p.results[j.key] = fs
 		}
 		if err == nil && !j.key.msg && j.key.base.IsZero() {
-			p.done[j.key] = true
+			if j.windows == nil {
+				p.done[j.key] = true
+				if len(out.Skipped) == 0 {
+					p.whole[j.key] = true
+				}
+			} else if len(out.Skipped) == 0 {
+				p.windows[j.key] = true
+			}
 		}
 		p.mu.Unlock()
 	}
@@ -295,15 +312,33 @@ func (p *pool) run(j job) {
 
 func (p *pool) submit(j job) { p.jobs <- j }
 
-func (p *pool) isDone(k resultKey) bool {
+// isWhole reports whether key's result is a complete scan of all its content.
+func (p *pool) isWhole(k resultKey) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.done[k]
+	return p.whole[k]
 }
 
-func (p *pool) undone(k resultKey) {
+// completed records that window-scanned key's result is now complete.
+func (p *pool) completed(k resultKey) {
 	p.mu.Lock()
+	p.done[k], p.whole[k] = true, true
+	p.mu.Unlock()
+}
+
+// windowed reports whether window-scanned key's windows scanned without error.
+func (p *pool) windowed(k resultKey) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.windows[k]
+}
+
+// clear forgets key's result (before it is scanned again).
+func (p *pool) clear(k resultKey) {
+	p.mu.Lock()
+	delete(p.results, k)
 	delete(p.done, k)
+	delete(p.whole, k)
 	p.mu.Unlock()
 }
 

@@ -26,13 +26,18 @@ import (
 )
 
 // SchemaVersion is PRAGMA user_version of a current store.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[v] brings a store of version v+1 to version v+2.
 var migrations = []string{
 	// 1 -> 2: listing stamps.
 	`ALTER TABLE repositories ADD COLUMN remote_stamp TEXT NOT NULL DEFAULT '';
 ALTER TABLE repositories ADD COLUMN fetched_at TEXT NOT NULL DEFAULT '';`,
+	// 2 -> 3: blob results cached before history scans were exact may lack findings
+	// of blobs stored as packed deltas (issue 14): drop them, and the scan keys that
+	// let repositories skip a rescan. Findings and verifications are kept.
+	`DELETE FROM scanned_blobs;
+UPDATE repositories SET scan_key = '';`,
 }
 
 const schema = `

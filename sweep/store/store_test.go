@@ -307,3 +307,39 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("counts after migration: %+v", c)
 	}
 }
+
+// A version 2 store's cached blob results are dropped (they may be incomplete:
+// issue 14), and its repositories are no longer settled under their scan key.
+func TestMigrateFromVersion2DropsBlobResults(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "v2.db")
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitRepo(t, s, "https://h/o/a", "t1", "k", nil, fnd("r1", "secretvalue0123456789", "x.txt", 1, "c1"))
+	for _, q := range []string{
+		`INSERT INTO scanned_blobs (scan_key, blob, class, findings) VALUES ('k', x'0102', x'', NULL)`,
+		`PRAGMA user_version = 2`,
+	} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.db.QueryRow("SELECT count(*) FROM scanned_blobs").Scan(&n); err != nil || n != 0 {
+		t.Errorf("cached blob results after migration: %d (%v), want 0", n, err)
+	}
+	r, ok, err := s.Repo("https://h/o/a")
+	if err != nil || !ok || r.ScanKey != "" {
+		t.Errorf("repository after migration: %+v, %v, %v; want its scan key cleared", r, ok, err)
+	}
+	if c, _ := s.Counts(); c.Locations != 1 {
+		t.Errorf("findings after migration: %+v, want them kept", c)
+	}
+}
