@@ -120,6 +120,7 @@ type raw struct {
 	encoding     string
 	groups       map[string]string
 	generic      bool
+	confidence   string // finding.ConfidenceHigh, Medium or Low
 }
 
 // Scan finds every secret in a blob. Findings are sorted by position. On a read
@@ -394,6 +395,14 @@ func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string)
 		}
 	}
 	x.generic = slices.Contains(r.Tags, "generic")
+	x.confidence = finding.ConfidenceHigh
+	if x.generic {
+		conf, ok := judgeGeneric(buf, x.start, x.end, path)
+		if !ok {
+			return x, false
+		}
+		x.confidence = conf
+	}
 	return x, true
 }
 
@@ -503,6 +512,7 @@ func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []fin
 			RuleID:      x.rule.ID,
 			Description: x.rule.Description,
 			Severity:    x.rule.Severity,
+			Confidence:  x.confidence,
 			Kind:        finding.KindSecret,
 			File:        path,
 			Line:        cur.line,
