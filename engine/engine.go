@@ -397,7 +397,7 @@ func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string)
 	x.generic = slices.Contains(r.Tags, "generic")
 	x.confidence = finding.ConfidenceHigh
 	if x.generic {
-		conf, ok := judgeGeneric(buf, x.start, x.end, path)
+		conf, ok := judgeGeneric(buf, x.mstart, x.start, x.end, path)
 		if !ok {
 			return x, false
 		}

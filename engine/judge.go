@@ -69,9 +69,13 @@ var secretReferences = [][]byte{
 // language (quotes, calls, member access), rejects masked values, UI text and
 // references to secret stores, and scores what is left by how random it looks
 // (shape.Wordiness) and where it is (test trees).
-func judgeGeneric(buf []byte, start, end int, path string) (string, bool) {
+func judgeGeneric(buf []byte, mstart, start, end int, path string) (string, bool) {
 	v := string(buf[start:end])
 	if shape.Masked(v) || shape.NaturalText(v) {
+		return "", false
+	}
+	describing := !credentialKey(keyAt(buf, mstart, start))
+	if describing && !(len(v) >= 16 && shape.Entropy(v) >= 3.5) {
 		return "", false
 	}
 	var before, after byte
@@ -93,6 +97,9 @@ func judgeGeneric(buf []byte, start, end int, path string) (string, bool) {
 		if lang == langCode && identifier(v) && shape.ClassSwitches(v) < 3 {
 			return "", false // a variable: tempToken, apiKey, SECRET
 		}
+		if numberLiteral(v) && lang != langConfig {
+			return "", false // ERROR_WRONG_PASSWORD = 0x0000052B, 6.hours
+		}
 	}
 	line := bytes.ToLower(lineAround(buf, start, end))
 	for _, ref := range secretReferences {
@@ -100,17 +107,168 @@ func judgeGeneric(buf []byte, start, end int, path string) (string, bool) {
 			return "", false
 		}
 	}
-	if shape.Dummy(v) {
+	if open := valueOpener(buf, start, quoted); open == '(' && !setterBefore(buf, start) {
+		return "", false // a call's argument (CheckPassword("john", "x")), not an assignment
+	}
+	if shape.Dummy(v) || oid(v) {
 		return "", false
 	}
 	conf := finding.ConfidenceMedium
+	if shape.Weak(v) {
+		if testPath(path) || lang == langCode {
+			return "", false
+		}
+		conf = finding.ConfidenceLow
+	}
 	if len(v) >= 20 && shape.Entropy(v) >= 4 {
 		conf = finding.ConfidenceHigh
 	}
-	if testPath(path) {
+	if testPath(path) || describing {
 		conf = finding.LowerConfidence(conf)
 	}
 	return conf, true
+}
+
+// valueOpener is the first byte before the value (and its opening quote) that is
+// not a space.
+func valueOpener(buf []byte, start int, quoted bool) byte {
+	i := start - 1
+	if quoted {
+		i--
+	}
+	for i >= 0 && (buf[i] == ' ' || buf[i] == '\t') {
+		i--
+	}
+	if i < 0 {
+		return 0
+	}
+	return buf[i]
+}
+
+// setterBefore reports that the call whose argument starts at start is a setter:
+// setPassword("x"), withPassword("x"), password("x").
+func setterBefore(buf []byte, start int) bool {
+	i := bytes.LastIndexByte(buf[:start], '(')
+	j := i
+	for j > 0 && (identByte(buf[j-1])) {
+		j--
+	}
+	name := strings.ToLower(string(buf[j:max(i, j)]))
+	return strings.HasPrefix(name, "set") || strings.HasPrefix(name, "with") || strings.HasPrefix(name, "passw")
+}
+
+func identByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// oid reports a dotted run of four or more numbers: an ASN.1 object identifier or a
+// version, not a secret.
+func oid(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) < 4 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// numberLiteral reports a number as code writes one: 0x hex, decimal of up to ten
+// digits (longer runs are token-like), or a number with a unit method (6.hours).
+func numberLiteral(s string) bool {
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		return strings.Trim(s[2:], "0123456789abcdefABCDEF") == ""
+	}
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i > 0 && i <= 10 && (i == len(s) || s[i] == '.' && identifier(s[i+1:]))
+}
+
+// keyAt is the name a generic match assigns to: the run of name characters from
+// the match's start, which the generic rules begin with the key ([\w.-]*?).
+func keyAt(buf []byte, mstart, start int) string {
+	i := mstart
+	for i < start && (identByte(buf[i]) || buf[i] == '.' || buf[i] == '-') {
+		i++
+	}
+	return string(buf[mstart:i])
+}
+
+// credentialStems are the words of a key that name a credential.
+var credentialStems = []string{"passw", "pwd", "pass", "secret", "token", "key", "auth", "credential", "cred", "nonce", "salt"}
+
+// valueTails are the words that may follow a credential word in a key that still
+// holds the credential itself (password_value, secret_key, token_b64, key2).
+var valueTails = map[string]bool{
+	"value": true, "val": true, "string": true, "str": true, "plain": true, "plaintext": true, "text": true,
+	"raw": true, "clear": true, "cleartext": true, "secret": true, "key": true, "token": true, "word": true,
+	"b64": true, "base64": true, "hex": true, "data": true, "bytes": true, "phrase": true, "code": true,
+	"confirm": true, "confirmation": true, "again": true, "repeat": true, "new": true, "old": true,
+	"current": true, "base": true, "access": true, "auth": true, "pass": true, "passwd": true, "password": true,
+	"prod": true, "dev": true, "test": true, "staging": true, "local": true, "live": true, "sandbox": true,
+	"default": true, "admin": true, "root": true, "user": true, "id": false, "api": true, "app": true,
+	"client": true, "private": true, "priv": true, "public": false, "sig": true, "signing": true, "hmac": true,
+	"encryption": true, "enc": true, "master": true, "session": true, "bot": true, "bearer": true, "jwt": true,
+	"web": true, "hook": true, "webhook": true, "refresh": true, "oauth": true, "db": true, "sql": true, "env": true,
+}
+
+// credentialKey judges a key by the words after its last credential word: a key
+// that goes on to describe the credential (reset_password_within,
+// ERROR_PASSWORD_RESTRICTION, NERR_PasswordTooLong) names a setting or a message
+// more often than a stored value, so only a random-looking value is kept for it. A key with no credential word (matched inside a longer
+// name) or an empty key passes: the rule's own name test decided.
+func credentialKey(key string) bool {
+	words := keyWords(key)
+	last := -1
+	for i, w := range words {
+		for _, stem := range credentialStems {
+			if strings.Contains(w, stem) {
+				last = i
+				break
+			}
+		}
+	}
+	if last < 0 {
+		return true
+	}
+	for _, w := range words[last+1:] {
+		if !valueTails[w] && len(w) > 1 && strings.Trim(w, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// keyWords splits a key into lower-case words at _, ., -, digits runs kept, and
+// camel-case humps: "NERR_PasswordTooLong" is nerr, password, too, long.
+func keyWords(key string) []string {
+	var words []string
+	cur := []byte{}
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c == '_' || c == '.' || c == '-' || c == '$':
+			flush()
+		case c >= 'A' && c <= 'Z' && i > 0 && key[i-1] >= 'a' && key[i-1] <= 'z':
+			flush()
+			cur = append(cur, c)
+		default:
+			cur = append(cur, c)
+		}
+	}
+	flush()
+	return words
 }
 
 // identifier reports a name in most languages' syntax: a letter, _ or $, then

@@ -38,6 +38,16 @@ func TestGenericValueJudgement(t *testing.T) {
 		{"masked", "settings.json", `"password": "**********"`, false},
 		{"words", "config.yml", `jwt_secret: "unsecure_session_secret_value"`, false},
 		{"locale string", "ja.json", `"LABEL_NEW_PASSWORD": "新しいパスワード"`, false},
+		{"short quoted password in code", "db.py", `conn = connect(user="app", password="gticsrge")`, true},
+		{"unquoted password in YAML", "compose.yml", `POSTGRES_PASSWORD: gpqcwkgrbst`, true},
+		{"setter", "Db.java", `ds.setPassword("hbmwyqkt");`, true},
+		{"call argument", "auth.go", `ok := CheckUserPassword("john", "qkzvwmtx")`, false},
+		{"method on the password", "auth.py", `data = self.password.encode('latin1')`, false},
+		{"validation rule", "rules.php", `'password' => 'required|min:8',`, false},
+		{"word and number in code", "user_test.go", `Password: "test123",`, false},
+		{"error constant", "Errors.cs", `ERROR_WRONG_PASSWORD = 0x0000052B,`, false},
+		{"key describing the password", "devise.rb", `config.reset_password_within = 6.hours`, false},
+		{"object identifier", "oids.go", `ControlTypePasswordMustChange = "2.16.840.1.113730.3.4.4"`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

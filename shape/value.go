@@ -30,17 +30,61 @@ func Dummy(s string) bool {
 	return Wordiness(s) >= WordLike && !strings.ContainsAny(s, "0123456789")
 }
 
-// ClassSwitches counts the places where s changes between letters, digits and
-// other characters ("ab12" has one, "a1b2" three).
+// Weak reports a value too guessable to be more than a stand-in: words with a
+// short number ("test123", "pass1", "required|min:8"), a run of digits
+// that counts or repeats ("1234", "123123"), or any value repeating a shorter one
+// ("abcabc").
+func Weak(s string) bool {
+	if periodic(s) || sequential(s) {
+		return true
+	}
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			digits++
+		}
+	}
+	return digits <= 4 && len(s)-digits >= 3 && ClassSwitches(s) <= 2 && Wordiness(s) >= WordLike
+}
+
+// periodic reports s made of two or more copies of a shorter string.
+func periodic(s string) bool {
+	for p := 1; p <= len(s)/2; p++ {
+		if len(s)%p == 0 && strings.Repeat(s[:p], len(s)/p) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// sequential reports s of four or more characters that each follow the one before
+// ("1234", "abcd", "4321").
+func sequential(s string) bool {
+	if len(s) < 4 {
+		return false
+	}
+	up, down := true, true
+	for i := 1; i < len(s); i++ {
+		up = up && s[i] == s[i-1]+1
+		down = down && s[i]+1 == s[i-1]
+	}
+	return up || down
+}
+
+// ClassSwitches counts the places where s changes between letters and digits,
+// other characters left out ("ab12" has one, "a1b2" three, "rgb_ycc" none).
 func ClassSwitches(s string) int {
 	n, prev := 0, -1
 	for i := 0; i < len(s); i++ {
-		c := 2
+		c := -1
 		switch {
 		case isLetter(s[i]):
 			c = 0
 		case s[i] >= '0' && s[i] <= '9':
 			c = 1
+		}
+		if c < 0 {
+			continue
 		}
 		if prev >= 0 && c != prev {
 			n++

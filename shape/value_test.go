@@ -58,7 +58,7 @@ func TestValueShapes(t *testing.T) {
 }
 
 func TestClassSwitches(t *testing.T) {
-	for s, want := range map[string]int{"": 0, "abc": 0, "ab12": 1, "a1b2": 3, "root123!": 2} {
+	for s, want := range map[string]int{"": 0, "abc": 0, "ab12": 1, "a1b2": 3, "root123!": 1, "rgb_ycc_2": 1} {
 		if got := ClassSwitches(s); got != want {
 			t.Errorf("ClassSwitches(%q) = %d, want %d", s, got, want)
 		}
@@ -95,5 +95,16 @@ func TestBigramTableCurrent(t *testing.T) {
 func BenchmarkWordiness(b *testing.B) {
 	for range b.N {
 		Wordiness("zqzvsje_qjrixirc")
+	}
+}
+
+func TestWeak(t *testing.T) {
+	for s, want := range map[string]bool{
+		"test123": true, "pass1": true, "1234": true, "123123": true, "abcabc": true, "required|min:8": true,
+		"gticsrge": false, "y7ng0l": false, "552712": false, "Zk3qP9vR2xL7mT4w": false,
+	} {
+		if got := Weak(s); got != want {
+			t.Errorf("Weak(%q) = %v, want %v", s, got, want)
+		}
 	}
 }
