@@ -87,12 +87,12 @@ func judgeGeneric(buf []byte, mstart, start, end int, path string) (string, bool
 	}
 	quoted := before == '"' || before == '\'' || before == '`'
 	lang := language(path)
+	if memberAccess(v) {
+		return "", false // template.users.admin.token, "jetbrains.mps.v8_elimination"
+	}
 	if !quoted {
 		if after == '(' || after == '[' {
 			return "", false // a call or an index: code, not a value
-		}
-		if memberAccess(v) {
-			return "", false // template.users.admin.token, this.config.secret
 		}
 		if lang == langCode && identifier(v) && shape.ClassSwitches(v) < 3 {
 			return "", false // a variable: tempToken, apiKey, SECRET
@@ -145,8 +145,9 @@ func valueOpener(buf []byte, start int, quoted bool) byte {
 	return buf[i]
 }
 
-// setterBefore reports that the call whose argument starts at start is a setter:
-// setPassword("x"), withPassword("x"), password("x").
+// setterBefore reports that the call whose argument starts at start is a setter
+// (setPassword("x"), withPassword("x"), password("x")) or a decoder of a literal
+// (Base64.decode("..."), unhexlify("..."), []byte("...")).
 func setterBefore(buf []byte, start int) bool {
 	i := bytes.LastIndexByte(buf[:start], '(')
 	j := i
@@ -154,7 +155,15 @@ func setterBefore(buf []byte, start int) bool {
 		j--
 	}
 	name := strings.ToLower(string(buf[j:max(i, j)]))
-	return strings.HasPrefix(name, "set") || strings.HasPrefix(name, "with") || strings.HasPrefix(name, "passw")
+	if strings.HasPrefix(name, "set") || strings.HasPrefix(name, "with") || strings.HasPrefix(name, "passw") {
+		return true
+	}
+	for _, dec := range []string{"decode", "unhexlify", "fromhex", "frombase64", "parsehex"} {
+		if strings.Contains(name, dec) {
+			return true // the argument of a decoder is the literal key
+		}
+	}
+	return name == "b" || name == "bytes" || name == "string"
 }
 
 func identByte(c byte) bool {
