@@ -40,6 +40,7 @@ var common struct {
 	trustRepo     bool
 	// maxArchiveDepth is how deep archives are opened (0: not at all).
 	maxArchiveDepth int
+	minConfidence   string
 }
 
 func init() {
@@ -60,6 +61,7 @@ func init() {
 	f.StringArrayVar(&common.endpoints, "endpoint", nil, "override a verification base URL: RULE_OR_FAMILY=URL (repeatable)")
 	f.IntVar(&common.maxArchiveDepth, "max-archive-depth", 4, "open archives (zip, jar, tar, gz, bz2, xz, zst) nested this deep; 0 reads them as binary")
 	f.BoolVar(&common.skipBinary, "skip-binary", false, "skip binary files (default: scan their printable runs, as strings(1) would)")
+	f.StringVar(&common.minConfidence, "min-confidence", "low", "report only findings at least this sure: "+strings.Join(finding.Confidences, "|"))
 }
 
 // workers returns the configured worker count.
@@ -184,6 +186,10 @@ func fromPipeline(r *pipeline.Result, set *rules.Set, repoURI string) *results {
 // finish writes the report and returns the exit status: 2 when the result is
 // incomplete, the --exit-code when findings remain.
 func finish(cmd *cobra.Command, res *results) error {
+	if !finding.ValidConfidence(common.minConfidence) {
+		return usageError(fmt.Errorf("--min-confidence %q: want one of %s", common.minConfidence, strings.Join(finding.Confidences, ", ")))
+	}
+	res.Findings = finding.MinConfidence(res.Findings, common.minConfidence)
 	noteSecrets(res.Findings)
 	res.Summary.Problems = res.Problems
 	var infos []report.RuleInfo
