@@ -5,7 +5,7 @@
 
 package rules
 
-const builtinHash = "36cdb39be35e933f"
+const builtinHash = "54f37e0e558d2335"
 
 var builtinTable = []Rule{
 	Rule{lazy: &lazyRegexp{},
@@ -3185,7 +3185,7 @@ var builtinTable = []Rule{
 		Description:      "Quoted password assigned to a password name (password, passwd, pwd) in code or configuration",
 		Regex:            "[\\w.-]*?(?i:passw(?:or)?d|passphrase|(?:\\b|[_.-])pass\\b|\\bpwd|[_.-]pwd|(?-i:[a-z]Pwd))(?i:[\\w.-]{0,20}?)(?:[\"'\\x60]?\\]?(?:\\s{1,4}(?:string|String|str|&str|const))?\\s{0,5}(?:[:?.+|!]{0,3}={1,3}>?|:|\\()|[\"']\\s{0,3},)\\s{0,8}[\"'\\x60]([!#$%&(-;=?-_a-z|~\\x{80}-\\x{2129}\\x{212B}-\\x{10FFFF}]{4,64})[\"'\\x60]",
 		SecretGroup:      1,
-		Keywords:         []string{"passw", "pwd", "passphrase", "pass\"", "pass'", "pass:", "pass=", "pass "},
+		Keywords:         []string{"passw", "pwd", "passphrase", "pass\"", "pass'", "pass:", "pass=", "pass =", "pass =="},
 		Entropy:          1.5,
 		Severity:         "medium",
 		Tags:             []string{"generic"},
@@ -3206,7 +3206,7 @@ var builtinTable = []Rule{
 			Description: "dictionary dummies and default passwords",
 			Stopwords:   []string{"passw", "changeit", "changeme", "letmein", "qwerty", "12345", "default", "example", "sample", "dummy", "secret"},
 		}},
-		Anchors: []string{"passw", "pwd", "passphrase", "pass\"", "pass'", "pass:", "pass=", "pass "},
+		Anchors: []string{"passw", "pwd", "passphrase", "pass\"", "pass'", "pass:", "pass=", "pass =", "pass =="},
 		MaxLen:  552,
 		Origin: Position{File: "rules/builtin/generic.toml",
 			Line: 222,
@@ -3219,7 +3219,7 @@ var builtinTable = []Rule{
 		Description:      "Unquoted value assigned to a password name (properties, .env, INI, YAML, shell)",
 		Regex:            "[\\w.-]*?(?i:passw(?:or)?d|passphrase|(?:\\b|[_.-])pass\\b|\\bpwd|[_.-]pwd)(?i:[\\w.-]{0,20}?)[ \\t]{0,5}(?:[:?.+|!]{0,3}=|:)[ \\t]{0,5}([A-Za-z0-9_.=+/~!#%@*?^-]{4,200})(?:[\\s\"'\\x60;,)}\\]\\\\&<|]|$)",
 		SecretGroup:      1,
-		Keywords:         []string{"passw", "pwd", "passphrase", "pass:", "pass=", "pass "},
+		Keywords:         []string{"passw", "pwd", "passphrase", "pass:", "pass=", "pass ="},
 		Entropy:          1.5,
 		Severity:         "medium",
 		Tags:             []string{"generic"},
@@ -3237,7 +3237,7 @@ var builtinTable = []Rule{
 			Regexes:     []string{"(?i:(?:token|secret|key|passw(?:or)?d|pwd|credentials?|creds|auth)s?[_.-]?(?:url|uri|path|file|filename|name|id|ids|type|size|len|length|count|version|header|endpoint|field|format|prefix|suffix|hash|expir\\w*|ttl|timeout|store|ref|env|algo\\w*|method|mode|param\\w*|provider|policy|label|source|manager|lifetime|kind|index|idx|pattern|regex|template|placeholder|hint|class|dir|folder|location|server|host|domain|scope|scopes|usage|limit|prefix)s?\\b)|(?i:\\b(?:public|publishable|pub|csrf|xsrf|anti[_-]?forgery|primary|foreign|sort|partition|cache|idempotency|i18n|translation|next|page|continuation|pagination|cursor|max|min|num|total|tokenizer|fake|mock|dummy|example|sample|test|placeholder|nonmatching|non[_-]matching|invalid|wrong|bad|broken|expired|revoked|unused|vault|store|manager)[_.-]?[\\w.-]{0,20}?(?:token|secret|key|passw(?:or)?d|pwd))|(?i:(?:vault|store|manager)[\\w.-]{0,20}?secrets?)|[=:>][ \\t]*[A-Za-z_$][A-Za-z_$]*\\d*(?:[A-Z][A-Za-z_$]*\\d*)*(?:\\.[A-Za-z_$][A-Za-z_$]*\\d*(?:[A-Z][A-Za-z_$]*\\d*)*)+(?:\\(\\))?[\\s;,)]*$"},
 			Target:      "match",
 		}},
-		Anchors: []string{"passw", "pwd", "passphrase", "pass:", "pass=", "pass "},
+		Anchors: []string{"passw", "pwd", "passphrase", "pass:", "pass=", "pass ="},
 		MaxLen:  477,
 		Origin: Position{File: "rules/builtin/generic.toml",
 			Line: 273,
@@ -3555,7 +3555,7 @@ var builtinTable = []Rule{
 		Description:      "Random quoted value assigned to a key name (key, aesKey, cipher_key, cookieValidationKey ...)",
 		Regex:            "[\\w.-]*?(?i:\\bkey|[_.-]key|(?-i:[a-z0-9]Key))(?:[\"'\\x60]?\\]?(?:\\s{1,4}(?:string|String|str|&str|const|char\\s?\\*|\\[\\]byte))?\\s{0,5}(?:[:?.+|!]{0,3}=>?|:)|[\"']\\s{0,3},)\\s{0,8}(?:(?:[\\w.]*decode\\w*|unhexlify|bytes\\.fromhex|b)\\(\\s{0,2})?[\"'\\x60]([A-Za-z0-9_.=+/~-]{16,200})[\"'\\x60]",
 		SecretGroup:      1,
-		Keywords:         []string{"key\"", "key'", "key:", "key=", "key =", "key\\t", "key ,", "key ?", "key`", "key]"},
+		Keywords:         []string{"key\"", "key'", "key`", "key=\"", "key='", "key = \"", "key = '", "key: \"", "key: '", "key:\"", "key:'", "key := \"", "key => ", "key=>", "unhexlify(", "fromhex(", "decode(\""},
 		Entropy:          3.3,
 		Severity:         "medium",
 		Tags:             []string{"generic"},
@@ -3574,7 +3574,7 @@ var builtinTable = []Rule{
 			Target:      "match",
 		}},
 		Validate: "token-like",
-		Anchors:  []string{"key\"", "key'", "key:", "key=", "key =", "key\\t", "key ,", "key ?", "key`", "key]"},
+		Anchors:  []string{"key\"", "key'", "key`", "key=\"", "key='", "key = \"", "key = '", "key: \"", "key: '", "key:\"", "key:'", "key := \"", "key => ", "key=>", "unhexlify(", "fromhex(", "decode(\""},
 		MaxLen:   565,
 		Origin: Position{File: "rules/builtin/generic.toml",
 			Line: 677,
@@ -3587,7 +3587,7 @@ var builtinTable = []Rule{
 		Description:      "Random value assigned to a nonce or salt name (nonce, salt, iv_salt, passwordSalt ...)",
 		Regex:            "[\\w.-]*?(?i:nonce|salt)(?i:[\\w.-]{0,12}?)(?:[\"'\\x60]?\\]?\\s{0,5}(?:[:?.+|!]{0,3}=>?|:)|[\"']\\s{0,3},)\\s{0,8}[\"'\\x60]([A-Za-z0-9_.=+/~$-]{8,200})[\"'\\x60]",
 		SecretGroup:      1,
-		Keywords:         []string{"nonce", "salt"},
+		Keywords:         []string{"nonce\"", "nonce'", "nonce =", "nonce:", "nonce=", "salt\"", "salt'", "salt =", "salt:", "salt="},
 		Entropy:          3,
 		Severity:         "low",
 		Tags:             []string{"generic"},
@@ -3605,7 +3605,7 @@ var builtinTable = []Rule{
 			Regexes:     []string{"(?i:(?:token|secret|key|passw(?:or)?d|pwd|credentials?|creds|auth)s?[_.-]?(?:url|uri|path|file|filename|name|id|ids|type|size|len|length|count|version|header|endpoint|field|format|prefix|suffix|hash|expir\\w*|ttl|timeout|store|ref|env|algo\\w*|method|mode|param\\w*|provider|policy|label|source|manager|lifetime|kind|index|idx|pattern|regex|template|placeholder|hint|class|dir|folder|location|server|host|domain|scope|scopes|usage|limit|prefix)s?\\b)|(?i:\\b(?:public|publishable|pub|csrf|xsrf|anti[_-]?forgery|primary|foreign|sort|partition|cache|idempotency|i18n|translation|next|page|continuation|pagination|cursor|max|min|num|total|tokenizer|fake|mock|dummy|example|sample|test|placeholder|nonmatching|non[_-]matching|invalid|wrong|bad|broken|expired|revoked|unused|vault|store|manager)[_.-]?[\\w.-]{0,20}?(?:token|secret|key|passw(?:or)?d|pwd))|(?i:(?:vault|store|manager)[\\w.-]{0,20}?secrets?)|[=:>][ \\t]*[A-Za-z_$][A-Za-z_$]*\\d*(?:[A-Z][A-Za-z_$]*\\d*)*(?:\\.[A-Za-z_$][A-Za-z_$]*\\d*(?:[A-Z][A-Za-z_$]*\\d*)*)+(?:\\(\\))?[\\s;,)]*$"},
 			Target:      "match",
 		}},
-		Anchors: []string{"nonce", "salt"},
+		Anchors: []string{"nonce\"", "nonce'", "nonce =", "nonce:", "nonce=", "salt\"", "salt'", "salt =", "salt:", "salt="},
 		MaxLen:  455,
 		Origin: Position{File: "rules/builtin/generic.toml",
 			Line: 721,
