@@ -71,10 +71,14 @@ var secretReferences = [][]byte{
 // (shape.Wordiness) and where it is (test trees).
 func judgeGeneric(buf []byte, mstart, start, end int, path string) (string, bool) {
 	v := string(buf[start:end])
-	if shape.Masked(v) || shape.NaturalText(v) {
+	if shape.Masked(v) || shape.NaturalText(v) || envReference(v) {
 		return "", false
 	}
-	describing := !credentialKey(keyAt(buf, mstart, start))
+	key := keyAt(buf, mstart, start)
+	if repeatsKeyWord(key, v) {
+		return "", false // password: "CleartextPassword1", secret: "my-client-secret"
+	}
+	describing := !credentialKey(key)
 	if describing && !(len(v) >= 16 && shape.Entropy(v) >= 3.5) {
 		return "", false
 	}
@@ -183,6 +187,25 @@ func oid(s string) bool {
 		}
 	}
 	return true
+}
+
+// repeatsKeyWord reports a value that spells the credential word of its key
+// (password, secret, token) when the key has one: a stand-in written by someone
+// who had no real value to hand. A key matched inside a longer run (an XML
+// attribute, a define() name) counts with its own words.
+func repeatsKeyWord(key, v string) bool {
+	lk, lv := strings.ToLower(key), strings.ToLower(v)
+	for _, w := range []string{"passw", "secret", "token"} {
+		if strings.Contains(lv, w) && (strings.Contains(lk, w) || key == "") {
+			return true
+		}
+	}
+	return false
+}
+
+// envReference reports a Windows-style environment reference, %NAME%.
+func envReference(s string) bool {
+	return len(s) > 2 && s[0] == '%' && s[len(s)-1] == '%' && identifier(s[1:len(s)-1])
 }
 
 // numberLiteral reports a number as code writes one: 0x hex, decimal of up to ten
