@@ -38,6 +38,24 @@ func (c *Checker) checkFiles(d *doc, kind fileKind) {
 	case kindDotenv:
 		c.checkDotenv(d)
 		return
+	case kindPgpass:
+		c.checkPgpass(d)
+		return
+	case kindHtpasswd:
+		c.checkHtpasswd(d)
+		return
+	case kindShadow:
+		c.checkShadow(d)
+		return
+	case kindMyCnf:
+		c.checkMyCnf(d)
+		return
+	case kindDeployConfig:
+		c.checkDeployConfig(d)
+		return
+	case kindRailsKey:
+		c.checkRailsKey(d)
+		return
 	}
 	format := config.FormatOf(d.path)
 	switch {

@@ -358,6 +358,11 @@ const (
 	kindDockerConfig
 	kindKubeconfig
 	kindPgpass
+	kindHtpasswd
+	kindShadow
+	kindMyCnf
+	kindDeployConfig
+	kindRailsKey
 )
 
 func classify(p string) fileKind {
@@ -375,8 +380,18 @@ func classify(p string) fileKind {
 		return kindGitCredentials
 	case lb == ".gitconfig" || lb == ".gitmodules" || strings.HasSuffix(s, ".git/config") || strings.HasSuffix(s, ".config/git/config"):
 		return kindGitConfig
-	case lb == ".pgpass":
+	case lb == ".pgpass" || lb == "pgpass":
 		return kindPgpass
+	case lb == ".htpasswd" || lb == "htpasswd" || strings.HasSuffix(lb, ".htpasswd"):
+		return kindHtpasswd
+	case lb == "shadow" || lb == "shadow-" || lb == "gshadow":
+		return kindShadow
+	case lb == ".my.cnf" || lb == "my.cnf" || lb == "my.ini":
+		return kindMyCnf
+	case lb == "sftp-config.json" || lb == ".ftpconfig" || lb == ".remote-sync.json" || strings.HasSuffix(s, ".vscode/sftp.json"):
+		return kindDeployConfig
+	case strings.HasSuffix(s, "config/master.key") || strings.Contains(s, "config/credentials/") && strings.HasSuffix(lb, ".key"):
+		return kindRailsKey
 	case lb == ".env" || strings.HasPrefix(lb, ".env.") || strings.HasSuffix(lb, ".env"):
 		return kindDotenv
 	case strings.HasSuffix(s, ".docker/config.json"):
