@@ -40,12 +40,15 @@ func TestMinConfidence(t *testing.T) {
 		var got []string
 		for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
 			var f struct {
+				RuleID     string `json:"rule_id"`
 				Confidence string `json:"confidence"`
 			}
 			if err := json.Unmarshal([]byte(line), &f); err != nil {
 				t.Fatalf("--min-confidence %s: %v in %q", tt.min, err, line)
 			}
-			got = append(got, f.Confidence)
+			if f.RuleID != "" { // not the summary line
+				got = append(got, f.Confidence)
+			}
 		}
 		slices.Sort(got)
 		if !slices.Equal(got, tt.want) {
