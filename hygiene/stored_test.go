@@ -26,3 +26,24 @@ func TestStoredValue(t *testing.T) {
 		}
 	}
 }
+
+func TestURLPasswordStandIn(t *testing.T) {
+	tests := []struct {
+		user, pass string
+		want       bool
+	}{
+		{"admin", "admin", true},
+		{"dev", "xyz", true},
+		{"POSTGRES_USER", "POSTGRES_PASSWORD", true},
+		{"postgres", "my_password", true},
+		{"user1", "pwd1", true},
+		{"app", "Vq8%40zL2m", false},
+		{"deploy", "Vq8zL2mXr7Tc", false},
+		{"svc", "gticsrgek", false},
+	}
+	for _, tt := range tests {
+		if got := standIn(tt.user, tt.pass); got != tt.want {
+			t.Errorf("standIn(%q, %q) = %v, want %v", tt.user, tt.pass, got, tt.want)
+		}
+	}
+}
