@@ -370,6 +370,17 @@ func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string)
 	if shape.IsPlaceholder(x.secret) || !r.Valid(x.secret) {
 		return x, false
 	}
+	// The value judgement is cheaper than the allow lists' regexes and rejects most
+	// generic candidates, so it runs first.
+	x.generic = slices.Contains(r.Tags, "generic")
+	x.confidence = finding.ConfidenceHigh
+	if x.generic {
+		conf, ok := judgeGeneric(buf, x.mstart, x.start, x.end, path)
+		if !ok {
+			return x, false
+		}
+		x.confidence = conf
+	}
 	line := lineAround(buf, x.mstart, x.mend)
 	if bytes.Contains(line, []byte("tokenward:allow")) ||
 		(e.opts.GitleaksAllow && bytes.Contains(line, []byte("gitleaks:allow"))) {
@@ -393,15 +404,6 @@ func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string)
 			}
 			x.groups[name] = string(buf[lo+m[2*i] : lo+m[2*i+1]])
 		}
-	}
-	x.generic = slices.Contains(r.Tags, "generic")
-	x.confidence = finding.ConfidenceHigh
-	if x.generic {
-		conf, ok := judgeGeneric(buf, x.mstart, x.start, x.end, path)
-		if !ok {
-			return x, false
-		}
-		x.confidence = conf
 	}
 	return x, true
 }

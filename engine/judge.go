@@ -15,6 +15,7 @@ const (
 	langOther  = iota // prose, logs, unknown extensions
 	langCode          // a programming language: an unquoted word is a name
 	langConfig        // a configuration format: an unquoted word is a literal
+	langDocs          // documentation: examples are written to be read, not used
 )
 
 var codeExts = map[string]bool{
@@ -38,6 +39,8 @@ func language(p string) int {
 		return langCode
 	case configExts[ext] || strings.HasPrefix(path.Base(p), ".env"):
 		return langConfig
+	case ext == ".md" || ext == ".markdown" || ext == ".rst" || ext == ".adoc" || ext == ".asciidoc":
+		return langDocs
 	}
 	return langOther
 }
@@ -119,7 +122,7 @@ func judgeGeneric(buf []byte, mstart, start, end int, path string) (string, bool
 	}
 	conf := finding.ConfidenceMedium
 	if shape.Weak(v) {
-		if testPath(path) || lang == langCode {
+		if testPath(path) || lang == langCode || lang == langDocs {
 			return "", false
 		}
 		conf = finding.ConfidenceLow
@@ -190,12 +193,12 @@ func oid(s string) bool {
 }
 
 // repeatsKeyWord reports a value that spells the credential word of its key
-// (password, secret, token) when the key has one: a stand-in written by someone
+// (pass, pwd, secret, token: newPassword = "newpass") when the key has one: a stand-in written by someone
 // who had no real value to hand. A key matched inside a longer run (an XML
 // attribute, a define() name) counts with its own words.
 func repeatsKeyWord(key, v string) bool {
 	lk, lv := strings.ToLower(key), strings.ToLower(v)
-	for _, w := range []string{"passw", "secret", "token"} {
+	for _, w := range []string{"pass", "pwd", "secret", "token"} {
 		if strings.Contains(lv, w) && (strings.Contains(lk, w) || key == "") {
 			return true
 		}

@@ -33,9 +33,9 @@ func Dummy(s string) bool {
 // Weak reports a value too guessable to be more than a stand-in: words with a
 // short number ("test123", "pass1", "required|min:8"), a run of digits
 // that counts or repeats ("1234", "123123"), or any value repeating a shorter one
-// ("abcabc").
+// ("abcabc"), or keyboard and alphabet walks ("asdf", "abc123").
 func Weak(s string) bool {
-	if periodic(s) || sequential(s) {
+	if periodic(s) || sequential(s) || walks(strings.ToLower(s)) {
 		return true
 	}
 	digits := 0
@@ -45,6 +45,36 @@ func Weak(s string) bool {
 		}
 	}
 	return digits <= 4 && len(s)-digits >= 3 && ClassSwitches(s) <= 2 && Wordiness(s) >= WordLike
+}
+
+// keyboardRows are the runs a keyboard walk follows ("asdf", "qwerty", "1qaz" is
+// not a row and is not caught).
+var keyboardRows = []string{"1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm", "abcdefghijklmnopqrstuvwxyz"}
+
+// walks reports s made of at most two runs of three or more characters, each a
+// stretch of a keyboard row or of the alphabet, before any digits ("abc123",
+// "asdf", "qwerty12").
+func walks(s string) bool {
+	s = strings.TrimRight(s, "0123456789!")
+	runs := 0
+	for i := 0; i < len(s); {
+		best := 0
+		for _, row := range keyboardRows {
+			for j := range len(row) {
+				n := 0
+				for i+n < len(s) && j+n < len(row) && s[i+n] == row[j+n] {
+					n++
+				}
+				best = max(best, n)
+			}
+		}
+		if best < 3 {
+			return false
+		}
+		i += best
+		runs++
+	}
+	return runs > 0 && runs <= 2
 }
 
 // periodic reports s made of two or more copies of a shorter string.

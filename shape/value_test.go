@@ -100,7 +100,7 @@ func BenchmarkWordiness(b *testing.B) {
 
 func TestWeak(t *testing.T) {
 	for s, want := range map[string]bool{
-		"test123": true, "pass1": true, "1234": true, "123123": true, "abcabc": true, "required|min:8": true,
+		"test123": true, "pass1": true, "1234": true, "123123": true, "abcabc": true, "required|min:8": true, "abc123": true, "asdf": true, "qwerty12": true,
 		"gticsrge": false, "y7ng0l": false, "552712": false, "Zk3qP9vR2xL7mT4w": false,
 	} {
 		if got := Weak(s); got != want {
