@@ -5,7 +5,7 @@
 
 package rules
 
-const builtinHash = "80e4016e96a72703"
+const builtinHash = "215005f0597638b9"
 
 var builtinTable = []Rule{
 	Rule{lazy: &lazyRegexp{},
@@ -3630,7 +3630,7 @@ var builtinTable = []Rule{
 		Description:      "Random quoted value assigned to a key name (key, aesKey, cipher_key, cookieValidationKey ...)",
 		Regex:            "[\\w.-]*?(?i:\\bkey|[_.-]key|(?-i:[a-z0-9]Key))(?:[\"'\\x60]?\\]?(?:\\s{1,4}(?:string|String|str|&str|const|char\\s?\\*|\\[\\]byte))?\\s{0,5}(?:[:?.+|!]{0,3}=>?|:)|[\"']\\s{0,3},)\\s{0,8}(?:(?:[\\w.]*decode\\w*|unhexlify|bytes\\.fromhex|b)\\(\\s{0,2})?[\"'\\x60]([A-Za-z0-9_.=+/~-]{16,200})[\"'\\x60]",
 		SecretGroup:      1,
-		Keywords:         []string{"key\"", "key'", "key`", "key=", "key =", "key:", "key :=", "unhexlify", "fromhex"},
+		Keywords:         []string{"key\"", "key'", "key`", "key=\"", "key='", "key = \"", "key = '", "key: \"", "key: '", "key:\"", "key:'", "key := \"", "key => ", "key=>", "unhexlify", "fromhex"},
 		Entropy:          3.3,
 		Severity:         "medium",
 		Tags:             []string{"generic"},
@@ -3649,7 +3649,7 @@ var builtinTable = []Rule{
 			Target:      "match",
 		}},
 		Validate: "token-like",
-		Anchors:  []string{"key\"", "key'", "key`", "key=", "key =", "key:", "key :=", "unhexlify", "fromhex"},
+		Anchors:  []string{"key\"", "key'", "key`", "key=\"", "key='", "key = \"", "key = '", "key: \"", "key: '", "key:\"", "key:'", "key := \"", "key => ", "key=>", "unhexlify", "fromhex"},
 		MaxLen:   565,
 		Origin: Position{File: "rules/builtin/generic.toml",
 			Line: 677,
