@@ -121,6 +121,7 @@ type raw struct {
 	encoding     string
 	groups       map[string]string
 	generic      bool
+	confidence   string // finding.ConfidenceHigh, Medium or Low
 }
 
 // Scan finds every secret in a blob. Findings are sorted by position. On a read
@@ -370,6 +371,17 @@ func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string)
 	if shape.IsPlaceholder(x.secret) || !r.Valid(x.secret) {
 		return x, false
 	}
+	// The value judgement is cheaper than the allow lists' regexes and rejects most
+	// generic candidates, so it runs first.
+	x.generic = slices.Contains(r.Tags, "generic")
+	x.confidence = finding.ConfidenceHigh
+	if x.generic {
+		conf, ok := judgeGeneric(buf, x.mstart, x.start, x.end, path)
+		if !ok {
+			return x, false
+		}
+		x.confidence = conf
+	}
 	line := lineAround(buf, x.mstart, x.mend)
 	if bytes.Contains(line, []byte("tokenward:allow")) ||
 		(e.opts.GitleaksAllow && bytes.Contains(line, []byte("gitleaks:allow"))) {
@@ -394,7 +406,6 @@ func (e *Engine) accept(r *rules.Rule, buf []byte, m []int, lo int, path string)
 			x.groups[name] = string(buf[lo+m[2*i] : lo+m[2*i+1]])
 		}
 	}
-	x.generic = slices.Contains(r.Tags, "generic")
 	return x, true
 }
 
@@ -504,6 +515,7 @@ func (e *Engine) locate(buf []byte, rs []raw, start position, path string) []fin
 			RuleID:      x.rule.ID,
 			Description: x.rule.Description,
 			Severity:    x.rule.Severity,
+			Confidence:  x.confidence,
 			Kind:        finding.KindSecret,
 			File:        path,
 			Line:        cur.line,

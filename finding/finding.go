@@ -35,8 +35,11 @@ type Finding struct {
 	RuleID      string `json:"rule_id"`
 	Description string `json:"description"`
 	Severity    string `json:"severity"`
-	Kind        string `json:"kind"`
-	File        string `json:"file"`
+	// Confidence is how sure the finding is that it holds a credential: high,
+	// medium or low (see ConfidenceHigh).
+	Confidence string `json:"confidence"`
+	Kind       string `json:"kind"`
+	File       string `json:"file"`
 	// Line and Column locate the secret's first character (1-based; columns count
 	// Unicode code points). EndLine and EndColumn locate the position just past its
 	// last character, as SARIF regions do.
@@ -83,4 +86,54 @@ func RedactIn(s, secret string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, secret, Redact(secret))
+}
+
+// Confidence levels: how sure a finding is that it holds a live credential.
+// Provider-format findings are high; a generic name-and-value finding is medium or
+// low by the judgement of its value and where it is.
+const (
+	ConfidenceHigh   = "high"
+	ConfidenceMedium = "medium"
+	ConfidenceLow    = "low"
+)
+
+// Confidences lists the levels from most to least sure.
+var Confidences = []string{ConfidenceHigh, ConfidenceMedium, ConfidenceLow}
+
+// ConfidenceRank is the position of c in Confidences; an empty or unknown level
+// ranks as medium.
+func ConfidenceRank(c string) int {
+	switch c {
+	case ConfidenceHigh:
+		return 0
+	case ConfidenceLow:
+		return 2
+	}
+	return 1
+}
+
+// LowerConfidence is the level one below c (low stays low).
+func LowerConfidence(c string) string {
+	return Confidences[min(ConfidenceRank(c)+1, len(Confidences)-1)]
+}
+
+// ValidConfidence reports whether c names a level.
+func ValidConfidence(c string) bool {
+	return c == ConfidenceHigh || c == ConfidenceMedium || c == ConfidenceLow
+}
+
+// MinConfidence keeps the findings at least as sure as min ("high", "medium" or
+// "low"; "" or "low" keeps everything). The slice is filtered in place.
+func MinConfidence(fs []Finding, min string) []Finding {
+	if min == "" || min == ConfidenceLow {
+		return fs
+	}
+	limit := ConfidenceRank(min)
+	out := fs[:0]
+	for _, f := range fs {
+		if ConfidenceRank(f.Confidence) <= limit {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tokenward/tokenward/hygiene/config"
+	"github.com/tokenward/tokenward/shape"
 )
 
 // storeTags mark findings that say "a credential is stored here"; Review drops
@@ -36,6 +37,24 @@ func (c *Checker) checkFiles(d *doc, kind fileKind) {
 		c.checkGitCredentials(d)
 	case kindDotenv:
 		c.checkDotenv(d)
+		return
+	case kindPgpass:
+		c.checkPgpass(d)
+		return
+	case kindHtpasswd:
+		c.checkHtpasswd(d)
+		return
+	case kindShadow:
+		c.checkShadow(d)
+		return
+	case kindMyCnf:
+		c.checkMyCnf(d)
+		return
+	case kindDeployConfig:
+		c.checkDeployConfig(d)
+		return
+	case kindRailsKey:
+		c.checkRailsKey(d)
 		return
 	}
 	format := config.FormatOf(d.path)
@@ -78,7 +97,7 @@ func (c *Checker) checkFiles(d *doc, kind fileKind) {
 		return // key names in test vectors and translations are not stored credentials
 	}
 	for i, e := range entries {
-		if claimed[i] || !credentialPath(e.Path) || !configValue(e.Value) {
+		if claimed[i] || !credentialPath(e.Path) || !configValue(e.Value) || !storedValue(e.Key(), e.Value) {
 			continue
 		}
 		d.stored("config-credential-key", e.Start, e.End, e.Value,
@@ -118,6 +137,71 @@ func credentialPath(p []string) bool {
 	}
 	if ws := KeyWords(last); len(ws) == 1 && (ws[0] == "key" || ws[0] == "keys") && len(keys) > 1 {
 		return CredentialKey(keys[len(keys)-2] + "_key")
+	}
+	return false
+}
+
+// storedValue judges a config value under a credential key the way the engine
+// judges a generic value: not a reference to a CI or store secret (from_secret:
+// NAME, password_secret: DOCKERHUB_TOKEN), not words (unsecure_session_secret) or a
+// weak stand-in (test1234), not a mask, a version range (a package.json dependency
+// named after tokens), an encrypted ENC(...) value or a password hash, and not the
+// key's own name repeated.
+func storedValue(key, v string) bool {
+	v = strings.TrimSpace(v)
+	lk := strings.ToLower(key)
+	switch {
+	case lk == "from_secret" || strings.HasSuffix(lk, "_secret") && envName(v),
+		strings.EqualFold(key, v),
+		shape.Masked(v) || shape.Dummy(v) || shape.Weak(v) || shape.NaturalText(v),
+		versionRange(v),
+		strings.HasPrefix(v, "ENC(") && strings.HasSuffix(v, ")"),
+		passwordHash(v):
+		return false
+	}
+	return true
+}
+
+// envName reports an environment variable's name: DOCKERHUB_TOKEN, AWS_SECRET_ACCESS_KEY.
+func envName(s string) bool {
+	if len(s) < 3 || !strings.Contains(s, "_") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// versionRange reports a dependency version such as "^3.0.1", "~1.4" or ">=2.0".
+func versionRange(s string) bool {
+	s = strings.TrimLeft(s, "^~>=<v ")
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	return strings.Trim(s, "0123456789.-+xX*abcdefghijklmnopqrstuvwxyz") == "" && strings.Count(s, ".") >= 1 && len(s) <= 32
+}
+
+// passwordHash reports a crypt(3) or framework password hash: $6$..., $2b$...,
+// sha1$salt$digest, pbkdf2_sha256$..., {SSHA}...
+func passwordHash(s string) bool {
+	if strings.HasPrefix(s, "{") {
+		i := strings.IndexByte(s, '}')
+		return i > 1 && i < 12 && strings.ToUpper(s[1:i]) == s[1:i]
+	}
+	if strings.HasPrefix(s, "$") {
+		return strings.Count(s, "$") >= 3
+	}
+	if i := strings.IndexByte(s, '$'); i > 0 && strings.Count(s, "$") >= 2 {
+		algo := strings.ToLower(s[:i])
+		for _, a := range []string{"sha1", "sha256", "sha512", "md5", "pbkdf2", "bcrypt", "argon2", "scrypt"} {
+			if strings.HasPrefix(algo, a) {
+				return true
+			}
+		}
 	}
 	return false
 }

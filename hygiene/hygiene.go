@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -218,6 +219,7 @@ func (d *doc) add(is issue) {
 	f.Context = contextLine(line, is.start-lo, is.end-lo, is.secret)
 	f.Message = is.msg
 	f.Tags = append(f.Tags, is.tags...)
+	f.Confidence = confidenceOf(is.rule, is.tags)
 	if is.secret != "" {
 		f.Fingerprint = finding.Fingerprint(is.rule, is.secret)
 	} else {
@@ -228,6 +230,17 @@ func (d *doc) add(is issue) {
 	d.out = append(d.out, f)
 }
 
+// confidenceOf is how sure a finding is: a credential read from a file format
+// whose fields are credentials by definition (.netrc, .git-credentials, .pgpass,
+// .htpasswd...) is high; a value judged by its key name (config keys, .env lines)
+// and a practice are medium.
+func confidenceOf(rule string, tags []string) string {
+	if rule != "config-credential-key" && rule != "dotenv-credential" && slices.Contains(tags, "credential-store") {
+		return finding.ConfidenceHigh
+	}
+	return finding.ConfidenceMedium
+}
+
 func (c *Checker) newFinding(rule, severity string) finding.Finding {
 	desc := rule
 	if hc, ok := CheckByID(rule); ok {
@@ -236,7 +249,8 @@ func (c *Checker) newFinding(rule, severity string) finding.Finding {
 	if severity == "" || c.cfg.Severity[rule] != "" {
 		severity = c.cfg.SeverityOf(rule)
 	}
-	return finding.Finding{RuleID: rule, Description: desc, Severity: severity, Kind: finding.KindHygiene, Tags: []string{"hygiene"}}
+	return finding.Finding{RuleID: rule, Description: desc, Severity: severity, Confidence: finding.ConfidenceMedium,
+		Kind: finding.KindHygiene, Tags: []string{"hygiene"}}
 }
 
 // contextLine is the line around line[start:end] as a finding shows it: cut
@@ -329,6 +343,11 @@ const (
 	kindDockerConfig
 	kindKubeconfig
 	kindPgpass
+	kindHtpasswd
+	kindShadow
+	kindMyCnf
+	kindDeployConfig
+	kindRailsKey
 )
 
 func classify(p string) fileKind {
@@ -346,8 +365,18 @@ func classify(p string) fileKind {
 		return kindGitCredentials
 	case lb == ".gitconfig" || lb == ".gitmodules" || strings.HasSuffix(s, ".git/config") || strings.HasSuffix(s, ".config/git/config"):
 		return kindGitConfig
-	case lb == ".pgpass":
+	case lb == ".pgpass" || lb == "pgpass":
 		return kindPgpass
+	case lb == ".htpasswd" || lb == "htpasswd" || strings.HasSuffix(lb, ".htpasswd"):
+		return kindHtpasswd
+	case lb == "shadow" || lb == "shadow-" || lb == "gshadow":
+		return kindShadow
+	case lb == ".my.cnf" || lb == "my.cnf" || lb == "my.ini":
+		return kindMyCnf
+	case lb == "sftp-config.json" || lb == ".ftpconfig" || lb == ".remote-sync.json" || strings.HasSuffix(s, ".vscode/sftp.json"):
+		return kindDeployConfig
+	case strings.HasSuffix(s, "config/master.key") || strings.Contains(s, "config/credentials/") && strings.HasSuffix(lb, ".key"):
+		return kindRailsKey
 	case lb == ".env" || strings.HasPrefix(lb, ".env.") || strings.HasSuffix(lb, ".env"):
 		return kindDotenv
 	case strings.HasSuffix(s, ".docker/config.json"):

@@ -139,7 +139,7 @@ func TestReviewClientSideAndDedupe(t *testing.T) {
 		"public/index.html":    "<script>var t = '" + pat + "'</script>\n",
 		"frontend/.env":        "VITE_GITHUB_TOKEN=" + pat + "\nGITHUB_TOKEN=" + pat + "\n",
 		".git-credentials":     "https://deploy:" + pat + "@github.com\n",
-		"config/settings.yaml": "github:\n  token: " + pat + "\n  password: Tr0ub4dorXq9\n",
+		"config/settings.yaml": "github:\n  token: " + pat + "\n  credential: Tr0ub4dorXq9\n",
 	}
 	e := testEngine(t)
 	c := New(DefaultConfig())

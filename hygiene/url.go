@@ -147,7 +147,7 @@ func (c *Checker) checkUserinfo(d *doc) {
 		var so int
 		if colon := bytes.IndexByte(userinfo, ':'); colon >= 0 {
 			secret, so = string(userinfo[colon+1:]), a+colon+1
-			if secret == "" || weakURLPassword(secret) {
+			if secret == "" || weakURLPassword(secret) || standIn(string(userinfo[:colon]), secret) {
 				continue
 			}
 		} else {
@@ -174,6 +174,24 @@ func (c *Checker) checkUserinfo(d *doc) {
 }
 
 // weakURLPassword reports userinfo passwords that are documentation, not credentials.
+// standIn reports a userinfo password that stands for one rather than is one:
+// the user name repeated (admin:admin), fewer than four characters (a:a, dev:xyz),
+// an environment variable's name (POSTGRES_USER:POSTGRES_PASSWORD), a value that
+// spells a credential word (my_password, pwd1), words or a weak value (guest,
+// 123123), judged as the engine judges a generic value.
+func standIn(user, p string) bool {
+	if u, err := url.PathUnescape(p); err == nil {
+		p = u
+	}
+	l := strings.ToLower(p)
+	for _, w := range []string{"passw", "pwd", "secret", "token"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return strings.EqualFold(user, p) || len(p) < 4 || envName(p) || shape.Dummy(p) || shape.Weak(p)
+}
+
 func weakURLPassword(p string) bool {
 	if u, err := url.PathUnescape(p); err == nil {
 		p = u

@@ -97,6 +97,7 @@ type sarifResult struct {
 
 type sarifResultProps struct {
 	Severity     string                `json:"severity,omitempty"`
+	Confidence   string                `json:"confidence,omitempty"`
 	Kind         string                `json:"kind,omitempty"`
 	Commit       string                `json:"commit,omitempty"`
 	Author       string                `json:"author,omitempty"`
@@ -351,6 +352,7 @@ func sarifResultFor(f finding.Finding, ruleIndex int, showSecrets bool) sarifRes
 	}
 	props := sarifResultProps{
 		Severity:     f.Severity,
+		Confidence:   f.Confidence,
 		Kind:         f.Kind,
 		Commit:       f.Commit,
 		Author:       f.Author,

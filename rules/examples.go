@@ -40,7 +40,7 @@ func examplePath(r *Rule) string {
 	if r.PathRe == nil {
 		return "example.txt"
 	}
-	for _, p := range []string{".npmrc", ".pypirc", "config.json", ".env", "id_rsa", ".netrc", "settings.xml", ".git-credentials", "credentials", ".dockercfg", "kubeconfig", "config.yaml"} {
+	for _, p := range []string{".npmrc", ".pypirc", "config.json", ".env", "id_rsa", ".netrc", "settings.xml", ".git-credentials", "credentials", ".dockercfg", "kubeconfig", "config.yaml", "config.php"} {
 		if r.PathRe.MatchString(p) {
 			return p
 		}

@@ -11,7 +11,7 @@ import (
 // placeholderMarks are substrings of documentation placeholders, template
 // expressions and environment lookups: text that stands for a secret without being one.
 var placeholderMarks = []string{
-	"${", "{{", "}}", "$(", "<", ">", "%s", "%(", "[", "]",
+	"${", "#{", "{{", "}}", "$(", "<", ">", "%s", "%(", "[", "]",
 	"your", "placeholder", "example", "changeme", "change_me", "redacted", "dummy",
 	"xxxx", "****", "....", "getenv", "process.env", "environ", "insert_", "replace_me",
 	"_here", "-here", "secretkey", "fake_", "sample_",

@@ -83,6 +83,6 @@ func FindingsForFingerprints(set *rules.Set, fingerprints []string, text string)
 }
 
 func newFinding(r *rules.Rule, secret string, groups map[string]string) finding.Finding {
-	return finding.Finding{RuleID: r.ID, Description: r.Description, Severity: r.Severity, Kind: finding.KindSecret,
+	return finding.Finding{RuleID: r.ID, Description: r.Description, Severity: r.Severity, Confidence: finding.ConfidenceHigh, Kind: finding.KindSecret,
 		Secret: secret, Redacted: finding.Redact(secret), Fingerprint: finding.Fingerprint(r.ID, secret), Groups: groups}
 }

@@ -41,6 +41,7 @@ var common struct {
 	trustRepo     bool
 	// maxArchiveDepth is how deep archives are opened (0: not at all).
 	maxArchiveDepth int
+	minConfidence   string
 }
 
 // workers returns the configured worker count.
@@ -168,7 +169,14 @@ func fromPipeline(r *pipeline.Result, set *rules.Set, repoURI string) *results {
 // finish writes the report and returns the exit status: 2 when the result is
 // incomplete, the --exit-code when findings remain.
 func finish(cmd *cobra.Command, res *results) error {
-	noteSecrets(res.Findings)                  // every secret is redacted, also of findings --results drops
+	noteSecrets(res.Findings) // every secret is redacted, also of findings the filters drop
+	if common.minConfidence == "" { // a command without the flag
+		common.minConfidence = finding.Confidences[len(finding.Confidences)-1]
+	}
+	if !finding.ValidConfidence(common.minConfidence) {
+		return usageError(fmt.Errorf("--min-confidence %q: want one of %s", common.minConfidence, strings.Join(finding.Confidences, ", ")))
+	}
+	res.Findings = finding.MinConfidence(res.Findings, common.minConfidence)
 	res.Findings = filterResults(res.Findings) // --results
 	res.Summary.Problems = res.Problems
 	var infos []report.RuleInfo

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenward/tokenward/baseline"
+	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/report"
 )
 
@@ -55,6 +56,7 @@ func addReportFlags(c *cobra.Command, exit bool) {
 	f.BoolVar(&common.noColor, "no-color", false, "never colour text output")
 	if exit {
 		f.IntVar(&common.exitCode, "exit-code", 1, "exit code when findings are reported")
+		f.StringVar(&common.minConfidence, "min-confidence", "low", "report only findings at least this sure: "+strings.Join(finding.Confidences, "|"))
 		f.StringSliceVar(&resultsFilter, "results", nil, "report only findings with these verification results: live, invalid, unknown, not_checked (comma-separated; all but not_checked imply --verify)")
 	}
 }
