@@ -169,7 +169,7 @@ func fromPipeline(r *pipeline.Result, set *rules.Set, repoURI string) *results {
 // finish writes the report and returns the exit status: 2 when the result is
 // incomplete, the --exit-code when findings remain.
 func finish(cmd *cobra.Command, res *results) error {
-	noteSecrets(res.Findings) // every secret is redacted, also of findings the filters drop
+	noteSecrets(res.Findings)       // every secret is redacted, also of findings the filters drop
 	if common.minConfidence == "" { // a command without the flag
 		common.minConfidence = finding.Confidences[len(finding.Confidences)-1]
 	}
