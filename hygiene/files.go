@@ -182,7 +182,7 @@ func versionRange(s string) bool {
 	if s == "" || s[0] < '0' || s[0] > '9' {
 		return false
 	}
-	return strings.Trim(s, "0123456789.-+xX*abcdefghijklmnopqrstuvwxyz") == "" && strings.Count(s, ".") >= 1 && len(s) <= 32
+	return strings.Trim(s, "0123456789.-+X*abcdefghijklmnopqrstuvwxyz") == "" && strings.Count(s, ".") >= 1 && len(s) <= 32
 }
 
 // passwordHash reports a crypt(3) or framework password hash: $6$..., $2b$...,

@@ -22,6 +22,7 @@ import (
 	"log"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -32,8 +33,15 @@ const symbols = 27 // a-z, then the word boundary
 
 func main() {
 	out := flag.String("o", "bigram_table.go", "output file")
-	root := flag.String("root", filepath.Join(runtime.GOROOT(), "src"), "corpus directory")
+	root := flag.String("root", "", "corpus directory (default: $(go env GOROOT)/src)")
 	flag.Parse()
+	if *root == "" {
+		out, err := exec.Command("go", "env", "GOROOT").Output()
+		if err != nil {
+			log.Fatalf("go env GOROOT: %v", err)
+		}
+		*root = filepath.Join(strings.TrimSpace(string(out)), "src")
+	}
 
 	var counts [symbols][symbols]float64
 	var files []string
