@@ -1,6 +1,10 @@
 package hygiene
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/tokenward/tokenward/rules"
+)
 
 func TestStoredValue(t *testing.T) {
 	tests := []struct {
@@ -44,6 +48,27 @@ func TestURLPasswordStandIn(t *testing.T) {
 	for _, tt := range tests {
 		if got := standIn(tt.user, tt.pass); got != tt.want {
 			t.Errorf("standIn(%q, %q) = %v, want %v", tt.user, tt.pass, got, tt.want)
+		}
+	}
+}
+
+// TestQueryStandIns: credential query parameters holding stand-ins are not findings.
+func TestQueryStandIns(t *testing.T) {
+	c := New(rules.DefaultHygiene())
+	for _, tt := range []struct {
+		text string
+		want bool
+	}{
+		{`GET https://api.vendor.io/v1/me?access_token=secret-access-token`, false},
+		{`GET https://api.vendor.io/v1/login?user=m&password=testMemberPass`, false},
+		{`GET https://api.vendor.io/v1/me?access_token=9f8e7d6c5b4a3f2e1d0cQx7`, true},
+	} {
+		got := false
+		for _, f := range c.Check("client.http", []byte(tt.text+"\n")) {
+			got = got || f.RuleID == "url-credential-query"
+		}
+		if got != tt.want {
+			t.Errorf("%q: url-credential-query = %v, want %v", tt.text, got, tt.want)
 		}
 	}
 }
