@@ -1,10 +1,6 @@
 package hygiene
 
-import (
-	"testing"
-
-	"github.com/tokenward/tokenward/rules"
-)
+import "testing"
 
 func TestStoredValue(t *testing.T) {
 	tests := []struct {
@@ -54,7 +50,7 @@ func TestURLPasswordStandIn(t *testing.T) {
 
 // TestQueryStandIns: credential query parameters holding stand-ins are not findings.
 func TestQueryStandIns(t *testing.T) {
-	c := New(rules.DefaultHygiene())
+	c := New(DefaultConfig())
 	for _, tt := range []struct {
 		text string
 		want bool
