@@ -104,6 +104,9 @@ func judgeGeneric(buf []byte, mstart, start, end int, path string) (string, bool
 		if lang == langCode && identifier(v) && shape.ClassSwitches(v) < 3 {
 			return "", false // a variable: tempToken, apiKey, SECRET
 		}
+		if valueOpener(buf, start, false) == ':' && proseAfter(buf, end) {
+			return "", false // password: Repita a senha (a UI label, the first word of a sentence)
+		}
 		if numberLiteral(v) && lang != langConfig {
 			return "", false // ERROR_WRONG_PASSWORD = 0x0000052B, 6.hours
 		}
@@ -205,6 +208,19 @@ func repeatsKeyWord(key, v string) bool {
 	}
 	return false
 }
+
+// proseAfter reports an unquoted value that is the first word of a sentence: a
+// space, then a letter, before the line ends. Only after a colon (YAML, locale
+// files): after = a space ends a shell assignment (PGPASSWORD=x psql ...).
+func proseAfter(buf []byte, end int) bool {
+	i := end
+	for i < len(buf) && buf[i] == ' ' {
+		i++
+	}
+	return i > end && i < len(buf) && isLetterByte(buf[i])
+}
+
+func isLetterByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 }
 
 // envReference reports a Windows-style environment reference, %NAME%.
 func envReference(s string) bool {

@@ -47,6 +47,8 @@ func TestGenericValueJudgement(t *testing.T) {
 		{"word and number in code", "user_test.go", `Password: "test123",`, false},
 		{"error constant", "Errors.cs", `ERROR_WRONG_PASSWORD = 0x0000052B,`, false},
 		{"key describing the password", "devise.rb", `config.reset_password_within = 6.hours`, false},
+		{"UI label in a Latin-script locale", "pt.yml", `current_password: Senha atual`, false},
+		{"shell assignment before a command", "ci.yml", `run: PGPASSWORD=fumbqztvap psql -h localhost`, true},
 		{"object identifier", "oids.go", `ControlTypePasswordMustChange = "2.16.840.1.113730.3.4.4"`, false},
 	}
 	for _, tt := range tests {

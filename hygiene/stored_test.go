@@ -47,3 +47,24 @@ func TestURLPasswordStandIn(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryStandIns: credential query parameters holding stand-ins are not findings.
+func TestQueryStandIns(t *testing.T) {
+	c := New(DefaultConfig())
+	for _, tt := range []struct {
+		text string
+		want bool
+	}{
+		{`GET https://api.vendor.io/v1/me?access_token=secret-access-token`, false},
+		{`GET https://api.vendor.io/v1/login?user=m&password=testMemberPass`, false},
+		{`GET https://api.vendor.io/v1/me?access_token=9f8e7d6c5b4a3f2e1d0cQx7`, true},
+	} {
+		got := false
+		for _, f := range c.Check("client.http", []byte(tt.text+"\n")) {
+			got = got || f.RuleID == "url-credential-query"
+		}
+		if got != tt.want {
+			t.Errorf("%q: url-credential-query = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}

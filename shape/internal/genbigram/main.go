@@ -36,12 +36,11 @@ func main() {
 	root := flag.String("root", "", "corpus directory (default: $(go env GOROOT)/src)")
 	flag.Parse()
 	if *root == "" {
-		goroot, err := exec.Command("go", "env", "GOROOT").Output()
+		out, err := exec.Command("go", "env", "GOROOT").Output()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "genbigram: go env GOROOT:", err, "(give -root DIR)")
-			os.Exit(2)
+			log.Fatalf("go env GOROOT: %v", err)
 		}
-		*root = filepath.Join(strings.TrimSpace(string(goroot)), "src")
+		*root = filepath.Join(strings.TrimSpace(string(out)), "src")
 	}
 
 	var counts [symbols][symbols]float64
