@@ -35,9 +35,9 @@ twn=$(python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))))" "$wo
 twdn=$(python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))))" "$work/twd.json" 2>/dev/null || echo "?")
 gln=$(python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))))" "$work/gl.json" 2>/dev/null || echo "?")
 
+echo "tokenward: --skip-binary --max-archive-depth 0 (what gitleaks dir reads); tokenward-all: the defaults"
 printf "%-10s %8s %9s %10s %9s\n" tool wall_s MB/s peak_RSS findings
 read -r _ tww twr <<<"$tw"; read -r _ glw glr <<<"$gl"; read -r _ twdw twdr <<<"$twd"
-echo "tokenward: --skip-binary --max-archive-depth 0 (what gitleaks dir reads); tokenward-all: the defaults"
 printf "%-10s %8s %9.1f %7d MB %9s\n" tokenward "$tww" "$(awk -v m="$mb" -v w="$tww" 'BEGIN{print m/w}')" $((twr/1024)) "$twn"
 printf "%-10s %8s %9s %7d MB %9s\n" tokenward-all "$twdw" "-" $((twdr/1024)) "$twdn"
 printf "%-10s %8s %9.1f %7d MB %9s\n" gitleaks "$glw" "$(awk -v m="$mb" -v w="$glw" 'BEGIN{print m/w}')" $((glr/1024)) "$gln"
