@@ -5,7 +5,7 @@
 
 package rules
 
-const builtinHash = "215005f0597638b9"
+const builtinHash = "f584dbb704652f66"
 
 var builtinTable = []Rule{
 	Rule{lazy: &lazyRegexp{},
@@ -3669,6 +3669,9 @@ var builtinTable = []Rule{
 		Examples:         []string{"salt = \"4a3406adc6db46d87c86889f3c1318a21019e8be\"", "\"nonce\": \"-XGOZ1Xuc3oN4iT\","},
 		NegativeExamples: []string{"token_url = \"https://auth.example.org/oauth/token\"", "secret_length = X25519.secret_length", "api_key = settings.API_KEY", "password_hash = \"$2b$12$QPMlaPnoYmWVcJhFayluqGqEs0Pmqs8u5NGa.ShSWg6j9JKC2RVqK\"", "public_key = \"1NtaoPIXHeOnHZE2hmEB6MSYxfiBwub327Si6WRQkBC\"", "csrf-token=3mLP9bFN/m2L8Eue6unVIHz+B+iOwsrG9Dl26zUr==", "LLM_SECRET_NAME = \"NEXUS-GPT4-API-KEY\"", "tokenFile = \"conf/RTL_INST_CODE.cer\"", "max_tokens = 4096", "salt_rounds = \"12\"", "nonce = \"${NONCE}\""},
 		Allow: []Allow{Allow{compiled: &allowRegexps{},
+			Description: "test vectors: the nonces and salts of cryptographic test data are inputs, not credentials",
+			Paths:       []string{"(?:^|/)(?:testdata|test[_-]?vectors?)/(?:.*/)?[^/]+\\.(?:json|txt|rsp|hex)$"},
+		}, Allow{compiled: &allowRegexps{},
 			Description: "values that are code references, paths, versions, password hashes or integrity digests",
 			Regexes:     []string{"^(?:[\\w.-]*/)+[\\w.-]*$|^[\\w-]+\\.(?:pem|p12|pfx|key|crt|cer|der|jks|keystore|json|ya?ml|txt|env|ini|conf|cfg|properties|keytab)$", "^[A-Z][A-Z0-9]*(?:[_-][A-Z0-9]+)+$", "^v?\\d+(?:\\.\\d+){1,3}(?:[-+][\\w.-]+)?$", "^[A-Za-z][\\w.-]*[-_]v?\\d+(?:\\.\\d+){1,3}(?:[-.+][\\w.]+)?$", "^\\.{3}|\\.{3}$", "^\\$(?:2[abxy]?|5|6|argon2(?:id|i|d)|scrypt|pbkdf2[\\w-]*)\\$", "^\\{(?:SSHA|SHA|SSHA256|SSHA512|MD5|CRYPT|PBKDF2)\\}", "^(?:pbkdf2_sha256|sha1|md5|bcrypt_sha256)\\$", "^sha(?:1|224|256|384|512)-[A-Za-z0-9+/=]{20,}$", "^(?:https?|file|ftp)://", "^data:[a-z]+/", "(?i)token|secret|passw|credential|api[_-]?key"},
 		}, Allow{compiled: &allowRegexps{},
