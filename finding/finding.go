@@ -2,6 +2,7 @@
 package finding
 
 import (
+	"sort"
 	"strings"
 )
 
@@ -136,4 +137,27 @@ func MinConfidence(fs []Finding, min string) []Finding {
 		}
 	}
 	return out
+}
+
+// Less orders findings by location, then rule, then commit: the order of every
+// result, whatever the concurrency of the source that found them.
+func Less(a, b *Finding) bool {
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	if a.Line != b.Line {
+		return a.Line < b.Line
+	}
+	if a.Column != b.Column {
+		return a.Column < b.Column
+	}
+	if a.RuleID != b.RuleID {
+		return a.RuleID < b.RuleID
+	}
+	return a.Commit < b.Commit
+}
+
+// Sort sorts findings by Less, keeping the order of equal ones.
+func Sort(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool { return Less(&fs[i], &fs[j]) })
 }

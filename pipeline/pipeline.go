@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -194,7 +193,7 @@ func (p *Pipeline) Finish(ctx context.Context, res *Result, memo VerificationMem
 			fs = p.onlyLive(res, fs)
 		}
 	}
-	sortFindings(fs)
+	finding.Sort(fs)
 	res.Findings = fs
 	slices.Sort(res.Warnings)
 }
@@ -311,27 +310,6 @@ func countStatus(fs []finding.Finding) map[string]int {
 		}
 	}
 	return n
-}
-
-// sortFindings orders findings by location, then rule: the order does not depend
-// on the source's concurrency.
-func sortFindings(fs []finding.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := &fs[i], &fs[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Column != b.Column {
-			return a.Column < b.Column
-		}
-		if a.RuleID != b.RuleID {
-			return a.RuleID < b.RuleID
-		}
-		return a.Commit < b.Commit
-	})
 }
 
 // pathClass combines the engine's path dependence (rule paths, allow lists)

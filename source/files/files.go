@@ -113,24 +113,11 @@ func scan(ctx context.Context, sc source.Scanner, paths []string, opts Options) 
 	}
 	res := s.res
 	res.Stats = s.stats.snapshot()
-	sort.SliceStable(res.Findings, func(i, j int) bool { return less(&res.Findings[i], &res.Findings[j]) })
+	finding.Sort(res.Findings)
 	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Path < res.Problems[j].Path })
 	sort.Slice(res.Skipped, func(i, j int) bool { return res.Skipped[i].Path < res.Skipped[j].Path })
 	sort.Strings(res.Warnings)
 	return res
-}
-
-func less(a, b *finding.Finding) bool {
-	if a.File != b.File {
-		return a.File < b.File
-	}
-	if a.Line != b.Line {
-		return a.Line < b.Line
-	}
-	if a.Column != b.Column {
-		return a.Column < b.Column
-	}
-	return a.RuleID < b.RuleID
 }
 
 type counters struct {

@@ -126,7 +126,7 @@ func TestBufferReuse(t *testing.T) {
 		if len(want) != 3 {
 			t.Fatalf("the fixtures should give 3 findings, got %d: %+v", len(want), want)
 		}
-		sort.SliceStable(want, func(i, j int) bool { return less(&want[i], &want[j]) })
+		finding.Sort(want)
 		if !reflect.DeepEqual(res.Findings, want) {
 			t.Errorf("workers=%d: findings differ from a scan of private copies:\ngot  %+v\nwant %+v", workers, res.Findings, want)
 		}
