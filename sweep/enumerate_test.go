@@ -144,7 +144,8 @@ func TestListGitHub(t *testing.T) {
 			quirk: func(page, attempt int, w http.ResponseWriter) bool {
 				if page == 2 {
 					w.Header().Set("X-RateLimit-Remaining", "0")
-					w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10))
+					// Epoch seconds truncate: two seconds ahead is at least one second away.
+					w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(2*time.Second).Unix(), 10))
 				}
 				return false
 			},
