@@ -229,15 +229,7 @@ func (r *Redactor) Redact(s string) string {
 	if len(spans) == 0 {
 		return s
 	}
-	var b strings.Builder
-	at := 0
-	for _, sp := range spans {
-		b.WriteString(s[at:sp.Start])
-		b.WriteString(SafeRedact(s[sp.Start:sp.End]))
-		at = sp.End
-	}
-	b.WriteString(s[at:])
-	return b.String()
+	return redactSpans(s, spans)
 }
 
 // SafeRedact is Redact(s) with every kept character that is not a letter,
@@ -360,15 +352,7 @@ func RedactAll(s string, secrets ...string) string {
 	if len(spans) == 0 {
 		return s
 	}
-	var b strings.Builder
-	at := 0
-	for _, sp := range spans {
-		b.WriteString(s[at:sp.Start])
-		b.WriteString(SafeRedact(s[sp.Start:sp.End]))
-		at = sp.End
-	}
-	b.WriteString(s[at:])
-	return b.String()
+	return redactSpans(s, spans)
 }
 
 // naiveFind returns the leftmost-longest, non-overlapping matches of a few
@@ -403,4 +387,17 @@ func naiveFind(text string, pats []string) []Span {
 		}
 	}
 	return out
+}
+
+// redactSpans returns s with each of spans (sorted, not overlapping) redacted.
+func redactSpans(s string, spans []Span) string {
+	var b strings.Builder
+	at := 0
+	for _, sp := range spans {
+		b.WriteString(s[at:sp.Start])
+		b.WriteString(SafeRedact(s[sp.Start:sp.End]))
+		at = sp.End
+	}
+	b.WriteString(s[at:])
+	return b.String()
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenward/tokenward/baseline"
-	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/source/files"
@@ -120,14 +119,9 @@ func runGit(cmd *cobra.Command, args []string) error {
 		FullBlobs:          gitFlags.fullBlobs,
 		DeltaContext:       gitFlags.context,
 	})
-	prog, stopProgress, err := startProgress(progressMode)
+	res, err := runWithProgress(ctx, pl, src)
 	if err != nil {
 		return err
-	}
-	res, err := pl.Run(ctx, src, pipeline.RunOptions{Progress: prog})
-	stopProgress()
-	if err != nil {
-		return &exitError{code: 2, err: err}
 	}
 	if gitFlags.stats {
 		st := src.Stats

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/tokenward/tokenward/pipeline"
+	"github.com/tokenward/tokenward/source"
 )
 
 // progressMode is --progress of scan and git.
@@ -75,4 +77,18 @@ func showProgress(w io.Writer, s pipeline.Snapshot, bar bool) {
 		return
 	}
 	fmt.Fprintln(w, line)
+}
+
+// runWithProgress runs src through pl, showing progress as --progress says.
+func runWithProgress(ctx context.Context, pl *pipeline.Pipeline, src source.Source) (*pipeline.Result, error) {
+	prog, stop, err := startProgress(progressMode)
+	if err != nil {
+		return nil, err
+	}
+	res, err := pl.Run(ctx, src, pipeline.RunOptions{Progress: prog})
+	stop()
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return res, nil
 }

@@ -60,14 +60,9 @@ func runScan(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	prog, stopProgress, err := startProgress(progressMode)
+	res, err := runWithProgress(ctx, pl, src)
 	if err != nil {
 		return err
-	}
-	res, err := pl.Run(ctx, src, pipeline.RunOptions{Progress: prog})
-	stopProgress()
-	if err != nil {
-		return &exitError{code: 2, err: err}
 	}
 	if scanFlags.hostConfig {
 		host := &pipeline.Result{}
