@@ -23,6 +23,7 @@ import (
 	"github.com/tokenward/tokenward/hygiene"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/source"
+	"github.com/tokenward/tokenward/verify"
 )
 
 // Options configure a Pipeline. Rules and Engine are required.
@@ -190,7 +191,9 @@ func (p *Pipeline) Finish(ctx context.Context, res *Result, memo VerificationMem
 		}
 		res.Verified = countStatus(fs)
 		if p.opts.OnlyLive {
-			fs = p.onlyLive(res, fs)
+			var problems []string
+			fs, problems = OnlyLive(fs)
+			res.Problems = append(res.Problems, problems...)
 		}
 	}
 	finding.Sort(fs)
@@ -222,33 +225,21 @@ func (p *Pipeline) ignore(res *Result, fs []finding.Finding) []finding.Finding {
 	return out
 }
 
-// onlyLive keeps live findings. Findings whose check could not decide are kept
-// too, and each makes the run incomplete: --only-live must not fail open.
-func (p *Pipeline) onlyLive(res *Result, fs []finding.Finding) []finding.Finding {
-	var out []finding.Finding
-	var undecided []string
-	for _, f := range fs {
-		v := f.Verification
-		switch {
-		case v != nil && v.Status == finding.StatusLive:
-			out = append(out, f)
-		case v != nil && v.Status == finding.StatusUnknown:
-			out = append(out, f)
-			detail := v.Detail
-			if detail == "" {
-				detail = "no decision"
-			}
-			undecided = append(undecided, fmt.Sprintf("%s (%s:%d): %s", f.RuleID, f.File, f.Line, detail))
-		}
-	}
+// OnlyLive is --only-live failing closed: it keeps the findings verified live
+// and those whose check could not decide, and returns a problem (exit 2) for each
+// undecided one, naming what the provider did. Unknown never passes.
+func OnlyLive(fs []finding.Finding) ([]finding.Finding, []string) {
+	kept := verify.LiveOrUnknown(fs)
+	var problems []string
+	undecided := verify.Unverified(kept)
 	for i, u := range undecided {
-		if i == 10 {
-			res.Problems = append(res.Problems, fmt.Sprintf("--only-live: %d more findings could not be verified", len(undecided)-10))
+		if i == 10 { // the findings themselves are all reported
+			problems = append(problems, fmt.Sprintf("--only-live: %d more findings could not be verified", len(undecided)-10))
 			break
 		}
-		res.Problems = append(res.Problems, "--only-live: could not verify "+u+"; the finding is reported as unknown")
+		problems = append(problems, "--only-live: could not verify "+u+"; the finding is reported as unknown")
 	}
-	return out
+	return kept, problems
 }
 
 // verifyFindings verifies fs, one check per fingerprint. With a memo, a

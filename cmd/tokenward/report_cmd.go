@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/sweep/store"
 	"github.com/tokenward/tokenward/verify"
@@ -114,7 +115,7 @@ func runReport(cmd *cobra.Command, args []string) error {
 	}
 	var unverified []string
 	if common.onlyLive { // live and, failing closed, unknown (exit 2)
-		fs, unverified = onlyLive(fs)
+		fs, unverified = pipeline.OnlyLive(fs)
 	}
 	common.verify, common.onlyLive = false, false // done: finish must not repeat it
 	repos, err := st.Repos()

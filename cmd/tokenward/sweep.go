@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/sweep"
 	"github.com/tokenward/tokenward/sweep/store"
@@ -292,7 +293,7 @@ func runSweep(cmd *cobra.Command, args []string) error {
 		}
 		if common.onlyLive { // live and, failing closed, unknown (exit 2)
 			var unverified []string
-			open, unverified = onlyLive(open)
+			open, unverified = pipeline.OnlyLive(open)
 			problems = append(problems, unverified...)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/report"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/verify"
@@ -74,23 +75,6 @@ func verifyOptions() (verify.Options, error) {
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		UserAgent:     "tokenward/" + version,
 	}, nil
-}
-
-// onlyLive is --only-live failing closed: it keeps the live findings and the
-// unknown ones, and returns a problem (exit 2) for each unknown, naming what
-// the provider did. An unknown is never dropped as if it were dead.
-func onlyLive(fs []finding.Finding) ([]finding.Finding, []string) {
-	kept := verify.LiveOrUnknown(fs)
-	var problems []string
-	unverified := verify.Unverified(kept)
-	for i, u := range unverified {
-		if i == 10 { // as the pipeline does: the findings themselves are all reported
-			problems = append(problems, fmt.Sprintf("--only-live: %d more findings could not be verified", len(unverified)-10))
-			break
-		}
-		problems = append(problems, "--only-live: could not verify "+u+"; the finding is reported as unknown")
-	}
-	return kept, problems
 }
 
 func cmdContext(cmd *cobra.Command) context.Context {
@@ -190,7 +174,7 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	live := len(verify.OnlyLive(fs))
 	var problems []string
 	if common.onlyLive {
-		fs, problems = onlyLive(fs)
+		fs, problems = pipeline.OnlyLive(fs)
 	}
 	if err := writeFindings(cmd, fs, set); err != nil {
 		return err
