@@ -3,9 +3,9 @@
 //
 //	source → content (decoders, engine, per-file hygiene checks) → review (JWT,
 //	client-side) → ignores (.tokenwardignore paths and fingerprints) → baseline →
-//	verification → sink
+//	verification
 //
-// and returns one Result. The hook, the pull-request check, directory scans and
+// and returns one Result for a sink (a report writer, the sweep store). The hook, the pull-request check, directory scans and
 // sweeps differ only in their source, so they get the same findings for the same
 // content.
 package pipeline
@@ -76,11 +76,6 @@ type VerificationMemo interface {
 	Verification(fingerprints []string) (map[string]finding.Verification, error)
 }
 
-// Sink receives a run's result: a report writer or the sweep store.
-type Sink interface {
-	Write(ctx context.Context, r *Result) error
-}
-
 // Pipeline runs sources through the stages. It is safe for concurrent use.
 type Pipeline struct {
 	opts    Options
@@ -109,9 +104,6 @@ func New(opts Options) (*Pipeline, error) {
 // Options returns the pipeline's options.
 func (p *Pipeline) Options() Options { return p.opts }
 
-// Scanner is the content scanner sources hand their blobs to.
-func (p *Pipeline) Scanner() source.Scanner { return p.content }
-
 // PathClass maps a path to a key such that a blob's content result cannot
 // differ between two paths with the same key (rule paths and allow lists, and
 // the hygiene checks' judgement of file names). Sources that scan a blob once for
@@ -121,7 +113,6 @@ func (p *Pipeline) PathClass() func(string) string { return p.class }
 // RunOptions tune one run.
 type RunOptions struct {
 	Memo     VerificationMemo // nil: none
-	Sink     Sink             // nil: the caller handles the result
 	Progress *Progress        // counts blobs, bytes and findings as they are scanned; nil: none
 }
 
@@ -137,11 +128,9 @@ type Result struct {
 	Verified   map[string]int
 }
 
-// Incomplete reports whether something could not be scanned or checked.
-func (r *Result) Incomplete() bool { return len(r.Problems) > 0 }
-
-// Run scans src and applies every stage, then hands the result to the sink.
-func (p *Pipeline) Run(ctx context.Context, src source.Source, ro RunOptions) (*Result, error) {
+// Run scans src and applies every stage. The caller is the sink: it writes the
+// result as a report (cmd) or commits it to the store (sweep).
+func (p *Pipeline) Run(ctx context.Context, src source.Source, ro RunOptions) *Result {
 	var sc source.Scanner = p.content
 	if ro.Progress != nil {
 		sc = counting{p.content, ro.Progress}
@@ -152,12 +141,7 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, ro RunOptions) (*
 		res.Problems = append(res.Problems, pr.Error())
 	}
 	p.Finish(ctx, res, ro.Memo)
-	if ro.Sink != nil {
-		if err := ro.Sink.Write(ctx, res); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return res
 }
 
 // Finish applies the stages after the source to res (review, ignores, baseline,

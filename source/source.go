@@ -82,20 +82,6 @@ type Stats struct {
 	Cached   int   `json:"cached,omitempty"`   // blob results taken from a cache
 }
 
-// Add accumulates o into s.
-func (s *Stats) Add(o Stats) {
-	s.Files += o.Files
-	s.Blobs += o.Blobs
-	s.Bytes += o.Bytes
-	s.Skipped += o.Skipped
-	s.Ignored += o.Ignored
-	s.Symlinks += o.Symlinks
-	s.Refs += o.Refs
-	s.Commits += o.Commits
-	s.Messages += o.Messages
-	s.Cached += o.Cached
-}
-
 // Problem is something that could not be scanned completely.
 type Problem struct {
 	Path string // a file, object or ref name

@@ -331,7 +331,7 @@ func (sw *sweeper) scan(ctx context.Context, p *pendingScan) RepoReport {
 		DeltaContext: cfg.Options.DeltaContext,
 		Cache:        cache,
 	})
-	res, err := cfg.Pipeline.Run(ctx, src, pipeline.RunOptions{Memo: cfg.Store})
+	res := cfg.Pipeline.Run(ctx, src, pipeline.RunOptions{Memo: cfg.Store})
 	st := src.Stats
 	rep.Stats = st
 	if ctx.Err() != nil {
@@ -339,9 +339,6 @@ func (sw *sweeper) scan(ctx context.Context, p *pendingScan) RepoReport {
 		return rep
 	}
 	problems := res.Problems
-	if err != nil {
-		problems = append(problems, err.Error())
-	}
 	if err := cache.Err(); err != nil {
 		problems = append(problems, fmt.Sprintf("reading scanned blobs from the store: %v", err))
 	}

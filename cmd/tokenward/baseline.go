@@ -209,10 +209,7 @@ func scanForBaseline(cmd *cobra.Command, paths []string) ([]finding.Finding, err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
-	res, err := pl.Run(ctx, src, pipeline.RunOptions{})
-	if err != nil {
-		return nil, &exitError{code: 2, err: err}
-	}
+	res := pl.Run(ctx, src, pipeline.RunOptions{})
 	for _, w := range res.Warnings {
 		fmt.Fprintln(os.Stderr, "tokenward: warning:", w)
 	}

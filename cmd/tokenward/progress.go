@@ -85,10 +85,7 @@ func runWithProgress(ctx context.Context, pl *pipeline.Pipeline, src source.Sour
 	if err != nil {
 		return nil, err
 	}
-	res, err := pl.Run(ctx, src, pipeline.RunOptions{Progress: prog})
+	res := pl.Run(ctx, src, pipeline.RunOptions{Progress: prog})
 	stop()
-	if err != nil {
-		return nil, &exitError{code: 2, err: err}
-	}
 	return res, nil
 }
