@@ -3,6 +3,7 @@ package finding
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -28,6 +29,61 @@ type Verification struct {
 	HTTPStatus int    `json:"http_status,omitempty"`
 	CheckedAt  string `json:"checked_at,omitempty"`
 	Detail     string `json:"detail,omitempty"`
+	// Access is what a live credential reaches, where the provider says.
+	Access *Access `json:"access,omitempty"`
+}
+
+// Access describes what a live credential can reach: who it authenticates as,
+// under which account, with which scopes or policies, and how many resources.
+type Access struct {
+	Identity string   `json:"identity,omitempty"` // user, bot, role or key ARN, service account
+	Account  string   `json:"account,omitempty"`  // organisation, workspace, AWS account, project
+	Scopes   []string `json:"scopes,omitempty"`   // scopes, permissions or policies
+	// Resources counts what the credential reaches (ResourceKind says what:
+	// "private repositories", "buckets"); nil when not counted.
+	Resources    *int   `json:"resources,omitempty"`
+	ResourceKind string `json:"resource_kind,omitempty"`
+	// Properties holds other facts the provider reports (live mode, expiry).
+	Properties map[string]string `json:"properties,omitempty"`
+}
+
+// Summary renders a one-line description: "identity octo; account acme;
+// scopes repo, gist; 42 private repositories".
+func (a *Access) Summary() string {
+	if a == nil {
+		return ""
+	}
+	var parts []string
+	if a.Identity != "" {
+		parts = append(parts, "identity "+a.Identity)
+	}
+	if a.Account != "" {
+		parts = append(parts, "account "+a.Account)
+	}
+	if len(a.Scopes) > 0 {
+		parts = append(parts, "scopes "+strings.Join(a.Scopes, ", "))
+	}
+	if a.Resources != nil {
+		kind := a.ResourceKind
+		if kind == "" {
+			kind = "resources"
+		}
+		parts = append(parts, strconv.Itoa(*a.Resources)+" "+kind)
+	}
+	keys := make([]string, 0, len(a.Properties))
+	for k := range a.Properties {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, k+" "+a.Properties[k])
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Empty reports whether a holds nothing.
+func (a *Access) Empty() bool {
+	return a == nil || (a.Identity == "" && a.Account == "" && len(a.Scopes) == 0 && a.Resources == nil && len(a.Properties) == 0)
 }
 
 // Finding is one secret or hygiene problem at one location. Its JSON form is the
@@ -61,8 +117,22 @@ type Finding struct {
 	Encoding    string   `json:"encoding,omitempty"` // decoder chain, e.g. "base64" or "percent+base64"
 	Tags        []string `json:"tags,omitempty"`
 	// Match holds named capture groups (for verification templates); never serialised.
-	Groups       map[string]string `json:"-"`
-	Verification *Verification     `json:"verification,omitempty"`
+	Groups map[string]string `json:"-"`
+	// Parts are the companion secrets of a composite credential (the rule's
+	// [[rule.require]] entries): an AWS secret key beside its key id, a Twilio
+	// auth token beside the account SID. They are verified together.
+	Parts        []Part        `json:"parts,omitempty"`
+	Verification *Verification `json:"verification,omitempty"`
+}
+
+// Part is one companion of a composite credential. Its Secret is cleared by
+// reports unless --show-secrets, like the finding's.
+type Part struct {
+	RuleID   string `json:"rule_id"`
+	Secret   string `json:"secret,omitempty"`
+	Redacted string `json:"redacted"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
 }
 
 // Redact keeps a short, identifying prefix and suffix of a secret and hides the rest.

@@ -76,6 +76,11 @@ func sanitize(f finding.Finding, red *finding.Redactor, showSecrets bool) findin
 	f.Redacted = Clean(f.Redacted)
 	// Secret (only with ShowSecrets) stays exact: machine formats encode it
 	// safely and verify/revoke read it back; text and github escape it.
+	f.Parts = slices.Clone(f.Parts)
+	for i := range f.Parts {
+		f.Parts[i].RuleID = Clean(f.Parts[i].RuleID)
+		f.Parts[i].Redacted = Clean(f.Parts[i].Redacted)
+	}
 	f.Tags = slices.Clone(f.Tags)
 	for i, t := range f.Tags {
 		f.Tags[i] = Clean(t)
@@ -83,6 +88,7 @@ func sanitize(f finding.Finding, red *finding.Redactor, showSecrets bool) findin
 	if f.Verification != nil {
 		v := *f.Verification
 		v.Detail = hide(v.Detail)
+		v.Access = mapAccess(v.Access, hide)
 		v.Status = Clean(v.Status)
 		v.CheckedAt = Clean(v.CheckedAt)
 		f.Verification = &v

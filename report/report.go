@@ -176,9 +176,35 @@ func redact(f finding.Finding) finding.Finding {
 	if f.Verification != nil {
 		v := *f.Verification
 		v.Detail = finding.RedactIn(v.Detail, s)
+		v.Access = mapAccess(v.Access, func(x string) string { return finding.RedactIn(x, s) })
 		f.Verification = &v
 	}
+	f.Parts = slices.Clone(f.Parts)
+	for i := range f.Parts {
+		if f.Parts[i].Redacted == "" {
+			f.Parts[i].Redacted = finding.Redact(f.Parts[i].Secret)
+		}
+		f.Parts[i].Secret = ""
+	}
 	return f
+}
+
+// mapAccess returns a copy of a with fn applied to every string in it.
+func mapAccess(a *finding.Access, fn func(string) string) *finding.Access {
+	if a == nil {
+		return nil
+	}
+	out := &finding.Access{Identity: fn(a.Identity), Account: fn(a.Account), ResourceKind: fn(a.ResourceKind), Resources: a.Resources}
+	for _, sc := range a.Scopes {
+		out.Scopes = append(out.Scopes, fn(sc))
+	}
+	if a.Properties != nil {
+		out.Properties = map[string]string{}
+		for k, v := range a.Properties {
+			out.Properties[fn(k)] = fn(v)
+		}
+	}
+	return out
 }
 
 func compareFindings(a, b finding.Finding) int {

@@ -117,6 +117,12 @@ func writeText(w io.Writer, fs []finding.Finding, opts Options) error {
 				line += " (" + strings.Join(extra, "; ") + ")"
 			}
 			fmt.Fprintf(bw, "    %s\n", line)
+			if a := v.Access.Summary(); a != "" {
+				fmt.Fprintf(bw, "    access: %s\n", clean(a))
+			}
+		}
+		for _, p := range f.Parts {
+			fmt.Fprintf(bw, "    with %s %s at line %d\n", clean(p.RuleID), clean(p.Redacted), p.Line)
 		}
 		fmt.Fprintf(bw, "    fingerprint %s\n\n", st.wrap(ansiDim, clean(f.Fingerprint)))
 	}

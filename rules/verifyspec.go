@@ -56,6 +56,31 @@ type HTTPSpec struct {
 	// Empty means the endpoint must be configured (--endpoint RULE_OR_FAMILY=URL).
 	BaseURL string     `toml:"base_url"`
 	Steps   []HTTPStep `toml:"step"`
+	// Verifier names a check written in Go (verifier = "aws-sts") instead of
+	// steps: for requests a template cannot express (request signing, token
+	// exchange, database logins). Its family is the check's unless Family is set.
+	Verifier string `toml:"verifier"`
+	// Access maps what the steps extracted to what the credential reaches,
+	// reported with a live result ([rule.verify.access]).
+	Access *AccessSpec `toml:"access"`
+}
+
+// AccessSpec renders a live credential's access map from the variables its
+// verify steps extracted. Every field is a template over var.NAME and
+// match.NAME (shown redacted); a field that renders empty is left out.
+//
+//	[rule.verify.access]
+//	identity      = "{{var.login}}"
+//	scopes        = "{{var.scopes}}"   # a JSON array, or a comma/space separated list
+//	resources     = "{{var.repos}}"    # an integer (see extract count = true)
+//	resource_kind = "private repositories"
+type AccessSpec struct {
+	Identity     string            `toml:"identity"`
+	Account      string            `toml:"account"`
+	Scopes       string            `toml:"scopes"`
+	Resources    string            `toml:"resources"`
+	ResourceKind string            `toml:"resource_kind"` // literal
+	Properties   map[string]string `toml:"properties"`
 }
 
 // VerifySpec describes how to check whether a secret is live ([rule.verify]).
@@ -94,6 +119,9 @@ type Extract struct {
 	JSON   string `toml:"json"`   // dot path into the JSON body: "user.login", "items.0.id"
 	Header string `toml:"header"` // response header name
 	Regex  string `toml:"regex"`  // over the body: first capture group, else the whole match
+	// Count, with JSON, extracts the number of elements of the array (or keys of
+	// the object) at the path instead of its value: "repositories" -> "42".
+	Count bool `toml:"count"`
 	// Sensitive values (a session token obtained in step 1...) are redacted
 	// wherever a request is shown or logged, and may not appear in a detail.
 	Sensitive bool `toml:"sensitive"`
@@ -196,8 +224,20 @@ func specValidate(s *HTTPSpec, revoke bool, groups map[string]bool) error {
 			return fmt.Errorf("base_url: %v", err)
 		}
 	}
+	if s.Verifier != "" {
+		if !tmpl.IsName(s.Verifier) {
+			return fmt.Errorf("verifier %q: use letters, digits, _ and -", s.Verifier)
+		}
+		if len(s.Steps) > 0 {
+			return fmt.Errorf("verifier %q and [[...step]] exclude each other: a Go verifier sends its own requests", s.Verifier)
+		}
+		if s.Access != nil {
+			return fmt.Errorf("verifier %q reports its own access map; remove the access table", s.Verifier)
+		}
+		return nil
+	}
 	if len(s.Steps) == 0 {
-		return fmt.Errorf("has no [[...step]]: add at least one request")
+		return fmt.Errorf("has no [[...step]]: add at least one request, or name a Go verifier (verifier = \"...\")")
 	}
 	if len(s.Steps) > MaxSteps {
 		return fmt.Errorf("has %d steps; at most %d are allowed", len(s.Steps), MaxSteps)
@@ -216,6 +256,49 @@ func specValidate(s *HTTPSpec, revoke bool, groups map[string]bool) error {
 		}
 		if err := specValidateStep(st, revoke, groups, vars); err != nil {
 			return fmt.Errorf("%s: %v", where, err)
+		}
+	}
+	if s.Access != nil {
+		if revoke {
+			return fmt.Errorf("access: only [rule.verify] reports an access map")
+		}
+		if err := specValidateAccess(s, groups, vars); err != nil {
+			return fmt.Errorf("access: %v", err)
+		}
+	}
+	return nil
+}
+
+func specValidateAccess(s *HTTPSpec, groups, vars map[string]bool) error {
+	sensitive := map[string]bool{}
+	for _, st := range s.Steps {
+		for _, e := range st.Extract {
+			sensitive[e.Name] = sensitive[e.Name] || e.Sensitive
+		}
+	}
+	a := s.Access
+	fields := map[string]string{"identity": a.Identity, "account": a.Account, "scopes": a.Scopes, "resources": a.Resources}
+	for k, v := range a.Properties {
+		if !tmpl.IsName(k) {
+			return fmt.Errorf("property %q: use letters, digits, _ and -", k)
+		}
+		fields["properties."+k] = v
+	}
+	for field, src := range fields {
+		t, err := tmpl.Parse(src)
+		if err != nil {
+			return fmt.Errorf("%s: %v", field, err)
+		}
+		for _, ref := range t.Refs() {
+			if ref == "secret" {
+				return fmt.Errorf("%s %q: may not contain the secret", field, src)
+			}
+			if name, isVar := strings.CutPrefix(ref, "var."); isVar && sensitive[name] {
+				return fmt.Errorf("%s %q: %s is sensitive and may not be shown", field, src, ref)
+			}
+			if err := specCheckRef(ref, groups, vars, false, false); err != nil {
+				return fmt.Errorf("%s %q: %v", field, src, err)
+			}
 		}
 	}
 	return nil
@@ -293,6 +376,9 @@ func specValidateStep(st *HTTPStep, revoke bool, groups, vars map[string]bool) e
 			if _, err := regexp.Compile(e.Regex); err != nil {
 				return fmt.Errorf("extract %q: regex: %v", e.Name, err)
 			}
+		}
+		if e.Count && e.JSON == "" {
+			return fmt.Errorf("extract %q: count needs a json path", e.Name)
 		}
 		if e.Header != "" && !specHeaderName(e.Header) {
 			return fmt.Errorf("extract %q: header %q is not a valid HTTP token", e.Name, e.Header)

@@ -27,7 +27,7 @@ func TestEndpointTypo(t *testing.T) {
 		{"fake", ""},
 		{"FAKE", ""},
 		{"fake-token", ""},
-		{"fak", `--endpoint fak: no rule or family "fak" has a verify or revoke spec; families: fake`},
+		{"fak", `--endpoint fak: no rule or family "fak" has a verify or revoke spec; did you mean fake? families: fake`},
 		{"githb", `--endpoint githb: no rule or family "githb"`},
 	} {
 		o := fastOpts("", nil)

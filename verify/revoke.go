@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/verify/check"
 )
 
 // Revocation actions (Result.Action and AuditEntry.Action).
@@ -133,6 +134,9 @@ func (v *Verifier) Revoke(ctx context.Context, f finding.Finding, o RevokeOption
 	if o.DryRun {
 		res.Action, res.Status = ActionDryRun, finding.StatusLive
 		de := e.displayEnv()
+		if rs.goCheck != nil {
+			res.Requests = append(res.Requests, e.sanitize(rs.goCheck.(check.Revoker).DescribeRevoke(credential(&f))))
+		}
 		for _, st := range rs.steps {
 			req, err := st.render(de)
 			if err != nil {
@@ -146,7 +150,12 @@ func (v *Verifier) Revoke(ctx context.Context, f finding.Finding, o RevokeOption
 	}
 
 	v.log.Info("revoke: sending", "rule", f.RuleID, "fingerprint", f.Fingerprint, "host", res.Host)
-	rr := v.run(ctx, rs, e)
+	var rr runResult
+	if rs.goCheck != nil {
+		rr = v.runGo(ctx, rs, &f, e)
+	} else {
+		rr = v.run(ctx, rs, e)
+	}
 	res.Action, res.HTTPStatus = ActionRevoke, rr.httpStatus
 	if err := ctx.Err(); err != nil {
 		res.Status, res.Detail = finding.StatusRevokeUnconfirmed, "cancelled after the revocation request"

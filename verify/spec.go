@@ -19,6 +19,7 @@ import (
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/rules/tmpl"
+	"github.com/tokenward/tokenward/verify/check"
 )
 
 // spec is a compiled [rule.verify] or [rule.revoke] table.
@@ -30,6 +31,18 @@ type spec struct {
 	revoke bool
 	hash   string     // identifies the spec's content and base, for request deduplication
 	chains [][]string // the filter chains its templates apply, for redaction
+	access *accessSpec
+	// goName and goCheck are set for a spec that names a Go verifier; base is
+	// then the operator's endpoint override or "".
+	goName  string
+	goCheck check.Check
+}
+
+// accessSpec is a compiled [rule.verify.access] table.
+type accessSpec struct {
+	identity, account, scopes, resources *tmpl.Template
+	resourceKind                         string
+	properties                           map[string]*tmpl.Template
 }
 
 type step struct {
@@ -59,6 +72,7 @@ type extract struct {
 	header    string
 	re        *regexp.Regexp
 	sensitive bool
+	count     bool // the length of the array or object at json
 }
 
 type matcher struct {
@@ -91,9 +105,9 @@ func compileSpec(r *rules.Rule, hs *rules.HTTPSpec, revoke bool, endpoints map[s
 		sp.base = e
 	}
 	sp.base = strings.TrimRight(sp.base, "/")
+	var err error
 	for i, hst := range hs.Steps {
 		st := &step{n: i + 1, name: hst.Name, method: rules.NormalizeMethod(hst.Method), allowHTML: hst.AllowHTML}
-		var err error
 		if st.url, err = tmpl.Parse(hst.URL); err != nil {
 			return nil, err
 		}
@@ -125,7 +139,7 @@ func compileSpec(r *rules.Rule, hs *rules.HTTPSpec, revoke bool, endpoints map[s
 			}
 		}
 		for _, e := range hst.Extract {
-			x := extract{name: e.Name, header: e.Header, sensitive: e.Sensitive}
+			x := extract{name: e.Name, header: e.Header, sensitive: e.Sensitive, count: e.Count}
 			if e.JSON != "" {
 				x.json = splitPath(e.JSON)
 			}
@@ -164,6 +178,24 @@ func compileSpec(r *rules.Rule, hs *rules.HTTPSpec, revoke bool, endpoints map[s
 		sp.steps = append(sp.steps, st)
 	}
 	sp.chains = specChains(sp)
+	if a := hs.Access; a != nil {
+		sp.access = &accessSpec{resourceKind: a.ResourceKind, properties: map[string]*tmpl.Template{}}
+		for _, f := range []struct {
+			dst **tmpl.Template
+			src string
+		}{{&sp.access.identity, a.Identity}, {&sp.access.account, a.Account}, {&sp.access.scopes, a.Scopes}, {&sp.access.resources, a.Resources}} {
+			if *f.dst, err = tmpl.Parse(f.src); err != nil {
+				return nil, fmt.Errorf("access: %v", err)
+			}
+		}
+		for k, src := range a.Properties {
+			t, err := tmpl.Parse(src)
+			if err != nil {
+				return nil, fmt.Errorf("access: property %s: %v", k, err)
+			}
+			sp.access.properties[k] = t
+		}
+	}
 	h := sha256.New()
 	b, _ := json.Marshal(hs)
 	h.Write(b)
@@ -214,7 +246,7 @@ func splitPath(p string) []string {
 
 // needsBase reports whether a step needs a base URL that is not configured.
 func (sp *spec) missingBase() bool {
-	if sp.base != "" {
+	if sp.base != "" || sp.goCheck != nil {
 		return false
 	}
 	for _, st := range sp.steps {
@@ -227,6 +259,9 @@ func (sp *spec) missingBase() bool {
 
 // host is the host the spec's first request goes to, for the audit log.
 func (sp *spec) host() string {
+	if sp.goCheck != nil {
+		return sp.goCheck.Host(sp.base)
+	}
 	if len(sp.steps) == 0 {
 		return ""
 	}
@@ -244,6 +279,7 @@ func (sp *spec) host() string {
 type env struct {
 	secret    string
 	groups    map[string]string
+	parts     []finding.Part // a composite credential's companions
 	vars      map[string]string
 	sensitive map[string]bool // sensitive var names
 	base      string
@@ -256,7 +292,7 @@ type env struct {
 }
 
 func newEnv(f *finding.Finding, sp *spec) *env {
-	return &env{secret: f.Secret, groups: f.Groups, vars: map[string]string{}, sensitive: map[string]bool{}, base: sp.base, chains: sp.chains}
+	return &env{secret: f.Secret, groups: f.Groups, parts: f.Parts, vars: map[string]string{}, sensitive: map[string]bool{}, base: sp.base, chains: sp.chains}
 }
 
 func (e *env) displayEnv() *env {
@@ -316,6 +352,11 @@ func (e *env) secrets() []string {
 	for _, v := range e.groups {
 		if len(v) >= 6 {
 			raw = append(raw, v)
+		}
+	}
+	for _, p := range e.parts {
+		if p.Secret != "" {
+			raw = append(raw, p.Secret)
 		}
 	}
 	for k, v := range e.vars {
@@ -590,6 +631,16 @@ func (st *step) extractInto(r *response, e *env) {
 				var val any
 				if val, ok = lookupJSON(doc, x.json); ok && val != nil {
 					v = jsonString(val)
+					if x.count {
+						switch c := val.(type) {
+						case []any:
+							v = strconv.Itoa(len(c))
+						case map[string]any:
+							v = strconv.Itoa(len(c))
+						default:
+							ok = false
+						}
+					}
 				} else {
 					ok = false
 				}
@@ -660,4 +711,58 @@ func (m *matcher) holds(r *response) bool {
 		}
 	}
 	return true
+}
+
+// render builds the access map of a live result from what the steps
+// extracted; match groups are shown redacted, and every secret form is
+// scrubbed.
+func (a *accessSpec) render(e *env) *finding.Access {
+	de := e.displayEnv()
+	de.detail = true
+	r := func(t *tmpl.Template) string {
+		if t == nil {
+			return ""
+		}
+		s, err := t.Render(de.lookup)
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(s)
+	}
+	out := &finding.Access{Identity: r(a.identity), Account: r(a.account)}
+	out.Scopes = splitScopes(r(a.scopes))
+	if n, err := strconv.Atoi(r(a.resources)); err == nil && n >= 0 {
+		out.Resources = &n
+		out.ResourceKind = a.resourceKind
+	}
+	for k, t := range a.properties {
+		if v := r(t); v != "" {
+			if out.Properties == nil {
+				out.Properties = map[string]string{}
+			}
+			out.Properties[k] = v
+		}
+	}
+	return sanitizeAccess(out, e)
+}
+
+// splitScopes reads a scope list: a JSON array of strings, or names separated
+// by commas or white space.
+func splitScopes(s string) []string {
+	if s == "" {
+		return nil
+	}
+	if strings.HasPrefix(s, "[") {
+		var list []any
+		if json.Unmarshal([]byte(s), &list) == nil {
+			var out []string
+			for _, v := range list {
+				if x := strings.TrimSpace(jsonString(v)); x != "" {
+					out = append(out, x)
+				}
+			}
+			return out
+		}
+	}
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 }

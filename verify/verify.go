@@ -22,6 +22,7 @@ import (
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/internal/netx"
 	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/verify/check"
 )
 
 // Options configure a Verifier. Zero values select the defaults.
@@ -65,6 +66,9 @@ type Options struct {
 	UserAgent string
 	// Now is the clock for checked_at and audit records (default time.Now).
 	Now func() time.Time
+	// Checks are the Go verifiers rules may name (verifier = "NAME"); nil
+	// means Builtin().
+	Checks map[string]check.Check
 }
 
 func (o *Options) defaults() {
@@ -107,6 +111,9 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Checks == nil {
+		o.Checks = Builtin()
+	}
 }
 
 // Verifier runs verify and revoke specs. It is safe for concurrent use.
@@ -135,7 +142,7 @@ func New(rs *rules.Set, opts Options) (*Verifier, error) {
 		eps[strings.ToLower(k)] = u
 		guard.Allow(u) // the operator named this host: it may be internal
 	}
-	if err := checkEndpointKeys(rs, opts.Endpoints); err != nil {
+	if err := checkEndpointKeys(rs, opts.Endpoints, opts.Checks); err != nil {
 		return nil, err
 	}
 	v := &Verifier{
@@ -163,14 +170,14 @@ func New(rs *rules.Set, opts Options) (*Verifier, error) {
 			return nil, fmt.Errorf("%s: %v", where, err)
 		}
 		if r.Verify != nil {
-			sp, err := compileSpec(r, (*rules.HTTPSpec)(r.Verify), false, eps)
+			sp, err := v.compile(r, (*rules.HTTPSpec)(r.Verify), false, eps)
 			if err != nil {
 				return nil, fmt.Errorf("%s: [rule.verify] %v", where, err)
 			}
 			v.verify[r.ID] = sp
 		}
 		if r.Revoke != nil {
-			sp, err := compileSpec(r, (*rules.HTTPSpec)(r.Revoke), true, eps)
+			sp, err := v.compile(r, (*rules.HTTPSpec)(r.Revoke), true, eps)
 			if err != nil {
 				return nil, fmt.Errorf("%s: [rule.revoke] %v", where, err)
 			}
@@ -180,10 +187,18 @@ func New(rs *rules.Set, opts Options) (*Verifier, error) {
 	return v, nil
 }
 
+// compile compiles an HTTP spec, or binds one that names a Go verifier.
+func (v *Verifier) compile(r *rules.Rule, hs *rules.HTTPSpec, revoke bool, eps map[string]string) (*spec, error) {
+	if hs.Verifier != "" {
+		return compileGoSpec(r, hs, revoke, eps, v.opts.Checks)
+	}
+	return compileSpec(r, hs, revoke, eps)
+}
+
 // checkEndpointKeys fails on an --endpoint key that names no rule id or family
 // with a verify or revoke spec in rs: a typo (githb=…) would otherwise be
 // ignored and the secret sent to the public provider.
-func checkEndpointKeys(rs *rules.Set, endpoints map[string]string) error {
+func checkEndpointKeys(rs *rules.Set, endpoints map[string]string, checks map[string]check.Check) error {
 	if rs == nil || len(endpoints) == 0 {
 		return nil
 	}
@@ -195,9 +210,13 @@ func checkEndpointKeys(rs *rules.Set, endpoints map[string]string) error {
 				continue
 			}
 			known[strings.ToLower(r.ID)] = true
-			if hs.Family != "" {
-				known[strings.ToLower(hs.Family)] = true
-				famSet[hs.Family] = true
+			fam := hs.Family
+			if c, ok := checks[hs.Verifier]; ok && fam == "" && hs.Verifier != "" {
+				fam = c.Family()
+			}
+			if fam != "" {
+				known[strings.ToLower(fam)] = true
+				famSet[fam] = true
 			}
 		}
 	}
@@ -215,11 +234,24 @@ func checkEndpointKeys(rs *rules.Set, endpoints map[string]string) error {
 			fams = append(fams, f)
 		}
 		sort.Strings(fams)
+		var near []string
+		for _, f := range fams {
+			if editDistance(strings.ToLower(k), strings.ToLower(f)) <= 2 {
+				near = append(near, f)
+			}
+		}
+		hint := ""
+		if len(near) > 0 {
+			hint = "did you mean " + strings.Join(near, " or ") + "? "
+		}
 		list := "none"
-		if len(fams) > 0 {
+		switch {
+		case len(fams) > 12:
+			list = fmt.Sprintf("%d, listed by tokenward rules list --format json", len(fams))
+		case len(fams) > 0:
 			list = strings.Join(fams, ", ")
 		}
-		return fmt.Errorf("--endpoint %s: no rule or family %q has a verify or revoke spec; families: %s (a rule id with a spec works too; see tokenward rules)", k, k, list)
+		return fmt.Errorf("--endpoint %s: no rule or family %q has a verify or revoke spec; %sfamilies: %s (a rule id with a spec works too)", k, k, hint, list)
 	}
 	return nil
 }
@@ -327,12 +359,22 @@ func jobKey(sp *spec, f *finding.Finding) string {
 
 // check runs a verify spec for one finding.
 func (v *Verifier) check(ctx context.Context, sp *spec, f *finding.Finding) finding.Verification {
-	rr := v.run(ctx, sp, newEnv(f, sp))
+	e := newEnv(f, sp)
+	var rr runResult
+	if sp.goCheck != nil {
+		rr = v.runGo(ctx, sp, f, e)
+	} else {
+		rr = v.run(ctx, sp, e)
+		if rr.result == rules.ResultLive && sp.access != nil {
+			rr.access = sp.access.render(e)
+		}
+	}
 	return finding.Verification{
 		Status:     rr.result,
 		HTTPStatus: rr.httpStatus,
 		CheckedAt:  v.opts.Now().UTC().Format(time.RFC3339),
 		Detail:     rr.detail,
+		Access:     rr.access,
 	}
 }
 
@@ -341,6 +383,7 @@ type runResult struct {
 	result     string // live|invalid|unknown, or accepted|rejected|unknown for revoke specs
 	httpStatus int
 	detail     string
+	access     *finding.Access // verify specs, live results
 }
 
 // run executes sp's steps in order (see rules.HTTPSpec for the semantics).
@@ -415,4 +458,25 @@ func (st *step) classify(r *response, e *env, revoke bool, maxBody int64) (strin
 		return rules.ResultRejected, fmt.Sprintf("HTTP %d", r.status)
 	}
 	return rules.ResultUnknown, fmt.Sprintf("HTTP %d matched no rule", r.status)
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes), for suggestions.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
