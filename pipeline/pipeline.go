@@ -52,8 +52,12 @@ type Options struct {
 	// OnlyLive keeps only findings verified live. A finding whose check could not
 	// decide is kept and makes the run a problem: unknown never passes.
 	OnlyLive bool
+	// ReverifyAfter is how old a remembered verification (the sweep store's) may
+	// be and still be reused instead of checking again; 0 reuses any age.
+	// Unknown results are never reused.
+	ReverifyAfter time.Duration
 
-	Now func() time.Time // baseline expiry; default time.Now
+	Now func() time.Time // baseline expiry and verification age; default time.Now
 
 	// Redactor, when set, learns the secret of every finding before any is
 	// dropped (ignored, baselined, not live), so that outputs can hide the
@@ -169,7 +173,7 @@ func (p *Pipeline) Finish(ctx context.Context, res *Result, memo VerificationMem
 	}
 	if p.opts.Verifier != nil && len(fs) > 0 {
 		var err error
-		fs, err = verifyFindings(ctx, p.opts.Verifier, memo, fs)
+		fs, err = verifyFindings(ctx, p.opts.Verifier, memo, p.fresh, fs)
 		if err != nil {
 			res.Problems = append(res.Problems, err.Error())
 		}
@@ -228,7 +232,7 @@ func OnlyLive(fs []finding.Finding) ([]finding.Finding, []string) {
 
 // verifyFindings verifies fs, one check per fingerprint. With a memo, a
 // fingerprint whose stored result is decided is not checked again.
-func verifyFindings(ctx context.Context, v Verifier, memo VerificationMemo, fs []finding.Finding) ([]finding.Finding, error) {
+func verifyFindings(ctx context.Context, v Verifier, memo VerificationMemo, fresh func(finding.Verification) bool, fs []finding.Finding) ([]finding.Finding, error) {
 	results := map[string]finding.Verification{}
 	var err error
 	if memo != nil {
@@ -241,7 +245,7 @@ func verifyFindings(ctx context.Context, v Verifier, memo VerificationMemo, fs [
 			err = fmt.Errorf("reading stored verifications: %w", merr)
 		}
 		for fp, r := range stored {
-			if r.Status != finding.StatusUnknown {
+			if r.Status != finding.StatusUnknown && fresh(r) {
 				results[fp] = r
 			}
 		}
@@ -270,6 +274,18 @@ func verifyFindings(ctx context.Context, v Verifier, memo VerificationMemo, fs [
 		out[i] = f
 	}
 	return out, err
+}
+
+// fresh reports whether a remembered verification is young enough to reuse.
+func (p *Pipeline) fresh(v finding.Verification) bool {
+	if p.opts.ReverifyAfter <= 0 {
+		return true
+	}
+	at, err := time.Parse(time.RFC3339, v.CheckedAt)
+	if err != nil {
+		return false // undated: check again
+	}
+	return p.opts.Now().Sub(at) <= p.opts.ReverifyAfter
 }
 
 func uniq(ss []string) []string {

@@ -255,6 +255,7 @@ func pipelineFor(set *rules.Set, pc pipelineChoice) (*pipeline.Pipeline, error) 
 			return nil, err
 		}
 		opts.Verifier, opts.OnlyLive = v, common.onlyLive
+		opts.ReverifyAfter = verifyFlags.reverifyAfter
 	}
 	return pipeline.New(opts)
 }

@@ -88,6 +88,8 @@ func init() {
 		addVerifyFlags(c, true)
 		addAlsoWrite(c)
 	}
+	sweepCmd.Flags().DurationVar(&verifyFlags.reverifyAfter, "reverify-after", 24*time.Hour,
+		"reuse a verification stored by an earlier sweep (any repository) when younger than this; 0 reuses any age (unknown results are always checked again)")
 	addRuleFlags(baselineCmd)
 	addEngineFlags(baselineCmd)
 	addOutputFlag(baselineCmd, "baseline file to write (default: "+baseline.DefaultFile+")")

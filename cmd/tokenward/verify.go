@@ -26,6 +26,8 @@ var verifyFlags struct {
 	rate        float64
 	logLevel    string
 	allowIntern bool
+	// reverifyAfter: sweep reuses a stored verification younger than this.
+	reverifyAfter time.Duration
 }
 
 var verifyCmd = &cobra.Command{

@@ -26,7 +26,7 @@ import (
 )
 
 // SchemaVersion is PRAGMA user_version of a current store.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[v] brings a store of version v+1 to version v+2.
 var migrations = []string{
@@ -38,6 +38,8 @@ ALTER TABLE repositories ADD COLUMN fetched_at TEXT NOT NULL DEFAULT '';`,
 	// let repositories skip a rescan. Findings and verifications are kept.
 	`DELETE FROM scanned_blobs;
 UPDATE repositories SET scan_key = '';`,
+	// 3 -> 4: what a live credential reaches (finding.Access as JSON).
+	`ALTER TABLE verifications ADD COLUMN access TEXT NOT NULL DEFAULT '';`,
 }
 
 const schema = `
@@ -104,7 +106,8 @@ CREATE TABLE IF NOT EXISTS verifications (
   status      TEXT NOT NULL,
   http_status INTEGER NOT NULL DEFAULT 0,
   checked_at  TEXT NOT NULL DEFAULT '',
-  detail      TEXT NOT NULL DEFAULT ''
+  detail      TEXT NOT NULL DEFAULT '',
+  access      TEXT NOT NULL DEFAULT ''      -- finding.Access as JSON; '' when none
 );
 CREATE TABLE IF NOT EXISTS triage (         -- a log: the latest entry is the state
   fingerprint TEXT NOT NULL,
@@ -514,8 +517,8 @@ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
 		return err
 	}
 	defer lst.Close()
-	vst, err := tx.PrepareContext(ctx, `INSERT INTO verifications (fingerprint, status, http_status, checked_at, detail) VALUES (?,?,?,?,?)
-ON CONFLICT(fingerprint) DO UPDATE SET status=excluded.status, http_status=excluded.http_status, checked_at=excluded.checked_at, detail=excluded.detail
+	vst, err := tx.PrepareContext(ctx, `INSERT INTO verifications (fingerprint, status, http_status, checked_at, detail, access) VALUES (?,?,?,?,?,?)
+ON CONFLICT(fingerprint) DO UPDATE SET status=excluded.status, http_status=excluded.http_status, checked_at=excluded.checked_at, detail=excluded.detail, access=excluded.access
 WHERE excluded.checked_at >= verifications.checked_at`)
 	if err != nil {
 		return err
@@ -534,12 +537,24 @@ WHERE excluded.checked_at >= verifications.checked_at`)
 			return fmt.Errorf("location of %s: %w", f.Fingerprint, err)
 		}
 		if v := f.Verification; v != nil && v.Status != "" && v.Status != finding.StatusNotChecked {
-			if _, err := vst.ExecContext(ctx, f.Fingerprint, v.Status, v.HTTPStatus, v.CheckedAt, v.Detail); err != nil {
+			if _, err := vst.ExecContext(ctx, f.Fingerprint, v.Status, v.HTTPStatus, v.CheckedAt, v.Detail, accessJSON(v.Access)); err != nil {
 				return fmt.Errorf("verification of %s: %w", f.Fingerprint, err)
 			}
 		}
 	}
 	return nil
+}
+
+// accessJSON is how an access map is stored: JSON, or "" for none.
+func accessJSON(a *finding.Access) string {
+	if a.Empty() {
+		return ""
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 func nonNil(s []string) []string {
@@ -553,19 +568,26 @@ func nonNil(s []string) []string {
 // one are absent from the map).
 func (s *Store) Verification(fps []string) (map[string]finding.Verification, error) {
 	out := map[string]finding.Verification{}
-	st, err := s.db.Prepare(`SELECT status, http_status, checked_at, detail FROM verifications WHERE fingerprint = ?`)
+	st, err := s.db.Prepare(`SELECT status, http_status, checked_at, detail, access FROM verifications WHERE fingerprint = ?`)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
 	for _, fp := range fps {
 		var v finding.Verification
-		err := st.QueryRow(fp).Scan(&v.Status, &v.HTTPStatus, &v.CheckedAt, &v.Detail)
+		var access string
+		err := st.QueryRow(fp).Scan(&v.Status, &v.HTTPStatus, &v.CheckedAt, &v.Detail, &access)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return nil, err
+		}
+		if access != "" {
+			var a finding.Access
+			if json.Unmarshal([]byte(access), &a) == nil && !a.Empty() {
+				v.Access = &a
+			}
 		}
 		out[fp] = v
 	}
@@ -584,9 +606,9 @@ func (s *Store) SetVerification(ctx context.Context, fs []finding.Finding) error
 		if v == nil || v.Status == "" || v.Status == finding.StatusNotChecked {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO verifications (fingerprint, status, http_status, checked_at, detail) VALUES (?,?,?,?,?)
-ON CONFLICT(fingerprint) DO UPDATE SET status=excluded.status, http_status=excluded.http_status, checked_at=excluded.checked_at, detail=excluded.detail
-WHERE excluded.checked_at >= verifications.checked_at`, f.Fingerprint, v.Status, v.HTTPStatus, v.CheckedAt, v.Detail); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO verifications (fingerprint, status, http_status, checked_at, detail, access) VALUES (?,?,?,?,?,?)
+ON CONFLICT(fingerprint) DO UPDATE SET status=excluded.status, http_status=excluded.http_status, checked_at=excluded.checked_at, detail=excluded.detail, access=excluded.access
+WHERE excluded.checked_at >= verifications.checked_at`, f.Fingerprint, v.Status, v.HTTPStatus, v.CheckedAt, v.Detail, accessJSON(v.Access)); err != nil {
 			return err
 		}
 	}

@@ -282,6 +282,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	for _, q := range []string{
 		`ALTER TABLE repositories DROP COLUMN remote_stamp`,
 		`ALTER TABLE repositories DROP COLUMN fetched_at`,
+		`ALTER TABLE verifications DROP COLUMN access`,
 		`PRAGMA user_version = 1`,
 	} {
 		if _, err := s.db.Exec(q); err != nil {
@@ -319,6 +320,7 @@ func TestMigrateFromVersion2DropsBlobResults(t *testing.T) {
 	commitRepo(t, s, "https://h/o/a", "t1", "k", nil, fnd("r1", "secretvalue0123456789", "x.txt", 1, "c1"))
 	for _, q := range []string{
 		`INSERT INTO scanned_blobs (scan_key, blob, class, findings) VALUES ('k', x'0102', x'', NULL)`,
+		`ALTER TABLE verifications DROP COLUMN access`,
 		`PRAGMA user_version = 2`,
 	} {
 		if _, err := s.db.Exec(q); err != nil {
@@ -341,5 +343,44 @@ func TestMigrateFromVersion2DropsBlobResults(t *testing.T) {
 	}
 	if c, _ := s.Counts(); c.Locations != 1 {
 		t.Errorf("findings after migration: %+v, want them kept", c)
+	}
+}
+
+// A version 3 store keeps its verifications and gains access maps; access
+// maps round-trip through the store.
+func TestMigrateFromVersion3AddsAccess(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "v3.db")
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`ALTER TABLE verifications DROP COLUMN access`,
+		`INSERT INTO verifications (fingerprint, status, http_status, checked_at, detail) VALUES ('tw1:aa', 'live', 200, '2026-01-01T00:00:00Z', 'user x')`,
+		`PRAGMA user_version = 3`,
+	} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if s, err = Open(p); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Verification([]string{"tw1:aa"})
+	if err != nil || got["tw1:aa"].Status != finding.StatusLive || got["tw1:aa"].Access != nil {
+		t.Fatalf("after migration: %+v %v", got, err)
+	}
+	n := 7
+	f := finding.Finding{Fingerprint: "tw1:bb", Verification: &finding.Verification{Status: finding.StatusLive, CheckedAt: "2026-01-02T00:00:00Z",
+		Access: &finding.Access{Identity: "arn:aws:iam::1:user/x", Account: "1", Scopes: []string{"a", "b"}, Resources: &n}}}
+	if err := s.SetVerification(context.Background(), []finding.Finding{f}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Verification([]string{"tw1:bb"})
+	a := got["tw1:bb"].Access
+	if err != nil || a == nil || a.Identity != "arn:aws:iam::1:user/x" || a.Account != "1" || len(a.Scopes) != 2 || a.Resources == nil || *a.Resources != 7 {
+		t.Fatalf("access round trip: %+v %v", a, err)
 	}
 }
