@@ -9,22 +9,25 @@ import (
 	"strings"
 	"time"
 
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/google/go-github/v66/github"
 
 	"github.com/tokenward/tokenward/internal/netx"
 )
 
-// GitHubOptions selects the repositories of a GitHub organisation or user.
+// GitHubOptions selects the repositories of a GitHub organisation or user, or
+// one repository, and what of them is swept.
 type GitHubOptions struct {
 	API   string // API base URL; "" means https://api.github.com/ (GitHub Enterprise: https://HOST/api/v3/)
 	Token string // sent to the API, and to the API's own git host for cloning
-	Org   string // exactly one of Org and User
+	Org   string // exactly one of Org, User and Repo
 	User  string
+	Repo  string // OWNER/NAME
 
+	Include         Include // zero: code only
 	IncludeForks    bool
 	IncludeArchived bool
 	Limits          Limits
+	MaxPages        int          // longest listing, in pages of 100 (default 1000)
 	HTTPClient      *http.Client // default: one with a 60 s timeout; redirects are always kept to the API's origin
 }
 
@@ -32,82 +35,120 @@ type GitHubOptions struct {
 // and disabled repositories), following pagination and waiting out primary and
 // secondary rate limits.
 func ListGitHub(ctx context.Context, o GitHubOptions) ([]Target, []Skip, error) {
-	if (o.Org == "") == (o.User == "") {
-		return nil, nil, errors.New("github: give an organisation or a user")
-	}
-	if err := CheckAPIURL("--github-api", o.API); err != nil {
+	o.Include = Include{Code: true}
+	l, err := ListGitHubForge(ctx, o)
+	if err != nil {
 		return nil, nil, err
 	}
-	c := github.NewClient(apiClient(o.HTTPClient))
-	if o.Token != "" {
-		c = c.WithAuthToken(o.Token)
-	}
-	if o.API != "" {
-		var err error
-		if c, err = c.WithEnterpriseURLs(o.API, o.API); err != nil {
-			return nil, nil, fmt.Errorf("--github-api %q: %w", o.API, err)
+	return l.Targets, l.Skipped, nil
+}
+
+// ListGitHubForge lists what o includes: repositories (code), wikis and gists to
+// mirror, and the collections of issues, pull requests, comments, releases and
+// Actions logs to read through the API.
+func ListGitHubForge(ctx context.Context, o GitHubOptions) (Listing, error) {
+	var l Listing
+	n := 0
+	for _, s := range []string{o.Org, o.User, o.Repo} {
+		if s != "" {
+			n++
 		}
 	}
+	if n != 1 {
+		return l, errors.New("github: give an organisation, a user or a repository")
+	}
+	if o.Include == (Include{}) {
+		o.Include.Code = true
+	}
+	g, err := newGitHubClient(o)
+	if err != nil {
+		return l, err
+	}
 	source, what := "github:"+o.Org, "listing the repositories of GitHub organisation "+o.Org
-	if o.User != "" {
+	switch {
+	case o.User != "":
 		source, what = "github-user:"+o.User, "listing the repositories of GitHub user "+o.User
+	case o.Repo != "":
+		source, what = "github-repo:"+o.Repo, "reading GitHub repository "+o.Repo
 	}
-	var auth *githttp.BasicAuth
-	if o.Token != "" {
-		auth = &githttp.BasicAuth{Username: "x-access-token", Password: o.Token}
-	}
-	var out []Target
-	var skipped []Skip
-	page := 1
-	for {
-		var repos []*github.Repository
-		var resp *github.Response
-		err := o.Limits.do(ctx, fmt.Sprintf("%s (page %d)", what, page), func() error {
+	var repos []*github.Repository
+	if o.Repo != "" {
+		owner, name, ok := strings.Cut(o.Repo, "/")
+		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			return l, fmt.Errorf("--repo %q: want OWNER/NAME", o.Repo)
+		}
+		var r *github.Repository
+		err := o.Limits.do(ctx, what, func() error {
 			var err error
-			lo := github.ListOptions{Page: page, PerPage: 100}
-			if o.Org != "" {
-				repos, resp, err = c.Repositories.ListByOrg(ctx, o.Org, &github.RepositoryListByOrgOptions{Type: "all", Sort: "full_name", Direction: "asc", ListOptions: lo})
-			} else {
-				repos, resp, err = c.Repositories.ListByUser(ctx, o.User, &github.RepositoryListByUserOptions{Type: "owner", Sort: "full_name", Direction: "asc", ListOptions: lo})
-			}
+			r, _, err = g.c.Repositories.Get(ctx, owner, name)
 			return err
 		}, classifyGitHub)
 		if err != nil {
-			return nil, nil, err
+			return l, err
 		}
-		for _, r := range repos {
-			name := r.GetFullName()
-			switch {
-			case r.GetFork() && !o.IncludeForks:
-				skipped = append(skipped, Skip{name, "fork"})
-				continue
-			case r.GetArchived() && !o.IncludeArchived:
-				skipped = append(skipped, Skip{name, "archived"})
-				continue
-			case r.GetDisabled():
-				skipped = append(skipped, Skip{name, "disabled"})
-				continue
+		repos = []*github.Repository{r}
+	} else {
+		var batch []*github.Repository
+		err := g.pages(ctx, what, func(lo github.ListOptions) (*github.Response, error) {
+			var resp *github.Response
+			var err error
+			if o.Org != "" {
+				batch, resp, err = g.c.Repositories.ListByOrg(ctx, o.Org, &github.RepositoryListByOrgOptions{Type: "all", Sort: "full_name", Direction: "asc", ListOptions: lo})
+			} else {
+				batch, resp, err = g.c.Repositories.ListByUser(ctx, o.User, &github.RepositoryListByUserOptions{Type: "owner", Sort: "full_name", Direction: "asc", ListOptions: lo})
 			}
-			clone := r.GetCloneURL()
-			if clone == "" {
-				skipped = append(skipped, Skip{name, "no clone URL in the API response"})
-				continue
-			}
+			return resp, err
+		}, func() { repos = append(repos, batch...) })
+		if err != nil {
+			return l, err
+		}
+	}
+	for _, r := range repos {
+		name := r.GetFullName()
+		switch {
+		case r.GetFork() && !o.IncludeForks && o.Repo == "":
+			l.Skipped = append(l.Skipped, Skip{name, "fork"})
+			continue
+		case r.GetArchived() && !o.IncludeArchived && o.Repo == "":
+			l.Skipped = append(l.Skipped, Skip{name, "archived"})
+			continue
+		case r.GetDisabled():
+			l.Skipped = append(l.Skipped, Skip{name, "disabled"})
+			continue
+		}
+		clone := r.GetCloneURL()
+		if clone == "" && (o.Include.Code || o.Include.Wiki) {
+			l.Skipped = append(l.Skipped, Skip{name, "no clone URL in the API response"})
+			continue
+		}
+		if o.Include.Code {
 			t := Target{URL: stripCredentials(clone), Name: name, Source: source}
 			if r.PushedAt != nil && !r.PushedAt.IsZero() {
 				t.Stamp = "pushed_at=" + r.PushedAt.UTC().Format(time.RFC3339Nano)
 			}
-			if auth != nil && sameService(c.BaseURL, clone) {
-				t.Auth = auth
+			if g.auth != nil && sameService(g.c.BaseURL, clone) {
+				t.Auth = g.auth
 			}
-			out = append(out, t)
+			l.Targets = append(l.Targets, t)
 		}
-		if resp == nil || resp.NextPage == 0 {
-			break
+		if o.Include.Wiki && r.GetHasWiki() {
+			wiki := strings.TrimSuffix(stripCredentials(clone), ".git") + ".wiki.git"
+			t := Target{URL: wiki, Name: name + ".wiki", Source: source, Optional: true}
+			if g.auth != nil && sameService(g.c.BaseURL, wiki) {
+				t.Auth = g.auth
+			}
+			l.Targets = append(l.Targets, t)
 		}
-		page = resp.NextPage
+		l.Collections = append(l.Collections, g.collections(r, source)...)
 	}
-	return out, skipped, nil
+	if o.Include.Gists && o.Repo == "" {
+		ts, err := g.gists(ctx, source)
+		if err != nil {
+			return l, err
+		}
+		l.Targets = append(l.Targets, ts...)
+	}
+	return l, nil
 }
 
 // classifyGitHub maps go-github's errors to waits: primary limits until the

@@ -87,6 +87,8 @@ func describe(r RepoReport) string {
 	switch r.State {
 	case StateUnchanged:
 		return "unchanged"
+	case StateAbsent:
+		return "absent: " + r.Detail
 	case StateFailed:
 		return "failed: " + r.Detail
 	}
@@ -130,7 +132,7 @@ func SummaryLine(s Summary) string {
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{s.Scanned, "scanned"}, {s.Unchanged, "unchanged"}, {s.Incomplete, "incomplete"}, {s.Failed, "failed"}} {
+	}{{s.Scanned, "scanned"}, {s.Unchanged, "unchanged"}, {s.Incomplete, "incomplete"}, {s.Failed, "failed"}, {s.Absent, "absent"}} {
 		if c.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
 		}

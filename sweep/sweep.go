@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
+
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/rules"
@@ -89,6 +91,7 @@ const (
 	StateUnchanged  = "unchanged"
 	StateIncomplete = "incomplete"
 	StateFailed     = "failed"
+	StateAbsent     = "absent" // an optional repository (a wiki) that does not exist
 )
 
 // RepoReport is what happened to one repository.
@@ -105,6 +108,7 @@ type RepoReport struct {
 // Summary totals a sweep.
 type Summary struct {
 	Repos, Scanned, Unchanged, Incomplete, Failed int
+	Absent                                        int // optional repositories (wikis) that do not exist
 	Blobs, BlobsScanned, BlobsCached              int
 	Bytes                                         int64
 	Findings                                      int // locations found in the repositories scanned
@@ -124,6 +128,8 @@ func (s *Summary) add(r RepoReport) {
 		s.Incomplete++
 	case StateFailed:
 		s.Failed++
+	case StateAbsent:
+		s.Absent++
 	}
 	if r.State == StateIncomplete || r.State == StateFailed {
 		s.Problems = append(s.Problems, r)
@@ -285,6 +291,12 @@ func (sw *sweeper) prepare(ctx context.Context, t Target) *pendingScan {
 		}
 		var err error
 		if p.dir, p.rep.Fetched, err = Mirror(ctx, cfg.CacheDir, t, cfg.AllRefs); err != nil {
+			if t.Optional && errors.Is(err, transport.ErrRepositoryNotFound) {
+				p.done = true
+				p.rep.State, p.rep.Detail = StateAbsent, "the remote has no such repository"
+				p.rep.Elapsed = time.Since(p.start)
+				return p
+			}
 			return sw.fail(ctx, p, err)
 		}
 	}

@@ -37,6 +37,9 @@ type Target struct {
 	Stamp string
 	// Auth authenticates fetches; it is never stored or logged.
 	Auth transport.AuthMethod
+	// Optional says the repository may not exist (a wiki without pages): a
+	// remote that answers "not found" is absent, not a failure.
+	Optional bool
 }
 
 // Skip is a listed repository that is not swept, and why.

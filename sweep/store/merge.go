@@ -18,6 +18,7 @@ import (
 //     first_seen first (the earliest sighting)
 //   - verifications: the greatest row, checked_at first (the latest check)
 //   - triage: union of the decision logs (the latest decision is the state)
+//   - forge_items: union; of two stamps for one item, the greatest (the latest)
 var mergeStatements = []string{
 	`INSERT INTO main.repositories (` + repoCols + `) SELECT ` + repoCols + ` FROM src.repositories WHERE true
 ON CONFLICT(url) DO UPDATE SET name=excluded.name, source=excluded.source, refs_digest=excluded.refs_digest,
@@ -63,6 +64,9 @@ WHERE (excluded.checked_at, excluded.status, excluded.http_status, excluded.deta
     > (verifications.checked_at, verifications.status, verifications.http_status, verifications.detail)`,
 
 	`INSERT OR IGNORE INTO main.triage (fingerprint, at, status, note, actor) SELECT fingerprint, at, status, note, actor FROM src.triage`,
+
+	`INSERT INTO main.forge_items (collection, item, stamp) SELECT collection, item, stamp FROM src.forge_items WHERE true
+ON CONFLICT(collection, item) DO UPDATE SET stamp=excluded.stamp WHERE excluded.stamp > forge_items.stamp`,
 }
 
 // Merge adds the content of the store at path src to s, in one transaction.

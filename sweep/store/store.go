@@ -26,7 +26,7 @@ import (
 )
 
 // SchemaVersion is PRAGMA user_version of a current store.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[v] brings a store of version v+1 to version v+2.
 var migrations = []string{
@@ -40,7 +40,20 @@ ALTER TABLE repositories ADD COLUMN fetched_at TEXT NOT NULL DEFAULT '';`,
 UPDATE repositories SET scan_key = '';`,
 	// 3 -> 4: what a live credential reaches (finding.Access as JSON).
 	`ALTER TABLE verifications ADD COLUMN access TEXT NOT NULL DEFAULT '';`,
+	// 4 -> 5: forge items (issues, comments, logs...): what each was when last
+	// scanned. Self-contained: it only adds a table.
+	forgeItemsTable,
 }
+
+// forgeItemsTable records, per collection of forge items (a repositories row
+// whose url is the collection's key), the stamp of every item scanned: an item
+// whose stamp is unchanged is not fetched or scanned again.
+const forgeItemsTable = `CREATE TABLE IF NOT EXISTS forge_items (
+  collection TEXT NOT NULL,                 -- repositories.url of the collection
+  item       TEXT NOT NULL,                 -- the item's web URL
+  stamp      TEXT NOT NULL,                 -- updated_at, or a digest of the content
+  PRIMARY KEY (collection, item)
+) WITHOUT ROWID;`
 
 const schema = `
 CREATE TABLE IF NOT EXISTS repositories (
@@ -117,7 +130,7 @@ CREATE TABLE IF NOT EXISTS triage (         -- a log: the latest entry is the st
   actor       TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (fingerprint, at, status, note, actor)
 ) WITHOUT ROWID;
-`
+` + forgeItemsTable
 
 // Repository statuses.
 const (
@@ -450,6 +463,30 @@ type Result struct {
 	Findings []finding.Finding // with provenance; Verification kept when set
 	Blobs    *BlobCache        // new blob results (may be nil)
 	Now      string            // first_seen of new findings and locations
+	// Items are the forge items scanned completely, for a collection (Repo.URL
+	// is its key): their stamps replace those stored.
+	Items []ItemStamp
+}
+
+// ItemStamp is what a forge item was when it was scanned.
+type ItemStamp struct{ Item, Stamp string }
+
+// ItemStamps returns the stamps of a collection's items, by item.
+func (s *Store) ItemStamps(collection string) (map[string]string, error) {
+	rows, err := s.db.Query(`SELECT item, stamp FROM forge_items WHERE collection = ?`, collection)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var it, st string
+		if err := rows.Scan(&it, &st); err != nil {
+			return nil, err
+		}
+		out[it] = st
+	}
+	return out, rows.Err()
 }
 
 // Commit writes one repository's result in a single transaction: its row, the
@@ -489,6 +526,12 @@ func (s *Store) Commit(ctx context.Context, r Result) error {
 	}
 	if err := insertFindings(ctx, tx, r.Repo.URL, r.Findings, r.Now); err != nil {
 		return err
+	}
+	for _, it := range r.Items {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO forge_items (collection, item, stamp) VALUES (?,?,?)
+ON CONFLICT(collection, item) DO UPDATE SET stamp=excluded.stamp`, r.Repo.URL, it.Item, it.Stamp); err != nil {
+			return fmt.Errorf("item %s: %w", it.Item, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err
@@ -820,6 +863,7 @@ func (s *Store) Canonical() (string, error) {
 		{"locations", `SELECT fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message FROM locations`},
 		{"verifications", `SELECT fingerprint, status, http_status, detail FROM verifications`},
 		{"triage", `SELECT fingerprint, at, status, note, actor FROM triage`},
+		{"forge_items", `SELECT collection, item, stamp FROM forge_items`},
 	}
 	var b strings.Builder
 	for _, q := range queries {
