@@ -23,7 +23,7 @@ type GitHubOptions struct {
 	User  string
 	Repo  string // OWNER/NAME
 
-	Include         Include // zero: code only
+	Include         Include // what to list (ListGitHub: code)
 	IncludeForks    bool
 	IncludeArchived bool
 	Limits          Limits
@@ -56,9 +56,6 @@ func ListGitHubForge(ctx context.Context, o GitHubOptions) (Listing, error) {
 	}
 	if n != 1 {
 		return l, errors.New("github: give an organisation, a user or a repository")
-	}
-	if o.Include == (Include{}) {
-		o.Include.Code = true
 	}
 	g, err := newGitHubClient(o)
 	if err != nil {

@@ -72,6 +72,21 @@ func Shard(ts []Target, i, n int) []Target {
 	return out
 }
 
+// ShardCollections keeps the collections of shard i of n (by their keys, as
+// repositories by their clone URLs).
+func ShardCollections(cs []Collection, i, n int) []Collection {
+	if n <= 1 {
+		return cs
+	}
+	var out []Collection
+	for _, c := range cs {
+		if ShardOf(c.Key, n) == i {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Dedup sorts targets by URL and drops repeats (the first listing wins).
 func Dedup(ts []Target) []Target {
 	seen := map[string]bool{}

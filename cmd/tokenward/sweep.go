@@ -28,6 +28,9 @@ var sweepFlags struct {
 	gitlabGroups    []string
 	gitlabAPI       string
 	reposFiles      []string
+	repos           []string
+	include         string
+	maxPages        int
 	includeForks    bool
 	includeArchived bool
 	db              string
@@ -63,7 +66,18 @@ resumes where it stopped when run again.
 Sources (combine freely; each repository is swept once):
   --github-org ORG, --github-user USER   token: $GITHUB_TOKEN; --github-api for GitHub Enterprise
   --gitlab-group GROUP                   token: $GITLAB_TOKEN; --gitlab-api for self-hosted GitLab
+  --repo OWNER/NAME, --repo gitlab:PATH  one GitHub repository or GitLab project
   --repos FILE                           one clone URL or local path per line (# comments)
+
+Beyond the code (--include, comma-separated; default code): GitHub issues, pulls,
+comments (issue, pull request and review comments), gists, wiki, releases,
+actions-logs; GitLab issues (with their notes), merge-requests (with their notes),
+snippets, wiki, ci-logs. Wikis, gists and snippets are git repositories, mirrored
+and scanned like code. The rest is read through the API, incrementally: only items
+updated since the last sweep are fetched and scanned, and the findings of the
+others stay in the store and are reported. Each such finding is located by the
+item's web URL (a comment's html_url, a workflow run's page followed by
+!job/step.txt) and the line within its text.
 
 Forks and archived repositories are skipped unless --include-forks/--include-archived;
 what was skipped, and why, is summarised on stderr.
@@ -89,6 +103,9 @@ func init() {
 	f.StringArrayVar(&sweepFlags.gitlabGroups, "gitlab-group", nil, "sweep the projects of this GitLab group and its subgroups (repeatable)")
 	f.StringVar(&sweepFlags.gitlabAPI, "gitlab-api", "", "GitLab API URL (default https://gitlab.com/api/v4)")
 	f.StringArrayVar(&sweepFlags.reposFiles, "repos", nil, "sweep the repositories listed in FILE: one clone URL or local path per line (repeatable)")
+	f.StringArrayVar(&sweepFlags.repos, "repo", nil, "sweep one GitHub repository OWNER/NAME, or GitLab project gitlab:GROUP/NAME (repeatable)")
+	f.StringVar(&sweepFlags.include, "include", "code", "what of GitHub/GitLab repositories to read: GitHub "+strings.Join(sweep.IncludeNames("github"), ",")+"; GitLab "+strings.Join(sweep.IncludeNames("gitlab"), ","))
+	f.IntVar(&sweepFlags.maxPages, "max-pages", 1000, "longest API listing, in pages of 100; a longer one is swept in part and reported (exit 2)")
 	f.BoolVar(&sweepFlags.includeForks, "include-forks", false, "also sweep forks")
 	f.BoolVar(&sweepFlags.includeArchived, "include-archived", false, "also sweep archived repositories")
 	f.StringVar(&sweepFlags.db, "db", "tokenward.db", "the findings store (SQLite), created if missing")
@@ -141,8 +158,20 @@ func stderrIsTTY() bool {
 
 func runSweep(cmd *cobra.Command, args []string) error {
 	fl := sweepFlags
-	if len(fl.githubOrgs)+len(fl.githubUsers)+len(fl.gitlabGroups)+len(fl.reposFiles) == 0 {
-		return usageError(errors.New("nothing to sweep: give --github-org, --github-user, --gitlab-group or --repos"))
+	if len(fl.githubOrgs)+len(fl.githubUsers)+len(fl.gitlabGroups)+len(fl.reposFiles)+len(fl.repos) == 0 {
+		return usageError(errors.New("nothing to sweep: give --github-org, --github-user, --gitlab-group, --repo or --repos"))
+	}
+	var ghRepos, glProjects []string
+	for _, r := range fl.repos {
+		if p, ok := strings.CutPrefix(r, "gitlab:"); ok {
+			glProjects = append(glProjects, p)
+		} else {
+			ghRepos = append(ghRepos, strings.TrimPrefix(r, "github:"))
+		}
+	}
+	ghInclude, glInclude, err := parseIncludes(fl.include, len(fl.githubOrgs)+len(fl.githubUsers)+len(ghRepos) > 0, len(fl.gitlabGroups)+len(glProjects) > 0)
+	if err != nil {
+		return usageError(err)
 	}
 	if !report.ValidFormat(common.format) {
 		return usageError(errUnknownFormat(common.format))
@@ -209,31 +238,37 @@ func runSweep(cmd *cobra.Command, args []string) error {
 
 	// Enumerate.
 	var targets []sweep.Target
+	var collections []sweep.Collection
 	var skipped []sweep.Skip
 	var problems []string
-	for _, org := range fl.githubOrgs {
-		ts, sk, err := sweep.ListGitHub(ctx, sweep.GitHubOptions{API: fl.githubAPI, Token: os.Getenv("GITHUB_TOKEN"), Org: org,
-			IncludeForks: fl.includeForks, IncludeArchived: fl.includeArchived, Limits: limits})
+	take := func(l sweep.Listing, err error) {
 		if err != nil {
 			problems = append(problems, err.Error())
 		}
-		targets, skipped = append(targets, ts...), append(skipped, sk...)
+		targets, skipped, collections = append(targets, l.Targets...), append(skipped, l.Skipped...), append(collections, l.Collections...)
+	}
+	gh := func(o sweep.GitHubOptions) sweep.GitHubOptions {
+		o.API, o.Token, o.Include, o.IncludeForks, o.IncludeArchived, o.Limits, o.MaxPages = fl.githubAPI, os.Getenv("GITHUB_TOKEN"), ghInclude, fl.includeForks, fl.includeArchived, limits, fl.maxPages
+		return o
+	}
+	gl := func(o sweep.GitLabOptions) sweep.GitLabOptions {
+		o.API, o.Token, o.Include, o.IncludeForks, o.IncludeArchived, o.Limits, o.MaxPages = fl.gitlabAPI, os.Getenv("GITLAB_TOKEN"), glInclude, fl.includeForks, fl.includeArchived, limits, fl.maxPages
+		return o
+	}
+	for _, org := range fl.githubOrgs {
+		take(sweep.ListGitHubForge(ctx, gh(sweep.GitHubOptions{Org: org})))
 	}
 	for _, user := range fl.githubUsers {
-		ts, sk, err := sweep.ListGitHub(ctx, sweep.GitHubOptions{API: fl.githubAPI, Token: os.Getenv("GITHUB_TOKEN"), User: user,
-			IncludeForks: fl.includeForks, IncludeArchived: fl.includeArchived, Limits: limits})
-		if err != nil {
-			problems = append(problems, err.Error())
-		}
-		targets, skipped = append(targets, ts...), append(skipped, sk...)
+		take(sweep.ListGitHubForge(ctx, gh(sweep.GitHubOptions{User: user})))
+	}
+	for _, r := range ghRepos {
+		take(sweep.ListGitHubForge(ctx, gh(sweep.GitHubOptions{Repo: r})))
 	}
 	for _, g := range fl.gitlabGroups {
-		ts, sk, err := sweep.ListGitLab(ctx, sweep.GitLabOptions{API: fl.gitlabAPI, Token: os.Getenv("GITLAB_TOKEN"), Group: g,
-			IncludeForks: fl.includeForks, IncludeArchived: fl.includeArchived, Limits: limits})
-		if err != nil {
-			problems = append(problems, err.Error())
-		}
-		targets, skipped = append(targets, ts...), append(skipped, sk...)
+		take(sweep.ListGitLabForge(ctx, gl(sweep.GitLabOptions{Group: g})))
+	}
+	for _, p := range glProjects {
+		take(sweep.ListGitLabForge(ctx, gl(sweep.GitLabOptions{Project: p})))
 	}
 	for _, file := range fl.reposFiles {
 		ts, bad, err := sweep.ReadReposFile(file)
@@ -248,6 +283,7 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	targets = sweep.Dedup(targets)
 	listed := len(targets)
 	targets = sweep.Shard(targets, shardI, shardN)
+	collections = sweep.ShardCollections(collections, shardI, shardN)
 	if n := len(skipped); n > 0 {
 		logf("skipped %s", skipSummary(skipped))
 	}
@@ -276,6 +312,20 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	for _, p := range sum.Problems {
 		problems = append(problems, fmt.Sprintf("%s (%s): %s: %s", p.Target.Name, p.Target.URL, p.State, p.Detail))
 	}
+	if len(collections) > 0 && ctx.Err() == nil {
+		var itemLog func(string)
+		if showProgress {
+			itemLog = func(m string) { logf("sweep: %s", m) }
+		}
+		isum := sweep.RunItems(ctx, cfg, collections, itemLog)
+		logf("sweep: %s", isum.Line())
+		for _, p := range isum.Problems {
+			problems = append(problems, fmt.Sprintf("%s %s (%s): %s: %s", p.Collection.Name, p.Collection.Kind, p.Collection.Key, p.State, p.Detail))
+		}
+		if ctx.Err() != nil && !sum.Interrupted {
+			problems = append(problems, "interrupted: run the same command again to resume")
+		}
+	}
 	if sum.Interrupted {
 		problems = append(problems, "interrupted: run the same command again to resume")
 	}
@@ -285,6 +335,9 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	var urls []string
 	for _, t := range targets {
 		urls = append(urls, t.URL)
+	}
+	for _, c := range collections {
+		urls = append(urls, c.Key)
 	}
 	var open []finding.Finding
 	if len(urls) > 0 {
@@ -350,7 +403,7 @@ func skipSummary(sk []sweep.Skip) string {
 
 // storeFindings reads findings from the store as report findings: File is
 // prefixed with the repository's name, so that locations are unique across
-// repositories.
+// repositories; forge items are located by their web URLs already.
 func storeFindings(st *store.Store, q store.Query) ([]finding.Finding, error) {
 	ls, err := st.Findings(q)
 	if err != nil {
@@ -359,9 +412,58 @@ func storeFindings(st *store.Store, q store.Query) ([]finding.Finding, error) {
 	out := make([]finding.Finding, len(ls))
 	for i, l := range ls {
 		f := l.Finding
-		f.File = l.RepoName + "/" + f.File
+		if !strings.Contains(f.File, "://") { // a git path never holds "//"
+			f.File = l.RepoName + "/" + f.File
+		}
 		out[i] = f
 	}
 	noteSecrets(out)
 	return out, nil
+}
+
+// parseIncludes reads --include for each forge in use: a name only one forge
+// has must have a source of that forge.
+func parseIncludes(list string, github, gitlab bool) (sweep.Include, sweep.Include, error) {
+	has := func(forge, n string) bool {
+		for _, x := range sweep.IncludeNames(forge) {
+			if x == n {
+				return true
+			}
+		}
+		return false
+	}
+	var gh, gl []string
+	for _, n := range strings.Split(list, ",") {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if n == "" {
+			continue
+		}
+		inGH, inGL := has("github", n), has("gitlab", n)
+		switch {
+		case !inGH && !inGL:
+			return sweep.Include{}, sweep.Include{}, fmt.Errorf("--include %q: unknown %q (GitHub: %s; GitLab: %s)", list, n,
+				strings.Join(sweep.IncludeNames("github"), ","), strings.Join(sweep.IncludeNames("gitlab"), ","))
+		case inGH && !inGL && !github:
+			return sweep.Include{}, sweep.Include{}, fmt.Errorf("--include %s reads GitHub, and no GitHub source is given (--github-org, --github-user, --repo OWNER/NAME)", n)
+		case inGL && !inGH && !gitlab:
+			return sweep.Include{}, sweep.Include{}, fmt.Errorf("--include %s reads GitLab, and no GitLab source is given (--gitlab-group, --repo gitlab:PATH)", n)
+		}
+		if inGH {
+			gh = append(gh, n)
+		}
+		if inGL {
+			gl = append(gl, n)
+		}
+	}
+	var ghIn, glIn sweep.Include
+	var err error
+	if len(gh) > 0 {
+		if ghIn, err = sweep.ParseInclude("github", strings.Join(gh, ",")); err != nil {
+			return ghIn, glIn, err
+		}
+	}
+	if len(gl) > 0 {
+		glIn, err = sweep.ParseInclude("gitlab", strings.Join(gl, ","))
+	}
+	return ghIn, glIn, err
 }
