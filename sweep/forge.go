@@ -176,8 +176,8 @@ type ItemsSummary struct {
 
 // Line is a one-line account of the summary.
 func (s ItemsSummary) Line() string {
-	line := fmt.Sprintf("%s of forge items, %s new or changed scanned, %s", plural(s.Collections, "collection", "collections"),
-		plural(s.Items, "item", "items"), plural(s.Findings, "finding", "findings"))
+	line := fmt.Sprintf("%s of forge items, %d new or changed %s scanned, %s", plural(s.Collections, "collection", "collections"),
+		s.Items, map[bool]string{true: "item", false: "items"}[s.Items == 1], plural(s.Findings, "finding", "findings"))
 	if s.Failed > 0 {
 		line += fmt.Sprintf(", %d failed", s.Failed)
 	}
