@@ -437,3 +437,89 @@ func TestRunLogsRedirectRefused(t *testing.T) {
 		t.Error("the storage server was reached")
 	}
 }
+
+// What is mirrored beside the code: GitHub wikis (only where has_wiki) and the
+// gists of an organisation's members; one repository with Repo; GitLab wikis
+// and snippets; the token only for clones from the API's own host.
+func TestForgeListingsMirrorTargets(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		host := "http://" + r.Host
+		repo := func(name string, wiki bool) map[string]any {
+			return map[string]any{"name": name, "full_name": "acme/" + name, "owner": map[string]any{"login": "acme"}, "html_url": "https://github.example/acme/" + name,
+				"clone_url": host + "/acme/" + name + ".git", "has_wiki": wiki}
+		}
+		var out any
+		switch r.URL.Path {
+		case "/api/v3/orgs/acme/repos":
+			out = []any{repo("api", true), repo("web", false)}
+		case "/api/v3/repos/acme/web":
+			out = repo("web", true)
+		case "/api/v3/orgs/acme/members":
+			out = []any{map[string]any{"login": "dev"}}
+		case "/api/v3/users/dev/gists":
+			out = []any{map[string]any{"id": "aa5a315d61ae9438b18d", "html_url": "https://gist.github.example/aa5a315d61ae9438b18d",
+				"git_pull_url": "https://gist.github.example/aa5a315d61ae9438b18d.git", "updated_at": "2026-01-02T00:00:00Z"}}
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(out)
+	}))
+	defer gh.Close()
+	l, err := ListGitHubForge(context.Background(), GitHubOptions{API: gh.URL, Token: "ghs_x", Org: "acme", Limits: fastLimits(), Include: Include{Code: true, Wiki: true, Gists: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range l.Targets {
+		got = append(got, fmt.Sprintf("%s %s stamp=%q auth=%v optional=%v", tg.Name, strings.TrimPrefix(tg.URL, gh.URL), tg.Stamp, tg.Auth != nil, tg.Optional))
+	}
+	want := []string{
+		`acme/api /acme/api.git stamp="" auth=true optional=false`,
+		`acme/api.wiki /acme/api.wiki.git stamp="" auth=true optional=true`,
+		`acme/web /acme/web.git stamp="" auth=true optional=false`,
+		`gist.github.example/aa5a315d61ae9438b18d https://gist.github.example/aa5a315d61ae9438b18d.git stamp="updated_at=2026-01-02T00:00:00Z" auth=false optional=false`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("targets:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	l, err = ListGitHubForge(context.Background(), GitHubOptions{API: gh.URL, Repo: "acme/web", Limits: fastLimits(), Include: Include{Wiki: true, Gists: true, Issues: true}})
+	if err != nil || len(l.Targets) != 1 || l.Targets[0].Name != "acme/web.wiki" || len(l.Collections) != 1 || l.Collections[0].Key != "https://github.example/acme/web/issues" {
+		t.Errorf("--repo acme/web: %+v, %v", l, err)
+	}
+
+	gl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := "http://" + r.Host
+		var out any
+		switch r.URL.EscapedPath() {
+		case "/api/v4/projects/acme%2Fapi":
+			out = map[string]any{"id": 3, "path_with_namespace": "acme/api", "web_url": host + "/acme/api", "http_url_to_repo": host + "/acme/api.git", "empty_repo": true}
+		case "/api/v4/projects/acme%2Fapi/snippets":
+			out = []any{map[string]any{"id": 9, "web_url": host + "/acme/api/-/snippets/9", "http_url_to_repo": host + "/acme/api/snippets/9.git", "updated_at": "2026-01-02T00:00:00.000Z"},
+				map[string]any{"id": 8, "web_url": "https://old.example/acme/api/snippets/8"}}
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(out)
+	}))
+	defer gl.Close()
+	l, err = ListGitLabForge(context.Background(), GitLabOptions{API: gl.URL + "/api/v4", Token: "glpat-x", Project: "acme/api", Limits: fastLimits(),
+		Include: Include{Code: true, Wiki: true, Snippets: true, CILogs: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, tg := range l.Targets {
+		got = append(got, fmt.Sprintf("%s %s auth=%v optional=%v", strings.TrimPrefix(tg.Name, strings.TrimPrefix(gl.URL, "http://")), strings.TrimPrefix(tg.URL, gl.URL), tg.Auth != nil, tg.Optional))
+	}
+	want = []string{`acme/api.wiki /acme/api.wiki.git auth=true optional=true`, `/acme/api/-/snippets/9 /acme/api/snippets/9.git auth=true optional=false`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(l.Skipped) != 1 || l.Skipped[0].Reason != "empty" || len(l.Collections) != 1 || l.Collections[0].Kind != "ci-logs" {
+		t.Errorf("GitLab project: targets\n%s\nskipped %v, collections %+v", strings.Join(got, "\n"), l.Skipped, l.Collections)
+	}
+}

@@ -23,6 +23,16 @@ import (
 	"github.com/tokenward/tokenward/source/forge"
 )
 
+// The GitHub REST API shapes read here:
+// https://docs.github.com/rest/issues/issues#list-repository-issues (pull requests carry a pull_request key),
+// https://docs.github.com/rest/issues/comments#list-issue-comments-for-a-repository,
+// https://docs.github.com/rest/pulls/comments#list-review-comments-in-a-repository,
+// https://docs.github.com/rest/releases/releases#list-releases,
+// https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository,
+// https://docs.github.com/rest/actions/workflow-runs#download-workflow-run-logs (302 to the archive),
+// https://docs.github.com/rest/gists/gists#list-gists-for-a-user,
+// https://docs.github.com/rest/orgs/members#list-organization-members.
+
 // gitHub is an API client for one sweep source.
 type gitHub struct {
 	c    *github.Client

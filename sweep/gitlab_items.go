@@ -20,6 +20,14 @@ import (
 	"github.com/tokenward/tokenward/source/forge"
 )
 
+// The GitLab REST API v4 shapes read here:
+// https://docs.gitlab.com/ee/api/issues.html#list-project-issues (updated_after, order_by=updated_at),
+// https://docs.gitlab.com/ee/api/merge_requests.html#list-project-merge-requests,
+// https://docs.gitlab.com/ee/api/notes.html (issue and merge request notes),
+// https://docs.gitlab.com/ee/api/jobs.html#list-project-jobs and #get-a-log-file,
+// https://docs.gitlab.com/ee/api/project_snippets.html (http_url_to_repo),
+// https://docs.gitlab.com/ee/api/rest/index.html#pagination (X-Next-Page).
+
 // gitLab is an API client for one sweep source.
 type gitLab struct {
 	o    GitLabOptions
