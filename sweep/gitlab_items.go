@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -328,7 +330,16 @@ func (g *gitLab) fetchJobLogs(ctx context.Context, fe *fetchEnv, p gitlabProject
 		case err != nil:
 			return err
 		}
-		fe.add(forge.Item{URL: j.WebURL, Data: body, Author: j.User.Username, Date: j.FinishedAt}, st)
+		if len(body) <= 4<<20 { // held in memory, the per-file checks see it too (as archive members up to 4 MiB)
+			fe.add(forge.Item{URL: j.WebURL, Data: body, Author: j.User.Username, Date: j.FinishedAt}, st)
+			continue
+		}
+		// Larger logs wait on disk: the logs of many jobs are not held at once.
+		path := filepath.Join(fe.tempDir, fmt.Sprintf("job-%d.log", j.ID))
+		if err := os.WriteFile(path, body, 0o600); err != nil {
+			return fmt.Errorf("keeping the log of %s: %w", j.WebURL, err)
+		}
+		fe.add(forge.Item{URL: j.WebURL, Open: func() (io.ReadCloser, error) { return os.Open(path) }, Author: j.User.Username, Date: j.FinishedAt}, st)
 	}
 	return nil
 }

@@ -160,3 +160,57 @@ func TestSweepIncludeUsage(t *testing.T) {
 		}
 	}
 }
+
+// tokenward sweep --gitlab-group with --include merge-requests,ci-logs: a token
+// in a merge request note and one in a job log, at their web URLs.
+func TestSweepGitLabBeyondCode(t *testing.T) {
+	web := "https://gitlab.example/acme/api"
+	var mu sync.Mutex
+	var traces int
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("PRIVATE-TOKEN") != "glpat-forge" {
+			http.Error(w, `{"message":"401 Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		const proj = "/api/v4/projects/acme%2Fapi"
+		var out any = []any{}
+		switch r.URL.EscapedPath() {
+		case "/api/v4/groups/acme/projects":
+			out = []map[string]any{{"id": 1, "path_with_namespace": "acme/api", "web_url": web, "http_url_to_repo": web + ".git"}}
+		case proj + "/merge_requests":
+			if r.URL.Query().Get("updated_after") == "" {
+				out = []map[string]any{{"iid": 4, "description": "Adds the client", "updated_at": "2026-01-03T00:00:00.000Z", "web_url": web + "/-/merge_requests/4"}}
+			}
+		case proj + "/merge_requests/4/notes":
+			out = []map[string]any{{"id": 155, "body": "use\n" + sweeptest.SecretLine("gl-note"), "updated_at": "2026-01-03T00:00:00.000Z"}}
+		case proj + "/jobs":
+			out = []map[string]any{{"id": 300, "status": "success", "finished_at": "2026-01-04T00:00:00.000Z", "web_url": web + "/-/jobs/300"}}
+		case proj + "/jobs/300/trace":
+			mu.Lock()
+			traces++
+			mu.Unlock()
+			fmt.Fprint(w, "$ make deploy\n"+sweeptest.SecretLine("gl-job"))
+			return
+		}
+		json.NewEncoder(w).Encode(out)
+	}))
+	defer api.Close()
+	work := t.TempDir()
+	args := []string{"sweep", "--gitlab-group", "acme", "--gitlab-api", api.URL + "/api/v4", "--include", "merge-requests,ci-logs", "--db", "g.db", "--progress", "none", "-f", "jsonl"}
+	env := []string{"GITLAB_TOKEN=glpat-forge"}
+	for i := range 2 {
+		r := twEnv(t, work, env, args...)
+		var got []string
+		for _, f := range decodeFindings(t, r.stdout) {
+			got = append(got, fmt.Sprintf("%s:%d", f.File, f.Line))
+		}
+		sort.Strings(got)
+		want := []string{web + "/-/jobs/300:2", web + "/-/merge_requests/4#note_155:2"}
+		if r.code != 1 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("sweep %d: exit %d, findings %v, want %v\n%s", i, r.code, got, want, r.stderr)
+		}
+	}
+	if traces != 1 {
+		t.Errorf("the job log was read %d times, want once", traces)
+	}
+}
