@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/source"
@@ -126,10 +127,26 @@ func (fe *fetchEnv) changed(id, stamp string) bool {
 	return !ok || old != stamp
 }
 
-// add queues an item to scan with its stamp.
+// add queues an item to scan with its stamp. An item whose URL is not a web
+// URL (a hostile or broken response) is named as not scanned instead: its
+// URL would be every finding's location.
 func (fe *fetchEnv) add(it forge.Item, stamp string) {
+	if !isWebURL(it.URL) {
+		fe.skipped = append(fe.skipped, source.Skip{Path: fmt.Sprintf("%q", it.URL), Reason: "the API gave no web URL for it"})
+		return
+	}
 	fe.items = append(fe.items, it)
 	fe.stamps[it.URL] = stamp
+}
+
+// isWebURL accepts an absolute http(s) URL with a host and no control
+// characters (which could rewrite a terminal report).
+func isWebURL(s string) bool {
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
 }
 
 // sinceTime is the watermark of a listing (zero when there is none).

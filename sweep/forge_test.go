@@ -463,7 +463,8 @@ func TestForgeListingsMirrorTargets(t *testing.T) {
 			out = []any{map[string]any{"login": "dev"}}
 		case "/api/v3/users/dev/gists":
 			out = []any{map[string]any{"id": "aa5a315d61ae9438b18d", "html_url": "https://gist.github.example/aa5a315d61ae9438b18d",
-				"git_pull_url": "https://gist.github.example/aa5a315d61ae9438b18d.git", "updated_at": "2026-01-02T00:00:00Z"}}
+				"git_pull_url": "https://gist.github.example/aa5a315d61ae9438b18d.git", "updated_at": "2026-01-02T00:00:00Z"},
+				map[string]any{"id": "evil", "git_pull_url": "file:///etc/secrets.git"}, map[string]any{"id": "evil2", "git_pull_url": "http://gist.example.com/x.git"}}
 		default:
 			http.NotFound(w, r)
 			return
@@ -501,7 +502,7 @@ func TestForgeListingsMirrorTargets(t *testing.T) {
 			out = map[string]any{"id": 3, "path_with_namespace": "acme/api", "web_url": host + "/acme/api", "http_url_to_repo": host + "/acme/api.git", "empty_repo": true}
 		case "/api/v4/projects/acme%2Fapi/snippets":
 			out = []any{map[string]any{"id": 9, "web_url": host + "/acme/api/-/snippets/9", "http_url_to_repo": host + "/acme/api/snippets/9.git", "updated_at": "2026-01-02T00:00:00.000Z"},
-				map[string]any{"id": 8, "web_url": "https://old.example/acme/api/snippets/8"}}
+				map[string]any{"id": 8, "web_url": "https://old.example/acme/api/snippets/8"}, map[string]any{"id": 7, "http_url_to_repo": "ssh://localhost/x.git"}}
 		default:
 			http.NotFound(w, r)
 			return
@@ -521,5 +522,25 @@ func TestForgeListingsMirrorTargets(t *testing.T) {
 	want = []string{`acme/api.wiki /acme/api.wiki.git auth=true optional=true`, `/acme/api/-/snippets/9 /acme/api/snippets/9.git auth=true optional=false`}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(l.Skipped) != 1 || l.Skipped[0].Reason != "empty" || len(l.Collections) != 1 || l.Collections[0].Kind != "ci-logs" {
 		t.Errorf("GitLab project: targets\n%s\nskipped %v, collections %+v", strings.Join(got, "\n"), l.Skipped, l.Collections)
+	}
+}
+
+func TestIsWebURL(t *testing.T) {
+	for _, tt := range []struct {
+		u  string
+		ok bool
+	}{
+		{"https://github.com/acme/api/pull/2#issuecomment-1", true},
+		{"http://127.0.0.1:8080/acme/api/-/jobs/3", true},
+		{"", false},
+		{"javascript:alert(1)", false},
+		{"https://h/x\x1b[2J", false},
+		{"https://h/x\nfake: line", false},
+		{"https://user:pw@h/x", false},
+		{"/relative/path", false},
+	} {
+		if got := isWebURL(tt.u); got != tt.ok {
+			t.Errorf("isWebURL(%q) = %v, want %v", tt.u, got, tt.ok)
+		}
 	}
 }

@@ -444,8 +444,8 @@ func (g *gitHub) gists(ctx context.Context, src string) ([]Target, error) {
 		}, func() {
 			for _, gi := range batch {
 				pull := gi.GetGitPullURL()
-				if pull == "" {
-					continue
+				if pull == "" || netx.CheckURL(stripCredentials(pull)) != nil {
+					continue // only https (or loopback http) clones: never a local path or another transport named by a response
 				}
 				web := gi.GetHTMLURL()
 				if web == "" {

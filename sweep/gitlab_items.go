@@ -361,6 +361,9 @@ func (g *gitLab) snippets(ctx context.Context, p gitlabProject, src string) ([]T
 			if s.Repo == "" {
 				continue // servers before 13.0 keep no snippet repositories
 			}
+			if netx.CheckURL(stripCredentials(s.Repo)) != nil {
+				continue // only https (or loopback http) clones: never a local path or another transport named by a response
+			}
 			name := s.WebURL
 			if u, err := url.Parse(s.WebURL); err == nil && u.Host != "" {
 				name = u.Host + u.Path
