@@ -284,14 +284,21 @@ func runCollection(ctx context.Context, cfg Config, c Collection) ItemsReport {
 	}
 	defer os.RemoveAll(dir)
 	fe.tempDir = dir
+	var partial error
 	if err := c.fetch(ctx, fe); err != nil {
-		return fail(err)
+		if !errors.Is(err, errTooManyPages) || ctx.Err() != nil {
+			return fail(err)
+		}
+		partial = err // what was listed is scanned; the collection is incomplete
 	}
 	src := forge.New(fe.items, cfg.Workers)
 	res := cfg.Pipeline.Run(ctx, src, pipeline.RunOptions{Memo: cfg.Store})
 	if ctx.Err() != nil {
 		rep.State, rep.Detail = StateItemsFailed, "interrupted"
 		return rep
+	}
+	if partial != nil {
+		res.Problems = append([]string{partial.Error()}, res.Problems...)
 	}
 	now := store.Now(cfg.Now())
 	var stamps []store.ItemStamp

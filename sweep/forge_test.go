@@ -106,6 +106,7 @@ func (f *fakeForge) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	since := r.URL.Query().Get("since")
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	after := func(updated string) bool { return since == "" || updated >= since }
 	var out any
 	p := strings.TrimPrefix(r.URL.Path, "/api/v3")
@@ -139,6 +140,12 @@ func (f *fakeForge) serve(w http.ResponseWriter, r *http.Request) {
 		var list []map[string]any
 		for _, it := range f.items {
 			if it.kind == kind && after(it.updated) {
+				if len(list) == 100*max(page, 1) {
+					q := r.URL.Query()
+					q.Set("page", strconv.Itoa(max(page, 1)+1))
+					w.Header().Set("Link", fmt.Sprintf(`<%s%s?%s>; rel="next"`, f.api.URL, r.URL.Path, q.Encode()))
+					break
+				}
 				u := fmt.Sprintf("%s/pull/%d#issuecomment-%d", f.web, it.number, it.id)
 				if kind == "review-comment" {
 					u = fmt.Sprintf("%s/pull/%d#discussion_r%d", f.web, it.number, it.id)
@@ -146,7 +153,7 @@ func (f *fakeForge) serve(w http.ResponseWriter, r *http.Request) {
 				list = append(list, map[string]any{"id": it.id, "body": it.body, "updated_at": it.updated, "user": f.user("dev"), "html_url": u})
 			}
 		}
-		out = list
+		out = list[min(len(list), 100*(max(page, 1)-1)):]
 	case p == "/repos/acme/api/releases":
 		out = []map[string]any{{"id": 1, "name": "v1.0", "body": "First release.\n", "html_url": f.web + "/releases/tag/v1.0",
 			"created_at": "2026-01-01T00:00:00Z", "published_at": "2026-01-01T00:00:00Z", "assets": []map[string]any{{"name": "api-linux-amd64.tar.gz"}}}}
@@ -542,5 +549,38 @@ func TestIsWebURL(t *testing.T) {
 		if got := isWebURL(tt.u); got != tt.ok {
 			t.Errorf("isWebURL(%q) = %v, want %v", tt.u, got, tt.ok)
 		}
+	}
+}
+
+// Item listings follow Link pagination, at most MaxPages pages: a longer one
+// is scanned as far as it was read, and the collection is incomplete, its
+// watermark held back; the next sweep reads on and scans only what is new.
+func TestSweepGitHubItemsPages(t *testing.T) {
+	f := newFakeForge(t)
+	for i := range 250 {
+		body := fmt.Sprintf("comment %d\n", i)
+		if i == 120 || i == 240 {
+			body = sweeptest.SecretLine(fmt.Sprintf("c%d", i))
+		}
+		f.items = append(f.items, ghItem{kind: "issue-comment", number: 2, id: int64(1000 + i), body: body, updated: fmt.Sprintf("2026-01-%02dT00:00:00Z", 1+i/10)})
+	}
+	cfg := itemsConfig(t, t.TempDir())
+	list := func(maxPages int) []Collection {
+		l, err := ListGitHubForge(context.Background(), GitHubOptions{API: f.api.URL, Org: "acme", Limits: fastLimits(), MaxPages: maxPages, Include: Include{Comments: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Collections
+	}
+	sum := RunItems(context.Background(), cfg, list(2), nil)
+	if sum.Items != 200 || sum.Findings != 1 || len(sum.Problems) != 1 || !strings.Contains(sum.Problems[0].Detail, "--max-pages") {
+		t.Fatalf("two pages of three: %+v", sum)
+	}
+	if n := f.count("api /api/v3/repos/acme/api/issues/comments"); n != 2 {
+		t.Errorf("%d pages requested, want 2", n)
+	}
+	sum = RunItems(context.Background(), cfg, list(0), nil)
+	if sum.Items != 50 || sum.Findings != 1 || len(sum.Problems) != 0 {
+		t.Errorf("the rest: %+v", sum)
 	}
 }
