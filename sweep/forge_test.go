@@ -49,7 +49,7 @@ type fakeForge struct {
 	quirk    func(path string, w http.ResponseWriter) bool
 }
 
-func newFakeForge(t *testing.T) *fakeForge {
+func newFakeForge(t testing.TB) *fakeForge {
 	f := &fakeForge{web: "https://github.example/acme/api", logs: map[int64][]byte{}}
 	f.storage = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -173,7 +173,7 @@ func (f *fakeForge) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // addRun adds a completed workflow run whose logs zip holds files.
-func (f *fakeForge) addRun(t *testing.T, id int64, updated string, files map[string]string) {
+func (f *fakeForge) addRun(t testing.TB, id int64, updated string, files map[string]string) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	names := make([]string, 0, len(files))
@@ -200,7 +200,7 @@ func (f *fakeForge) addRun(t *testing.T, id int64, updated string, files map[str
 
 // itemsConfig is a sweep configuration whose pipeline opens archives, as the
 // command's does.
-func itemsConfig(t *testing.T, dir string) Config {
+func itemsConfig(t testing.TB, dir string) Config {
 	t.Helper()
 	cfg := testConfig(t, filepath.Join(dir, "s.db"), filepath.Join(dir, "cache"))
 	set, eng := testEngine(t)

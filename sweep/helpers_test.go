@@ -31,7 +31,7 @@ var (
 	engErr  error
 )
 
-func testEngine(t *testing.T) (*rules.Set, *engine.Engine) {
+func testEngine(t testing.TB) (*rules.Set, *engine.Engine) {
 	t.Helper()
 	engOnce.Do(func() {
 		if engSet, engErr = rules.Builtin(); engErr == nil {
@@ -45,7 +45,7 @@ func testEngine(t *testing.T) (*rules.Set, *engine.Engine) {
 }
 
 // testConfig is a sweep configuration over a fresh store.
-func testConfig(t *testing.T, dbPath, cache string) Config {
+func testConfig(t testing.TB, dbPath, cache string) Config {
 	t.Helper()
 	set, eng := testEngine(t)
 	st, err := store.Open(dbPath)
@@ -61,7 +61,7 @@ func testConfig(t *testing.T, dbPath, cache string) Config {
 
 // testPipeline is the pipeline a sweep runs: the engine and the hygiene checks
 // of set, and v (nil: no verification).
-func testPipeline(t *testing.T, set *rules.Set, eng *engine.Engine, v pipeline.Verifier) *pipeline.Pipeline {
+func testPipeline(t testing.TB, set *rules.Set, eng *engine.Engine, v pipeline.Verifier) *pipeline.Pipeline {
 	t.Helper()
 	hc, err := hygiene.FromSet(set)
 	if err != nil {
