@@ -584,3 +584,31 @@ func TestSweepGitHubItemsPages(t *testing.T) {
 		t.Errorf("the rest: %+v", sum)
 	}
 }
+
+// Collections are partitioned by key: every collection in exactly one shard.
+func TestShardCollections(t *testing.T) {
+	var cs []Collection
+	for i := range 40 {
+		cs = append(cs, Collection{Key: fmt.Sprintf("https://github.example/acme/r%02d/comments", i)})
+	}
+	seen := map[string]int{}
+	for i := range 3 {
+		for _, c := range ShardCollections(cs, i, 3) {
+			seen[c.Key]++
+			if ShardOf(c.Key, 3) != i {
+				t.Errorf("%s in shard %d, ShardOf says %d", c.Key, i, ShardOf(c.Key, 3))
+			}
+		}
+	}
+	if len(seen) != len(cs) {
+		t.Errorf("%d of %d collections in some shard", len(seen), len(cs))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%s in %d shards", k, n)
+		}
+	}
+	if got := ShardCollections(cs, 0, 1); len(got) != len(cs) {
+		t.Errorf("one shard holds %d of %d", len(got), len(cs))
+	}
+}
