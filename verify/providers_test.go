@@ -33,12 +33,17 @@ type providerCase struct {
 	// endpoint is the --endpoint key pointed at the fake (default: the rule's
 	// family, else its id); the fake serves the spec's {{base}}.
 	endpoint string
-	secret   string            // a live credential; must match the rule's regex
-	groups   map[string]string // named groups the spec's templates use
-	parts    map[string]string // composite companions: rule id -> secret
+	secret   string // a live credential; must match the rule's regex
+	// sample, for rules whose regex needs context around the secret (a
+	// variable name: COHERE_API_KEY=…), is a line the regex matches with
+	// secret as its secret group; secret itself then need not match.
+	sample string
+	groups map[string]string // named groups the spec's templates use
+	parts  map[string]string // composite companions: rule id -> secret
 
 	// The verify request: method (default GET) and path after the base URL
 	// (with "?query" when the spec sends one, compared as a set of values).
+	// A path segment "*" matches any one segment (a token in the path).
 	method, path string
 	// token reads the credential from the request as the provider does
 	// (bearerToken, headerToken("X-Api-Key"), basicUser, basicPassword,
@@ -172,7 +177,7 @@ func (p *providerFake) write(w http.ResponseWriter, rp reply) {
 
 func samePath(want string, r *http.Request) bool {
 	wp, wq, _ := strings.Cut(want, "?")
-	if r.URL.Path != wp {
+	if r.URL.Path != wp && !wildPath(wp, r.URL.Path) {
 		return false
 	}
 	if wq == "" {
@@ -182,6 +187,21 @@ func samePath(want string, r *http.Request) bool {
 	got := r.URL.Query()
 	for k, vs := range want2 {
 		if strings.Join(got[k], ",") != strings.Join(vs, ",") && !strings.Contains(strings.Join(vs, ","), "*") {
+			return false
+		}
+	}
+	return true
+}
+
+// wildPath matches path against pattern, whose "*" segments match any one
+// non-empty segment.
+func wildPath(pattern, path string) bool {
+	ps, gs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if !strings.Contains(pattern, "*") || len(ps) != len(gs) {
+		return false
+	}
+	for i := range ps {
+		if ps[i] != gs[i] && (ps[i] != "*" || gs[i] == "") {
 			return false
 		}
 	}
@@ -295,7 +315,15 @@ func runProviderCase(t *testing.T, set *rules.Set, c *providerCase) {
 	case c.token == nil || c.path == "":
 		t.Fatalf("case %q: set path and token", c.rule)
 	}
-	if re := r.Regexp(); re != nil && !re.MatchString(c.secret) {
+	if re := r.Regexp(); re != nil && c.sample != "" {
+		g := r.SecretGroup
+		if g == 0 {
+			g = 1
+		}
+		if m := re.FindStringSubmatch(c.sample); m == nil || g >= len(m) || m[g] != c.secret {
+			t.Fatalf("rule %q's regex does not find the case's secret in its sample", c.rule)
+		}
+	} else if re != nil && !re.MatchString(c.secret) {
 		t.Fatalf("the case's secret does not match rule %q's regex", c.rule)
 	}
 	key := c.endpoint
