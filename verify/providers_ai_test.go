@@ -212,3 +212,72 @@ func anthropicKey(r *http.Request, _ []byte) string {
 }
 
 func init() { providerCases = append(providerCases, aiCases...) }
+
+var aiCases2 = []providerCase{
+	{
+		rule: "openai-admin-api-key", docs: "https://platform.openai.com/docs/api-reference/users/list",
+		secret: "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",
+		path:   "/organization/users?limit=1", token: bearerToken,
+		live: reply{body: `{"object":"list","data":[{"object":"organization.user","id":"user_abc","name":"First Last","email":"user@example.com","role":"owner","added_at":1711471533}],"first_id":"user_abc","last_id":"user_abc","has_more":true}`,
+			header: map[string]string{"openai-organization": "acme-research"}},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"error":{"message":"Incorrect API key provided: sk-admin-****.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`},
+		wantDetail: "OpenAI Admin API key of organization acme-research",
+		wantAccess: func(a *finding.Access) bool { return a.Account == "acme-research" },
+	},
+	{
+		rule: "stability-ai-api-key", docs: "https://platform.stability.ai/docs/api-reference#tag/User/paths/~1v1~1user~1account/get",
+		secret: "sk-ca0DAAJTGZSJADQjZ835H8yr7kuE7uyKU0riUzAJH2V2DM5o", sample: `STABILITY_API_KEY=sk-ca0DAAJTGZSJADQjZ835H8yr7kuE7uyKU0riUzAJH2V2DM5o`,
+		path: "/v1/user/account", token: bearerToken,
+		live:       reply{body: `{"id":"user-1234","email":"example@stability.ai","profile_picture":"https://example.stability.ai/pic.png","organizations":[{"id":"org-123","name":"My Organization","role":"MEMBER","is_default":true}]}`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"id":"9160aa70222f4e2f9c2f3e8f7e6d5c4b","name":"unauthorized","errors":["Incorrect API key provided"]}`},
+		wantDetail: "Stability AI account example@stability.ai; organization My Organization",
+		wantAccess: func(a *finding.Access) bool {
+			return a.Identity == "example@stability.ai" && a.Resources != nil && *a.Resources == 1
+		},
+	},
+	{
+		rule: "cerebras-api-key", docs: "https://inference-docs.cerebras.ai/api-reference/models",
+		secret: "csk-11a5krrb0d50dfmym2dcx9jo5qke5phu4ibu1rldothiwymw",
+		path:   "/models", token: bearerToken,
+		live:       reply{body: `{"object":"list","data":[{"id":"llama3.1-8b","object":"model","created":0,"owned_by":"Meta"}]}`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"message":"Wrong API Key","type":"invalid_request_error","param":"api_key","code":"wrong_api_key"}`},
+		wantDetail: "Cerebras API key",
+	},
+	{
+		rule: "firecrawl-api-key", docs: "https://docs.firecrawl.dev/api-reference/endpoint/credit-usage",
+		secret: "fc-45cddad44c3fa0170e061af36f236fa7",
+		path:   "/team/credit-usage", token: bearerToken,
+		live:       reply{body: `{"success":true,"data":{"remaining_credits":1000}}`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"success":false,"error":"Unauthorized: Invalid token"}`},
+		wantDetail: "Firecrawl key; 1000 credits remaining",
+	},
+	{
+		rule: "llamacloud-api-key", docs: "https://docs.cloud.llamaindex.ai/API/list-projects-api-v-1-projects-get",
+		secret: "llx-H5iD56d1Ejx34fNUOwOLm0tlp8whccT18sAdNhBm2WMPgboF",
+		path:   "/projects", token: bearerToken,
+		live:       reply{body: `[{"name":"Default","id":"3fa85f64-5717-4562-b3fc-2c963f66afa6","organization_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7","is_default":true}]`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"detail":"Invalid API Key"}`},
+		wantDetail: "LlamaCloud key; project Default",
+		wantAccess: func(a *finding.Access) bool { return a.Account == "7c9e6679-7425-40de-944b-e07fc1f90ae7" },
+	},
+	{
+		rule: "wandb-api-key", docs: "https://docs.wandb.ai/guides/track/public-api-guide/",
+		secret: "57ea133a76ecf3780630c311d9129450ed3c4870", sample: `export WANDB_API_KEY="57ea133a76ecf3780630c311d9129450ed3c4870"`,
+		method: "POST", path: "/graphql", token: wandbKey,
+		live:       reply{body: `{"data":{"viewer":{"id":"VXNlcjoxMjM0NQ==","username":"grace","entity":"acme-ml"}}}`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"errors":[{"message":"user is not logged in","path":["viewer"]}],"data":{"viewer":null}}`},
+		wantDetail: "W&B user grace (entity acme-ml)",
+		wantAccess: func(a *finding.Access) bool { return a.Identity == "grace" && a.Account == "acme-ml" },
+	},
+}
+
+// wandbKey reads the password of basic auth user "api", as W&B's API does.
+func wandbKey(r *http.Request, _ []byte) string {
+	u, p, ok := r.BasicAuth()
+	if !ok || u != "api" {
+		return ""
+	}
+	return p
+}
+
+func init() { providerCases = append(providerCases, aiCases2...) }

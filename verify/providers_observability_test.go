@@ -116,3 +116,25 @@ func pagerDutyToken(r *http.Request, b []byte) string {
 }
 
 func init() { providerCases = append(providerCases, observabilityCases...) }
+
+var observabilityCases2 = []providerCase{
+	{
+		rule: "axiom-api-token", docs: "https://axiom.co/docs/restapi/endpoints/getDatasets",
+		secret: "xaat-14a063b2-6771-74a9-6225-e173ded73f4f",
+		path:   "/v2/datasets", token: bearerToken,
+		live:       reply{body: `[{"id":"logs","name":"logs","description":"Application logs","who":"f83e245a-afdc-47ad-a765-4addd1994333","created":"2025-01-01T00:00:00Z"}]`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"code":401,"message":"invalid token"}`},
+		wantDetail: "Axiom API token; dataset logs",
+	},
+	{
+		rule: "posthog-personal-api-key", docs: "https://posthog.com/docs/api/users",
+		secret: "phx_SpIZI7hJi1B33JKME5qi66F2MhVJj6CHPU1pdoZyjdE",
+		path:   "/api/users/@me/", token: bearerToken,
+		live:       reply{body: `{"date_joined":"2024-01-01T00:00:00Z","uuid":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b","distinct_id":"abc","first_name":"Grace","email":"grace@acme.example","is_email_verified":true,"organization":{"id":"0190a1b2-0000-7000-8000-000000000001","name":"Acme"},"team":{"id":1,"name":"Default project"}}`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"type":"authentication_error","code":"authentication_failed","detail":"Personal API key found in request Authorization header is invalid.","attr":null}`},
+		wantDetail: "PostHog user grace@acme.example of organization Acme",
+		wantAccess: func(a *finding.Access) bool { return a.Identity == "grace@acme.example" && a.Account == "Acme" },
+	},
+}
+
+func init() { providerCases = append(providerCases, observabilityCases2...) }
