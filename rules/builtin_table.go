@@ -6437,7 +6437,7 @@ var builtinTable = []Rule{
 		Entropy:          3.5,
 		Severity:         "high",
 		Tags:             []string{"twitch", "social", "oauth"},
-		Examples:         []string{"TWITCH_ACCESS_TOKEN = \"jostpf5q0puzmxmkba9iyug38kjtg\"", "TWITCH_OAUTH_TOKEN=oauth:h2kfq8v0s3n1wz5yx7c4m6e9ptr0ab", "\"twitch_token\": \"9xk2m4q7w1e3r5t8y0u6i2o4p7a9sd\","},
+		Examples:         []string{"TWITCH_ACCESS_TOKEN = \"jostpf5q0puzmxmkba9iyug38kjtgw\"", "TWITCH_OAUTH_TOKEN=oauth:h2kfq8v0s3n1wz5yx7c4m6e9ptr0ab", "\"twitch_token\": \"9xk2m4q7w1e3r5t8y0u6i2o4p7a9sd\","},
 		NegativeExamples: []string{"TWITCH_CHANNEL=acme", "TWITCH_ACCESS_TOKEN = \"${TWITCH_ACCESS_TOKEN}\"", "TWITCH_CLIENT_SECRET = \"fcikakwmd57uuou21fo16yi63rechh\""},
 		Verify: &VerifySpec{Family: "twitch",
 			BaseURL: "https://id.twitch.tv/oauth2",

@@ -68,7 +68,8 @@ func TestRulesListJSON(t *testing.T) {
 	for id, want := range map[string]map[string]any{
 		"github-pat":                 {"family": "github", "verify": true, "revoke": true, "access": true, "composite": false},
 		"authorization-token-header": {"family": "seed", "verify": true, "revoke": false, "access": false},
-		"openai-api-key":             {"verify": false, "revoke": false},
+		"openai-api-key":             {"family": "openai", "verify": true, "revoke": false, "access": true},
+		"slack-signing-secret":       {"verify": false, "revoke": false},
 	} {
 		for k, v := range want {
 			if byID[id][k] != v {
