@@ -471,6 +471,20 @@ func TestTokenReaders(t *testing.T) {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
+	for _, c := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/webhooks/*/*", "/webhooks/123/tok", true},
+		{"/webhooks/*/*", "/webhooks/123", false},
+		{"/webhooks/*/*", "/webhooks//tok", false},
+		{"/*/getMe", "/bot1:AA/getMe", true},
+		{"/users/me", "/users/me", false}, // no wildcard: samePath compares exactly
+	} {
+		if got := wildPath(c.pattern, c.path); got != c.want {
+			t.Errorf("wildPath(%q, %q) = %v, want %v", c.pattern, c.path, got, c.want)
+		}
+	}
 	if d := deadVariant("abc9"); d == "abc9" || len(d) != 4 {
 		t.Errorf("deadVariant %q", d)
 	}
