@@ -182,3 +182,41 @@ func TestImageCommandErrors(t *testing.T) {
 		t.Errorf("bad --platform: exit %d", r.code)
 	}
 }
+
+// TestSweepImages: two images share a base layer holding a secret; the
+// second image's sweep takes that layer from the store, and its later layer
+// deletes the file, which the store keeps and report --db shows.
+func TestSweepImages(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	base := testLayer(t, [2]string{"etc/app.conf", leaked})
+	a := testImage(t, nil, base, testLayer(t, [2]string{"a.txt", "nothing here"}))
+	b := testImage(t, nil, base, testLayer(t, [2]string{"etc/.wh.app.conf", ""}))
+	host := testRegistry(t, map[string]v1.Image{"acme/a:1": a, "acme/b:1": b})
+	work := t.TempDir()
+	refA, refB := host+"/acme/a:1", host+"/acme/b:1"
+	r := tokenward(t, work, "", "sweep", "--images", refA, "--db", "img.db", "--cache", "cache", "--progress", "log")
+	if r.code != 1 || !strings.Contains(r.stderr, "image "+refA+": scanned, 2 layers (2 read, 0 from the store)") {
+		t.Fatalf("first sweep: exit %d\n%s", r.code, r.stderr)
+	}
+	r = tokenward(t, work, "", "sweep", "--images", refB+","+refA, "--db", "img.db", "--cache", "cache", "--progress", "log", "--format", "jsonl")
+	if r.code != 1 || !strings.Contains(r.stderr, "image "+refB+": scanned, 2 layers (1 read, 1 from the store)") ||
+		!strings.Contains(r.stderr, "image "+refA+": scanned, 2 layers (0 read, 2 from the store)") {
+		t.Fatalf("second sweep: exit %d\n%s", r.code, r.stderr)
+	}
+	fs := decodeFindings(t, r.stdout)
+	if len(fs) != 2 {
+		t.Fatalf("%d findings, want 2: %+v", len(fs), fs)
+	}
+	idB, _ := b.ConfigName()
+	r = tokenward(t, work, "", "report", "--db", "img.db", "-f", "jsonl")
+	got := map[string]string{}
+	for _, f := range decodeFindings(t, r.stdout) {
+		got[f.File] = f.Deleted
+	}
+	if d, ok := got[refB+"@"+idB.String()+":layer-1/etc/app.conf"]; !ok || d != "layer-2" {
+		t.Errorf("report --db: %v; want image b's file deleted in layer-2", got)
+	}
+	if len(got) != 2 {
+		t.Errorf("report --db: %v", got)
+	}
+}
