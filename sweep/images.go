@@ -22,10 +22,10 @@ const ImageURLPrefix = "image:"
 // are committed in one transaction. Images are always resolved again (a tag
 // may move); what costs is the layers, and those are cached. Stats: Blobs are
 // layers, BlobsScanned those read, Cached those from the store.
-func Image(ctx context.Context, cfg Config, opts image.Options) RepoReport {
+func Image(ctx context.Context, cfg Config, opts image.Options) (rep RepoReport) {
 	start := time.Now()
 	t := Target{URL: ImageURLPrefix + opts.Input, Name: opts.Input, Source: "image"}
-	rep := RepoReport{Target: t}
+	rep.Target = t
 	defer func() { rep.Elapsed = time.Since(start) }()
 	cache := cfg.Store.NewLayerCache(cfg.ScanKey)
 	opts.Cache = cache

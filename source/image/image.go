@@ -407,6 +407,9 @@ func (st *state) image(ctx context.Context, t target, id string) {
 			}
 			fs[k].File = loc + f.File
 		}
+		for _, e := range r.Errors {
+			st.problem(loc+e.Path, errors.New(e.Err))
+		}
 		skipped := make([]source.Skip, len(r.Skipped))
 		for k, sk := range r.Skipped {
 			skipped[k] = source.Skip{Path: loc + sk.Path, Reason: sk.Reason}
@@ -477,8 +480,17 @@ type layerResult struct {
 	Skipped  []source.Skip   `json:"skipped,omitempty"`
 	Deletes  []string        `json:"deletes,omitempty"` // paths a whiteout deletes from lower layers
 	Opaque   []string        `json:"opaque,omitempty"`  // directories whose lower content is hidden
+	// Errors are the files that could not be read completely (a corrupt
+	// archive inside the layer): a property of the content, so kept with it
+	// and reported for every image the layer is in.
+	Errors []fileError `json:"errors,omitempty"`
 	Files    int64           `json:"files"`
 	Bytes    int64           `json:"bytes"`
+}
+
+type fileError struct {
+	Path string `json:"path"`
+	Err  string `json:"error"`
 }
 
 type storedFinding struct {
@@ -550,7 +562,7 @@ func (st *state) read(ctx context.Context, l v1.Layer, diffID v1.Hash, where str
 	var mu sync.Mutex // r, between this reader and the workers
 	var pending sync.WaitGroup
 	defer pending.Wait()
-	add := func(p string, o source.Outcome) error {
+	add := func(p string, o source.Outcome) {
 		st.files.Add(1)
 		st.bytes.Add(o.Bytes)
 		mu.Lock()
@@ -563,17 +575,7 @@ func (st *state) read(ctx context.Context, l v1.Layer, diffID v1.Hash, where str
 		}
 		r.Skipped = append(r.Skipped, o.Skipped...)
 		if o.Err != nil {
-			return fmt.Errorf("%s: %w", p, o.Err)
-		}
-		return nil
-	}
-	var errMu sync.Mutex
-	var fileErrs []error
-	fileErr := func(err error) {
-		if err != nil {
-			errMu.Lock()
-			fileErrs = append(fileErrs, err)
-			errMu.Unlock()
+			r.Errors = append(r.Errors, fileError{Path: p, Err: o.Err.Error()})
 		}
 	}
 	rc, err := l.Uncompressed()
@@ -640,7 +642,7 @@ func (st *state) read(ctx context.Context, l v1.Layer, diffID v1.Hash, where str
 				if rec := panics.Try(func() { o = st.sc.ScanBlob(source.Blob{ID: id, Path: p, Data: buf}) }); rec != nil {
 					o.Err = fmt.Errorf("internal error while scanning (please report it): %v", rec.Value)
 				}
-				fileErr(add(p, o))
+				add(p, o)
 			}
 			continue
 		}
@@ -652,15 +654,12 @@ func (st *state) read(ctx context.Context, l v1.Layer, diffID v1.Hash, where str
 			used = true
 			return io.NopCloser(tr), nil
 		}})
-		fileErr(add(p, o))
+		add(p, o)
 	}
 	pending.Wait()
 	// The tar's end: read what follows (padding) so that the digest covers it all.
 	if _, err := io.Copy(io.Discard, counted); err != nil {
 		return r, fmt.Errorf("corrupt layer after %d bytes: %w", counted.n, err)
-	}
-	if err := errors.Join(fileErrs...); err != nil {
-		return r, err
 	}
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); diffID.Algorithm == "sha256" && got != diffID.String() {
 		return r, fmt.Errorf("content is %s, not the diff ID the image config names: the image is corrupt or was altered; its findings are reported but not cached", got)

@@ -469,3 +469,22 @@ func TestDeletions(t *testing.T) {
 }
 
 var _ source.Source = (*Source)(nil)
+
+// A corrupt archive inside a layer is a property of the layer's content: the
+// layer is cached with it, and every scan that takes it from the cache reports
+// it again.
+func TestFileErrorCached(t *testing.T) {
+	l := layerOf(t, tarBytes(t, entry{name: "bad.zip", body: "PK\x03\x04" + strings.Repeat("\xff", 100)}, entry{name: "ok.txt", body: tokenN(1)}))
+	host := serve(t)
+	ref := pushed(t, host+"/acme/zip:1", buildImage(t, nil, l))
+	cache := &mapCache{}
+	for i := range 2 {
+		src, res := scan(t, Options{Input: ref, Cache: cache}, pipeline.ContentOptions{MaxArchiveDepth: 4})
+		if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Path, ":layer-1/bad.zip") {
+			t.Errorf("scan %d: problems %v, want bad.zip's", i, res.Problems)
+		}
+		if len(res.Findings) != 1 || src.Stats.LayersCached != i {
+			t.Errorf("scan %d: %d findings, %+v", i, len(res.Findings), src.Stats)
+		}
+	}
+}
