@@ -219,8 +219,17 @@ func (s *Source) resolve(ctx context.Context, st *state) ([]target, error) {
 			return nil, errors.New("not a regular file, a directory or a registry reference")
 		}
 		return s.tarball(in)
+	} else if looksLikePath(in) {
+		return nil, fmt.Errorf("no such file or directory (a registry reference has no leading / or ./ and no .tar suffix): %w", err)
 	}
 	return s.remote(ctx, st, in)
+}
+
+// looksLikePath tells a missing file from a reference, so that a mistyped
+// path is not looked up in a registry.
+func looksLikePath(in string) bool {
+	return strings.HasPrefix(in, "/") || strings.HasPrefix(in, "./") || strings.HasPrefix(in, "../") ||
+		strings.HasPrefix(in, "~") || strings.HasSuffix(in, ".tar") || strings.HasSuffix(in, ".tar.gz") || strings.Contains(in, `\`)
 }
 
 // tarball lists the images of a `docker save` tarball (several when its

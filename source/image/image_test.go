@@ -488,3 +488,12 @@ func TestFileErrorCached(t *testing.T) {
 		}
 	}
 }
+
+func TestMissingPathIsNotAReference(t *testing.T) {
+	for _, in := range []string{"./nope.tar", "nope.tar", "/no/such/layout"} {
+		_, res := scan(t, Options{Input: in}, pipeline.ContentOptions{})
+		if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "no such file") {
+			t.Errorf("%s: problems %v", in, res.Problems)
+		}
+	}
+}
