@@ -493,8 +493,8 @@ type layerResult struct {
 	// archive inside the layer): a property of the content, so kept with it
 	// and reported for every image the layer is in.
 	Errors []fileError `json:"errors,omitempty"`
-	Files    int64           `json:"files"`
-	Bytes    int64           `json:"bytes"`
+	Files  int64       `json:"files"`
+	Bytes  int64       `json:"bytes"`
 }
 
 type fileError struct {
