@@ -384,6 +384,13 @@ func (st *state) image(ctx context.Context, t target, id string) {
 		st.problem(prefix+"layers", fmt.Errorf("cannot list the layers: %w", err))
 		return
 	}
+	// The config's diff IDs, when it lists one per layer: asking a compressed
+	// layer for its diff ID may decompress it whole (docker save tarballs),
+	// which a cached layer must not cost. Content read is checked against them.
+	var diffIDs []v1.Hash
+	if cf != nil && len(cf.RootFS.DiffIDs) == len(layers) {
+		diffIDs = cf.RootFS.DiffIDs
+	}
 	results := make([]*layerResult, len(layers))
 	var wg sync.WaitGroup
 	for i, l := range layers {
@@ -393,7 +400,11 @@ func (st *state) image(ctx context.Context, t target, id string) {
 		st.sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-st.sem }()
-			results[i] = st.layer(ctx, l, prefix+label(i))
+			var known v1.Hash
+			if diffIDs != nil {
+				known = diffIDs[i]
+			}
+			results[i] = st.layer(ctx, l, known, prefix+label(i))
 		})
 	}
 	wg.Wait()
@@ -509,8 +520,11 @@ type storedFinding struct {
 
 // layer scans a layer once per diff ID in a run, and not at all when the
 // cache holds its result.
-func (st *state) layer(ctx context.Context, l v1.Layer, where string) *layerResult {
-	d, err := l.DiffID()
+func (st *state) layer(ctx context.Context, l v1.Layer, d v1.Hash, where string) *layerResult {
+	var err error
+	if d.Hex == "" {
+		d, err = l.DiffID()
+	}
 	if err != nil {
 		// Computing it read the layer and failed: read what can be read,
 		// uncached, and report the layer once.

@@ -497,3 +497,27 @@ func TestMissingPathIsNotAReference(t *testing.T) {
 		}
 	}
 }
+
+// An image whose config names a diff ID its layer's content does not have is a
+// problem, and the layer's result is not cached under that diff ID.
+func TestLyingDiffID(t *testing.T) {
+	img := buildImage(t, nil, layerOf(t, tarBytes(t, entry{name: "a.txt", body: tokenN(1)})))
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.RootFS.DiffIDs[0] = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	ref := pushed(t, serve(t)+"/acme/lie:1", img)
+	cache := &mapCache{}
+	_, res := scan(t, Options{Input: ref, Cache: cache}, pipeline.ContentOptions{})
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "not the diff ID") {
+		t.Errorf("problems %v", res.Problems)
+	}
+	if len(res.Findings) != 1 || len(cache.m) != 0 {
+		t.Errorf("%d findings, %d cached", len(res.Findings), len(cache.m))
+	}
+}
