@@ -21,15 +21,15 @@ echo "image: $(du -h "$WORK/go.tar" | cut -f1) docker save tarball (gzip layers)
 run() { # label, args...
 	local label=$1
 	shift
-	/usr/bin/time -f "$label: %e s wall, %M KB peak RSS" "$WORK/tokenward" "$@" --exit-code 0 >"$WORK/out.txt" 2>"$WORK/err.txt" || true
+	/usr/bin/time -f "$label: %e s wall, %U s user + %S s sys, %M KB peak RSS" "$WORK/tokenward" "$@" --exit-code 0 >"$WORK/out.txt" 2>"$WORK/err.txt" || true
 	tail -n 1 "$WORK/err.txt"
 	grep -E '^tokenward: [0-9]+ images' "$WORK/err.txt" || true
 	grep -c 'deleted in layer-9' "$WORK/out.txt" | sed 's/^/  findings deleted in layer-9: /'
 }
-/usr/bin/time -f "scan GOROOT (the same files from disk): %e s wall, %M KB peak RSS" "$WORK/tokenward" scan "$(go env GOROOT)" --progress none --exit-code 0 >/dev/null 2>"$WORK/err.txt" || true
+/usr/bin/time -f "scan GOROOT (the same files from disk): %e s wall, %U s user + %S s sys, %M KB peak RSS" "$WORK/tokenward" scan "$(go env GOROOT)" --progress none --exit-code 0 >/dev/null 2>"$WORK/err.txt" || true
 tail -n 1 "$WORK/err.txt"
 run "image go.tar" image "$WORK/go.tar" --stats --progress none
 run "image layout" image "$WORK/layout" --stats --progress none
 rm -f "$WORK/sweep.db"*
-/usr/bin/time -f "sweep (cold store): %e s wall, %M KB peak RSS" "$WORK/tokenward" sweep --images "$WORK/go.tar" --db "$WORK/sweep.db" --cache "$WORK/cache" --progress log --exit-code 0 2>&1 | grep -E 'image |wall' || true
-/usr/bin/time -f "sweep (warm store): %e s wall, %M KB peak RSS" "$WORK/tokenward" sweep --images "$WORK/go.tar" --db "$WORK/sweep.db" --cache "$WORK/cache" --progress log --exit-code 0 2>&1 | grep -E 'image |wall' || true
+/usr/bin/time -f "sweep (cold store): %e s wall, %U s user + %S s sys, %M KB peak RSS" "$WORK/tokenward" sweep --images "$WORK/go.tar" --db "$WORK/sweep.db" --cache "$WORK/cache" --progress log --exit-code 0 2>&1 | grep -E 'image |wall' || true
+/usr/bin/time -f "sweep (warm store): %e s wall, %U s user + %S s sys, %M KB peak RSS" "$WORK/tokenward" sweep --images "$WORK/go.tar" --db "$WORK/sweep.db" --cache "$WORK/cache" --progress log --exit-code 0 2>&1 | grep -E 'image |wall' || true
