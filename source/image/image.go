@@ -14,6 +14,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -114,7 +115,14 @@ func New(opts Options) *Source {
 // target is one image to scan.
 type target struct {
 	name string // IMAGE of the locations
-	img  v1.Image
+	img  imageLike
+}
+
+// imageLike is what a scan needs of an image (v1.Image has it).
+type imageLike interface {
+	ConfigName() (v1.Hash, error)
+	ConfigFile() (*v1.ConfigFile, error)
+	Layers() ([]v1.Layer, error)
 }
 
 // state is one Scan.
@@ -247,26 +255,105 @@ func (s *Source) tarball(file string) ([]target, error) {
 		}
 		return []target{{name: file, img: img}}, nil
 	}
+	// Several images: go-containerregistry selects one only by tag (and not
+	// an untagged one, nor the second of two with one tag), so each entry is
+	// read here, its layers through tarball.LayerFromOpener.
 	var out []target
 	var errs []error
 	for i, d := range m {
-		if len(d.RepoTags) == 0 {
-			errs = append(errs, fmt.Errorf("image %d of %d (config %s) has no tag in manifest.json and cannot be selected: save it on its own (docker save IMAGE-ID)", i+1, len(m), d.Config))
-			continue
+		label := strconv.Itoa(i + 1)
+		if len(d.RepoTags) > 0 {
+			label = d.RepoTags[0]
 		}
-		tag, err := name.NewTag(d.RepoTags[0])
+		img, err := savedImage(file, d)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("image %d of %d: tag %q: %w", i+1, len(m), d.RepoTags[0], err))
+			errs = append(errs, fmt.Errorf("image %d of %d (%s): %w", i+1, len(m), label, err))
 			continue
 		}
-		img, err := tarball.Image(opener, &tag)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("image %s: %w", d.RepoTags[0], err))
-			continue
-		}
-		out = append(out, target{name: file + "[" + d.RepoTags[0] + "]", img: img})
+		out = append(out, target{name: file + "[" + label + "]", img: img})
 	}
 	return out, errors.Join(errs...)
+}
+
+// saved is one image of a multi-image docker save tarball.
+type saved struct {
+	file   string
+	d      tarball.Descriptor
+	config []byte
+}
+
+func savedImage(file string, d tarball.Descriptor) (*saved, error) {
+	rc, err := extract(file, d.Config)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	cfg, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", d.Config, err)
+	}
+	return &saved{file: file, d: d, config: cfg}, nil
+}
+
+func (s *saved) ConfigName() (v1.Hash, error) {
+	sum := sha256.Sum256(s.config)
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}, nil
+}
+
+func (s *saved) ConfigFile() (*v1.ConfigFile, error) {
+	return v1.ParseConfigFile(bytes.NewReader(s.config))
+}
+
+func (s *saved) Layers() ([]v1.Layer, error) {
+	var out []v1.Layer
+	for _, p := range s.d.Layers {
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return extract(s.file, p) })
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", p, err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// extract opens the member name of the tar at file, following links between
+// its members (docker save links repeated layers), never onto the host.
+func extract(file, name string) (io.ReadCloser, error) {
+	for range 8 { // link hops
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		tr := tar.NewReader(f)
+		var link string
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				f.Close()
+				if err == io.EOF {
+					return nil, fmt.Errorf("%s is not in the tarball", name)
+				}
+				return nil, err
+			}
+			if path.Clean(h.Name) != path.Clean(name) {
+				continue
+			}
+			if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
+				link = h.Linkname
+				if h.Typeflag == tar.TypeSymlink {
+					link = path.Join(path.Dir(name), link)
+				}
+				break
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{tr, f}, nil
+		}
+		f.Close()
+		name = link
+	}
+	return nil, fmt.Errorf("%s: too many links", name)
 }
 
 // remote resolves a registry reference.

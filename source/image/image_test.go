@@ -235,9 +235,19 @@ func TestMultiImageTarball(t *testing.T) {
 	a := buildImage(t, nil, layerOf(t, tarBytes(t, entry{name: "a.txt", body: tokenN(1)})))
 	b := buildImage(t, nil, layerOf(t, tarBytes(t, entry{name: "b.txt", body: tokenN(2)})))
 	file := filepath.Join(t.TempDir(), "multi.tar")
+	c := buildImage(t, []string{"K=" + tokenN(3)}, layerOf(t, tarBytes(t, entry{name: "c.txt", body: "nothing"})))
+	dc, err := c.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	refC, err := name.NewDigest("acme/c@" + dc.String())
+	if err != nil {
+		t.Fatal(err)
+	}
 	refs := map[name.Reference]v1.Image{
 		name.MustParseReference("acme/a:1"): a,
 		name.MustParseReference("acme/b:1"): b,
+		refC:                                c, // untagged in manifest.json
 	}
 	if err := tarball.MultiRefWriteToFile(file, refs); err != nil {
 		t.Fatal(err)
@@ -246,12 +256,15 @@ func TestMultiImageTarball(t *testing.T) {
 	if len(res.Problems) > 0 {
 		t.Fatal(res.Problems)
 	}
-	if len(res.Findings) != 2 || src.Stats.Images != 2 {
+	if len(res.Findings) != 3 || src.Stats.Images != 3 {
 		t.Fatalf("%d findings in %d images: %v", len(res.Findings), src.Stats.Images, res.Findings)
 	}
 	for _, f := range res.Findings {
-		if !strings.HasPrefix(f.File, file+"[acme/") {
+		if !strings.HasPrefix(f.File, file+"[acme/") && !strings.HasPrefix(f.File, file+"[") {
 			t.Errorf("finding at %s", f.File)
+		}
+		if strings.HasSuffix(f.File, "config/Env") && !strings.HasPrefix(f.File, file+"[1]@") {
+			t.Errorf("the untagged image (first in manifest.json) is not named by its position: %s", f.File)
 		}
 	}
 }
