@@ -116,7 +116,13 @@ func New(opts Options) *Source {
 type target struct {
 	name string // IMAGE of the locations
 	img  imageLike
+	// manifest is set for images whose manifest is at hand (registries,
+	// layouts): it tells the config's size before the config is read.
+	manifest bool
 }
+
+// maxConfig bounds an image config (real ones are a few KiB to a few MiB).
+var maxConfig int64 = 64 << 20
 
 // imageLike is what a scan needs of an image (v1.Image has it).
 type imageLike interface {
@@ -397,7 +403,7 @@ func (s *Source) remote(ctx context.Context, st *state, in string) ([]target, er
 	if err != nil {
 		return nil, fmt.Errorf("not an image (%s): %w", desc.MediaType, err)
 	}
-	return []target{{name: display, img: img}}, nil
+	return []target{{name: display, img: img, manifest: true}}, nil
 }
 
 // index lists the images of an index (an OCI layout's or a multi-platform
@@ -438,7 +444,7 @@ func (s *Source) index(st *state, where, display string, idx v1.ImageIndex, dept
 				errs = append(errs, fmt.Errorf("image %s: %w", m.Digest, err))
 				continue
 			}
-			out = append(out, target{name: display, img: img})
+			out = append(out, target{name: display, img: img, manifest: true})
 		default:
 			st.warn("%s: index entry %s of type %q is not an image, not scanned", where, m.Digest, m.MediaType)
 		}
@@ -460,6 +466,12 @@ func (st *state) image(ctx context.Context, t target, id string) {
 	st.s.Stats.Images++
 	st.mu.Unlock()
 	prefix := t.name + "@" + id + ":"
+	if mi, ok := t.img.(interface{ Manifest() (*v1.Manifest, error) }); ok && t.manifest {
+		if m, err := mi.Manifest(); err == nil && m.Config.Size > maxConfig {
+			st.problem(prefix+"config", fmt.Errorf("the config is %d bytes, over the %d MiB limit of a real one: the image is not scanned", m.Config.Size, maxConfig>>20))
+			return
+		}
+	}
 	cf, err := t.img.ConfigFile()
 	if err != nil {
 		st.problem(prefix+"config", fmt.Errorf("cannot parse the image config: %w", err))

@@ -534,3 +534,14 @@ func TestLyingDiffID(t *testing.T) {
 		t.Errorf("%d findings, %d cached", len(res.Findings), len(cache.m))
 	}
 }
+
+// A config larger than any real one is refused before it is read.
+func TestHugeConfig(t *testing.T) {
+	defer func(n int64) { maxConfig = n }(maxConfig)
+	maxConfig = 64
+	ref := pushed(t, serve(t)+"/acme/huge:1", buildImage(t, []string{"A=" + tokenN(1)}))
+	_, res := scan(t, Options{Input: ref}, pipeline.ContentOptions{})
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "over the") || len(res.Findings) != 0 {
+		t.Errorf("problems %v, findings %d", res.Problems, len(res.Findings))
+	}
+}
