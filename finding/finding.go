@@ -100,22 +100,26 @@ type Finding struct {
 	// Line and Column locate the secret's first character (1-based; columns count
 	// Unicode code points). EndLine and EndColumn locate the position just past its
 	// last character, as SARIF regions do.
-	Line        int      `json:"line"`
-	Column      int      `json:"column"`
-	EndLine     int      `json:"end_line"`
-	EndColumn   int      `json:"end_column"`
-	Secret      string   `json:"secret,omitempty"` // cleared by reports unless --show-secrets
-	Redacted    string   `json:"redacted"`
-	Context     string   `json:"context,omitempty"` // the line, with the secret redacted
-	Fingerprint string   `json:"fingerprint"`
-	Commit      string   `json:"commit,omitempty"`
-	Author      string   `json:"author,omitempty"`
-	Email       string   `json:"email,omitempty"`
-	Date        string   `json:"date,omitempty"`
-	Message     string   `json:"message,omitempty"` // hygiene: what is wrong and what to do
-	Entropy     float64  `json:"entropy,omitempty"`
-	Encoding    string   `json:"encoding,omitempty"` // decoder chain, e.g. "base64" or "percent+base64"
-	Tags        []string `json:"tags,omitempty"`
+	Line        int     `json:"line"`
+	Column      int     `json:"column"`
+	EndLine     int     `json:"end_line"`
+	EndColumn   int     `json:"end_column"`
+	Secret      string  `json:"secret,omitempty"` // cleared by reports unless --show-secrets
+	Redacted    string  `json:"redacted"`
+	Context     string  `json:"context,omitempty"` // the line, with the secret redacted
+	Fingerprint string  `json:"fingerprint"`
+	Commit      string  `json:"commit,omitempty"`
+	Author      string  `json:"author,omitempty"`
+	Email       string  `json:"email,omitempty"`
+	Date        string  `json:"date,omitempty"`
+	Message     string  `json:"message,omitempty"` // hygiene: what is wrong and what to do
+	Entropy     float64 `json:"entropy,omitempty"`
+	Encoding    string  `json:"encoding,omitempty"` // decoder chain, e.g. "base64" or "percent+base64"
+	// Deleted names the later container-image layer that deletes the file
+	// ("layer-5"): the secret is gone from the running image's file system but
+	// still readable in the layer that holds it. Empty everywhere else.
+	Deleted string   `json:"deleted,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
 	// Match holds named capture groups (for verification templates); never serialised.
 	Groups map[string]string `json:"-"`
 	// Parts are the companion secrets of a composite credential (the rule's

@@ -72,6 +72,7 @@ func sanitize(f finding.Finding, red *finding.Redactor, showSecrets bool) findin
 	f.Commit = Clean(f.Commit)
 	f.Date = Clean(f.Date)
 	f.Encoding = Clean(f.Encoding)
+	f.Deleted = Clean(f.Deleted)
 	f.Fingerprint = Clean(f.Fingerprint)
 	f.Redacted = Clean(f.Redacted)
 	// Secret (only with ShowSecrets) stays exact: machine formats encode it

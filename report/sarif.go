@@ -104,6 +104,7 @@ type sarifResultProps struct {
 	Email        string                `json:"email,omitempty"`
 	Date         string                `json:"date,omitempty"`
 	Encoding     string                `json:"encoding,omitempty"`
+	Deleted      string                `json:"deleted,omitempty"` // the image layer that deletes the file
 	Redacted     string                `json:"redacted,omitempty"`
 	Secret       string                `json:"secret,omitempty"` // only with ShowSecrets
 	Verification *finding.Verification `json:"verification,omitempty"`
@@ -359,6 +360,7 @@ func sarifResultFor(f finding.Finding, ruleIndex int, showSecrets bool) sarifRes
 		Email:        f.Email,
 		Date:         f.Date,
 		Encoding:     f.Encoding,
+		Deleted:      f.Deleted,
 		Redacted:     f.Redacted,
 		Verification: f.Verification,
 	}

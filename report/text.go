@@ -87,6 +87,9 @@ func writeText(w io.Writer, fs []finding.Finding, opts Options) error {
 		if f.Encoding != "" {
 			fmt.Fprintf(bw, "    decoded from %s\n", clean(f.Encoding))
 		}
+		if f.Deleted != "" {
+			fmt.Fprintf(bw, "    %s\n", st.wrap(ansiYellow, "deleted in "+clean(f.Deleted)+" (still readable in the layer that holds it)"))
+		}
 		if f.Commit != "" {
 			line := "commit " + shortCommit(clean(f.Commit))
 			if who := author(f); who != "" {

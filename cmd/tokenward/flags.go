@@ -80,7 +80,7 @@ func addVerifyFlags(c *cobra.Command, optional bool) {
 }
 
 func init() {
-	for _, c := range []*cobra.Command{scanCmd, gitCmd, sweepCmd} {
+	for _, c := range []*cobra.Command{scanCmd, gitCmd, imageCmd, sweepCmd} {
 		addRuleFlags(c)
 		addEngineFlags(c)
 		addBaselineFlag(c)

@@ -28,6 +28,7 @@ var sweepFlags struct {
 	gitlabGroups    []string
 	gitlabAPI       string
 	reposFiles      []string
+	images          []string
 	repos           []string
 	include         string
 	maxPages        int
@@ -68,6 +69,10 @@ Sources (combine freely; each repository is swept once):
   --gitlab-group GROUP                   token: $GITLAB_TOKEN; --gitlab-api for self-hosted GitLab
   --repo OWNER/NAME, --repo gitlab:PATH  one GitHub repository or GitLab project
   --repos FILE                           one clone URL or local path per line (# comments)
+  --images REF,...                       container images (registry references, docker save
+                                         tarballs, OCI layouts), as tokenward image reads them;
+                                         a layer already scanned with the same rules, in any
+                                         image, is not read again
 
 Beyond the code (--include, comma-separated; default code): GitHub issues, pulls,
 comments (issue, pull request and review comments), gists, wiki, releases,
@@ -103,6 +108,7 @@ func init() {
 	f.StringArrayVar(&sweepFlags.gitlabGroups, "gitlab-group", nil, "sweep the projects of this GitLab group and its subgroups (repeatable)")
 	f.StringVar(&sweepFlags.gitlabAPI, "gitlab-api", "", "GitLab API URL (default https://gitlab.com/api/v4)")
 	f.StringArrayVar(&sweepFlags.reposFiles, "repos", nil, "sweep the repositories listed in FILE: one clone URL or local path per line (repeatable)")
+	f.StringSliceVar(&sweepFlags.images, "images", nil, "sweep these container images: registry references, docker save tarballs or OCI layout directories (comma-separated, repeatable)")
 	f.StringArrayVar(&sweepFlags.repos, "repo", nil, "sweep one GitHub repository OWNER/NAME, or GitLab project gitlab:GROUP/NAME (repeatable)")
 	f.StringVar(&sweepFlags.include, "include", "code", "what of GitHub/GitLab repositories to read: GitHub "+strings.Join(sweep.IncludeNames("github"), ",")+"; GitLab "+strings.Join(sweep.IncludeNames("gitlab"), ","))
 	f.IntVar(&sweepFlags.maxPages, "max-pages", 1000, "longest API listing, in pages of 100; a longer one is swept in part and reported (exit 2)")
@@ -158,8 +164,8 @@ func stderrIsTTY() bool {
 
 func runSweep(cmd *cobra.Command, args []string) error {
 	fl := sweepFlags
-	if len(fl.githubOrgs)+len(fl.githubUsers)+len(fl.gitlabGroups)+len(fl.reposFiles)+len(fl.repos) == 0 {
-		return usageError(errors.New("nothing to sweep: give --github-org, --github-user, --gitlab-group, --repo or --repos"))
+	if len(fl.githubOrgs)+len(fl.githubUsers)+len(fl.gitlabGroups)+len(fl.reposFiles)+len(fl.repos)+len(fl.images) == 0 {
+		return usageError(errors.New("nothing to sweep: give --github-org, --github-user, --gitlab-group, --repo, --repos or --images"))
 	}
 	var ghRepos, glProjects []string
 	for _, r := range fl.repos {
@@ -302,9 +308,29 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	if showProgress {
 		cfg.Progress = sweep.NewProgress(progressOut(), tty)
 	}
-	sum, err := sweep.Run(ctx, cfg, targets)
-	if err != nil {
-		return &exitError{code: 2, err: err}
+	images := sweepImages(shardI, shardN)
+	var sum sweep.Summary
+	if len(targets) > 0 || len(images) == 0 {
+		if sum, err = sweep.Run(ctx, cfg, targets); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	for _, ref := range images {
+		if ctx.Err() != nil {
+			sum.Interrupted = true
+			break
+		}
+		opts, err := imageOptions(ref)
+		if err != nil {
+			return err
+		}
+		rep := sweep.Image(ctx, cfg, opts)
+		sum.Add(rep)
+		targets = append(targets, rep.Target)
+		if showProgress {
+			logf("image %s: %s, %d layers (%d read, %d from the store), %d findings in %s", ref, rep.State,
+				rep.Stats.Blobs, rep.Stats.BlobsScanned, rep.Stats.Cached, rep.Findings, rep.Elapsed.Round(time.Millisecond))
+		}
 	}
 	if !showProgress {
 		logf("sweep: %s", sweep.SummaryLine(sum))
@@ -375,6 +401,21 @@ func runSweep(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// sweepImages is this shard's share of --images, each once.
+func sweepImages(i, n int) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, ref := range sweepFlags.images {
+		ref = strings.TrimSpace(ref)
+		if ref == "" || seen[ref] || sweep.ShardOf(sweep.ImageURLPrefix+ref, n) != i {
+			continue
+		}
+		seen[ref] = true
+		out = append(out, ref)
+	}
+	return out
+}
+
 // skipSummary counts skipped repositories by reason.
 func skipSummary(sk []sweep.Skip) string {
 	by := map[string]int{}
@@ -412,7 +453,8 @@ func storeFindings(st *store.Store, q store.Query) ([]finding.Finding, error) {
 	out := make([]finding.Finding, len(ls))
 	for i, l := range ls {
 		f := l.Finding
-		if !strings.Contains(f.File, "://") { // a git path never holds "//"
+		// a git path never holds "//"; an image's locations start with its name
+		if !strings.Contains(f.File, "://") && !strings.HasPrefix(l.RepoURL, sweep.ImageURLPrefix) {
 			f.File = l.RepoName + "/" + f.File
 		}
 		out[i] = f

@@ -49,7 +49,7 @@ func TestMigrateFromVersion4AddsForgeItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	commitRepo(t, s, "https://h/o/a", "t1", "k", nil, fnd("r1", "secretvalue0123456789", "x.txt", 1, "c1"))
-	for _, q := range []string{`DROP TABLE forge_items`, `PRAGMA user_version = 4`} {
+	for _, q := range []string{imageLayersDowngrade[0], imageLayersDowngrade[1], `DROP TABLE forge_items`, `PRAGMA user_version = 4`} {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatal(err)
 		}

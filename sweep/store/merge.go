@@ -13,7 +13,8 @@ import (
 // same result:
 //
 //   - repositories: the row that is greatest as a whole, times first (the latest scan)
-//   - scanned_blobs: union (a blob's result under one scan key does not vary)
+//   - scanned_blobs, scanned_layers: union (a blob's or layer's result under one
+//     scan key does not vary)
 //   - findings, locations: union; of two rows for one key, the least as a whole,
 //     first_seen first (the earliest sighting)
 //   - verifications: the greatest row, checked_at first (the latest check)
@@ -37,6 +38,9 @@ WHERE (excluded.scanned_at, excluded.checked_at, excluded.fetched_at, excluded.s
 ON CONFLICT(scan_key, blob, class) DO UPDATE SET findings=excluded.findings
 WHERE COALESCE(excluded.findings, '') > COALESCE(scanned_blobs.findings, '')`,
 
+	`INSERT INTO main.scanned_layers (scan_key, diff_id, result) SELECT scan_key, diff_id, result FROM src.scanned_layers WHERE true
+ON CONFLICT(scan_key, diff_id) DO UPDATE SET result=excluded.result WHERE excluded.result > scanned_layers.result`,
+
 	`INSERT INTO main.findings (fingerprint, rule_id, description, severity, kind, secret, redacted, entropy, tags, first_seen)
 SELECT fingerprint, rule_id, description, severity, kind, secret, redacted, entropy, tags, first_seen FROM src.findings WHERE true
 ON CONFLICT(fingerprint) DO UPDATE SET rule_id=excluded.rule_id, description=excluded.description, severity=excluded.severity,
@@ -47,15 +51,15 @@ WHERE (excluded.first_seen, excluded.rule_id, excluded.description, excluded.sev
     < (findings.first_seen, findings.rule_id, findings.description, findings.severity, findings.kind, findings.secret,
        findings.redacted, findings.entropy, findings.tags)`,
 
-	`INSERT INTO main.locations (fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message, first_seen)
-SELECT fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message, first_seen FROM src.locations WHERE true
+	`INSERT INTO main.locations (fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message, first_seen, deleted)
+SELECT fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message, first_seen, deleted FROM src.locations WHERE true
 ON CONFLICT(fingerprint, repo, commit_id, path, line, col) DO UPDATE SET end_line=excluded.end_line, end_col=excluded.end_col,
   context=excluded.context, encoding=excluded.encoding, author=excluded.author, email=excluded.email, date=excluded.date,
-  message=excluded.message, first_seen=excluded.first_seen
+  message=excluded.message, first_seen=excluded.first_seen, deleted=excluded.deleted
 WHERE (excluded.first_seen, excluded.end_line, excluded.end_col, excluded.context, excluded.encoding, excluded.author,
-       excluded.email, excluded.date, excluded.message)
+       excluded.email, excluded.date, excluded.message, excluded.deleted)
     < (locations.first_seen, locations.end_line, locations.end_col, locations.context, locations.encoding, locations.author,
-       locations.email, locations.date, locations.message)`,
+       locations.email, locations.date, locations.message, locations.deleted)`,
 
 	`INSERT INTO main.verifications (fingerprint, status, http_status, checked_at, detail)
 SELECT fingerprint, status, http_status, checked_at, detail FROM src.verifications WHERE true

@@ -26,7 +26,7 @@ import (
 )
 
 // SchemaVersion is PRAGMA user_version of a current store.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrations[v] brings a store of version v+1 to version v+2.
 var migrations = []string{
@@ -43,6 +43,9 @@ UPDATE repositories SET scan_key = '';`,
 	// 4 -> 5: forge items (issues, comments, logs...): what each was when last
 	// scanned. Self-contained: it only adds a table.
 	forgeItemsTable,
+	// 5 -> 6: container images. Layer results by diff ID (like scanned_blobs,
+	// per scan key), and the layer that deletes a location's file.
+	imageLayersMigration,
 }
 
 // forgeItemsTable records, per collection of forge items (a repositories row
@@ -54,6 +57,16 @@ const forgeItemsTable = `CREATE TABLE IF NOT EXISTS forge_items (
   stamp      TEXT NOT NULL,                 -- updated_at, or a digest of the content
   PRIMARY KEY (collection, item)
 ) WITHOUT ROWID;`
+
+// imageLayersMigration is one self-contained step (its statements are also part
+// of schema): it may be renumbered when other steps land beside it.
+const imageLayersMigration = `CREATE TABLE IF NOT EXISTS scanned_layers (
+  scan_key TEXT NOT NULL,
+  diff_id  TEXT NOT NULL,                   -- sha256:... of the uncompressed layer
+  result   TEXT NOT NULL,                   -- JSON: findings, skipped files and whiteouts, positioned in the layer
+  PRIMARY KEY (scan_key, diff_id)
+) WITHOUT ROWID;
+ALTER TABLE locations ADD COLUMN deleted TEXT NOT NULL DEFAULT '';`
 
 const schema = `
 CREATE TABLE IF NOT EXISTS repositories (
@@ -111,9 +124,16 @@ CREATE TABLE IF NOT EXISTS locations (
   date        TEXT NOT NULL DEFAULT '',
   message     TEXT NOT NULL DEFAULT '',
   first_seen  TEXT NOT NULL DEFAULT '',
+  deleted     TEXT NOT NULL DEFAULT '',   -- images: the layer that deletes the file
   PRIMARY KEY (fingerprint, repo, commit_id, path, line, col)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS locations_repo ON locations(repo);
+CREATE TABLE IF NOT EXISTS scanned_layers (
+  scan_key TEXT NOT NULL,
+  diff_id  TEXT NOT NULL,
+  result   TEXT NOT NULL,
+  PRIMARY KEY (scan_key, diff_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verifications (
   fingerprint TEXT PRIMARY KEY,
   status      TEXT NOT NULL,
@@ -457,6 +477,56 @@ func decodeFindings(s string) ([]finding.Finding, error) {
 	return fs, nil
 }
 
+// LayerCache is the image source's cache of layer results under one scan key
+// (image.LayerCache). Unlike blob results, a layer's result is written as soon
+// as it is complete: it is keyed by content, so it is valid whatever becomes
+// of the image's sweep, and a killed sweep does not read the layer again.
+type LayerCache struct {
+	s   *Store
+	key string
+	mu  sync.Mutex
+	err error
+}
+
+// NewLayerCache returns the layer cache under scanKey.
+func (s *Store) NewLayerCache(scanKey string) *LayerCache { return &LayerCache{s: s, key: scanKey} }
+
+// Get returns the stored result of the layer with this diff ID.
+func (c *LayerCache) Get(diffID string) ([]byte, bool) {
+	var data string
+	err := c.s.db.QueryRow(`SELECT result FROM scanned_layers WHERE scan_key = ? AND diff_id = ?`, c.key, diffID).Scan(&data)
+	if err != nil {
+		if !errors.Is(err, sql.ErrNoRows) {
+			c.fail(err)
+		}
+		return nil, false
+	}
+	return []byte(data), true
+}
+
+// Put stores a layer's complete result.
+func (c *LayerCache) Put(diffID string, result []byte) {
+	if _, err := c.s.db.Exec(`INSERT OR IGNORE INTO scanned_layers (scan_key, diff_id, result) VALUES (?,?,?)`, c.key, diffID, string(result)); err != nil {
+		c.fail(fmt.Errorf("storing layer %s: %w", diffID, err))
+	}
+}
+
+// Err is the first database error met (a failed Get is a cache miss, a
+// failed Put a result not kept).
+func (c *LayerCache) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *LayerCache) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+}
+
 // Result is everything one repository's sweep writes.
 type Result struct {
 	Repo     Repo
@@ -554,8 +624,8 @@ VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(fingerprint) DO NOTHING`)
 		return err
 	}
 	defer fst.Close()
-	lst, err := tx.PrepareContext(ctx, `INSERT INTO locations (fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message, first_seen)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
+	lst, err := tx.PrepareContext(ctx, `INSERT INTO locations (fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message, first_seen, deleted)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return err
 	}
@@ -576,7 +646,7 @@ WHERE excluded.checked_at >= verifications.checked_at`)
 			return fmt.Errorf("finding %s: %w", f.Fingerprint, err)
 		}
 		if _, err := lst.ExecContext(ctx, f.Fingerprint, repo, f.Commit, f.File, f.Line, f.Column, f.EndLine, f.EndColumn,
-			f.Context, f.Encoding, f.Author, f.Email, f.Date, f.Message, now); err != nil {
+			f.Context, f.Encoding, f.Author, f.Email, f.Date, f.Message, now, f.Deleted); err != nil {
 			return fmt.Errorf("location of %s: %w", f.Fingerprint, err)
 		}
 		if v := f.Verification; v != nil && v.Status != "" && v.Status != finding.StatusNotChecked {
@@ -760,7 +830,7 @@ type Query struct {
 func (s *Store) Findings(q Query) ([]Located, error) {
 	rows, err := s.db.Query(`SELECT f.fingerprint, f.rule_id, f.description, f.severity, f.kind, f.secret, f.redacted, f.entropy, f.tags,
   l.repo, COALESCE(r.name, l.repo), l.commit_id, l.path, l.line, l.col, l.end_line, l.end_col, l.context, l.encoding,
-  l.author, l.email, l.date, l.message,
+  l.author, l.email, l.date, l.message, l.deleted,
   COALESCE(v.status, ''), COALESCE(v.http_status, 0), COALESCE(v.checked_at, ''), COALESCE(v.detail, ''),
   COALESCE(t.status, 'open'), COALESCE(t.note, '')
 FROM locations l JOIN findings f ON f.fingerprint = l.fingerprint
@@ -802,7 +872,7 @@ ORDER BY l.repo, l.path, l.line, l.col, l.commit_id, l.fingerprint`)
 		f := &l.Finding
 		if err := rows.Scan(&f.Fingerprint, &f.RuleID, &f.Description, &f.Severity, &f.Kind, &f.Secret, &f.Redacted, &f.Entropy, &tags,
 			&l.RepoURL, &l.RepoName, &f.Commit, &f.File, &f.Line, &f.Column, &f.EndLine, &f.EndColumn, &f.Context, &f.Encoding,
-			&f.Author, &f.Email, &f.Date, &f.Message,
+			&f.Author, &f.Email, &f.Date, &f.Message, &f.Deleted,
 			&v.Status, &v.HTTPStatus, &v.CheckedAt, &v.Detail, &l.Triage, &l.Note); err != nil {
 			return nil, err
 		}
@@ -843,7 +913,7 @@ func (s *Store) Counts() (Counts, error) {
   (SELECT COUNT(*) FROM repositories WHERE status <> 'ok'),
   (SELECT COUNT(*) FROM findings),
   (SELECT COUNT(*) FROM locations),
-  (SELECT COUNT(*) FROM scanned_blobs),
+  (SELECT COUNT(*) FROM scanned_blobs) + (SELECT COUNT(*) FROM scanned_layers),
   (SELECT COUNT(*) FROM findings f WHERE NOT EXISTS (SELECT 1 FROM (`+currentTriage+`) t WHERE t.fingerprint = f.fingerprint AND t.status <> 'open')),
   (SELECT COUNT(DISTINCT fingerprint) FROM triage),
   (SELECT COUNT(*) FROM verifications WHERE status = 'live')`).Scan(
@@ -860,7 +930,8 @@ func (s *Store) Canonical() (string, error) {
 		{"repositories", `SELECT url, name, source, refs_digest, scan_key, status, detail FROM repositories`},
 		{"scanned_blobs", `SELECT scan_key, hex(blob), hex(class), COALESCE(findings, '') FROM scanned_blobs`},
 		{"findings", `SELECT fingerprint, rule_id, description, severity, kind, secret, redacted, entropy, tags FROM findings`},
-		{"locations", `SELECT fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message FROM locations`},
+		{"scanned_layers", `SELECT scan_key, diff_id, result FROM scanned_layers`},
+		{"locations", `SELECT fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message, deleted FROM locations`},
 		{"verifications", `SELECT fingerprint, status, http_status, detail FROM verifications`},
 		{"triage", `SELECT fingerprint, at, status, note, actor FROM triage`},
 		{"forge_items", `SELECT collection, item, stamp FROM forge_items`},

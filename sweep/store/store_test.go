@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -280,6 +281,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	commitRepo(t, s, "https://h/o/a", "t1", "k", nil, fnd("r1", "secretvalue0123456789", "x.txt", 1, "c1"))
 	// Turn it into what version 1 wrote.
 	for _, q := range []string{
+		imageLayersDowngrade[0], imageLayersDowngrade[1],
 		`ALTER TABLE repositories DROP COLUMN remote_stamp`,
 		`ALTER TABLE repositories DROP COLUMN fetched_at`,
 		`ALTER TABLE verifications DROP COLUMN access`,
@@ -319,6 +321,7 @@ func TestMigrateFromVersion2DropsBlobResults(t *testing.T) {
 	}
 	commitRepo(t, s, "https://h/o/a", "t1", "k", nil, fnd("r1", "secretvalue0123456789", "x.txt", 1, "c1"))
 	for _, q := range []string{
+		imageLayersDowngrade[0], imageLayersDowngrade[1],
 		`INSERT INTO scanned_blobs (scan_key, blob, class, findings) VALUES ('k', x'0102', x'', NULL)`,
 		`ALTER TABLE verifications DROP COLUMN access`,
 		`PRAGMA user_version = 2`,
@@ -355,6 +358,7 @@ func TestMigrateFromVersion3AddsAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
+		imageLayersDowngrade[0], imageLayersDowngrade[1],
 		`ALTER TABLE verifications DROP COLUMN access`,
 		`INSERT INTO verifications (fingerprint, status, http_status, checked_at, detail) VALUES ('tw1:aa', 'live', 200, '2026-01-01T00:00:00Z', 'user x')`,
 		`PRAGMA user_version = 3`,
@@ -382,5 +386,41 @@ func TestMigrateFromVersion3AddsAccess(t *testing.T) {
 	a := got["tw1:bb"].Access
 	if err != nil || a == nil || a.Identity != "arn:aws:iam::1:user/x" || a.Account != "1" || len(a.Scopes) != 2 || a.Resources == nil || *a.Resources != 7 {
 		t.Fatalf("access round trip: %+v %v", a, err)
+	}
+}
+
+// imageLayersDowngrade undoes imageLayersMigration, to make a store of the
+// version before it.
+var imageLayersDowngrade = []string{`DROP TABLE scanned_layers`, `ALTER TABLE locations DROP COLUMN deleted`}
+
+// A store of the version before image layers gains the layer table and the
+// locations' deleted column, and keeps its rows.
+func TestMigrateAddsImageLayers(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "v4.db")
+	s, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitRepo(t, s, "https://h/o/a", "t1", "k", nil, fnd("r1", "secretvalue0123456789", "x.txt", 1, "c1"))
+	for _, q := range append(imageLayersDowngrade, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion-1)) {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if s, err = Open(p); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := s.NewLayerCache("k")
+	c.Put("sha256:01", []byte(`{"files":1}`))
+	if d, ok := c.Get("sha256:01"); !ok || string(d) != `{"files":1}` || c.Err() != nil {
+		t.Errorf("layer cache after migration: %q %v %v", d, ok, c.Err())
+	}
+	if _, ok := s.NewLayerCache("other").Get("sha256:01"); ok {
+		t.Error("a layer result is found under another scan key")
+	}
+	if c, _ := s.Counts(); c.Locations != 1 {
+		t.Errorf("findings after migration: %+v, want them kept", c)
 	}
 }
