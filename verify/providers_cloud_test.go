@@ -133,10 +133,10 @@ var cloudCases = []providerCase{
 		secret: "W8mXZdEqcE0p1nUTEVHXDjqV-MTMvBGX",
 		sample: `FASTLY_API_TOKEN = "W8mXZdEqcE0p1nUTEVHXDjqV-MTMvBGX"`,
 		path:   "/tokens/self", token: headerToken("Fastly-Key"),
-		live:       reply{body: `{"id":"5Yo3XXnrQpjc20u0ybrf2g","user_id":"4y5K5trZocEAQYkesWlk7M","name":"deploy","scope":"global:read purge_select","services":[],"access_token":null,"created_at":"2026-01-01T00:00:00Z","expires_at":null}`},
-		invalid:    reply{status: http.StatusUnauthorized, body: `{"msg":"Provided credentials are missing or invalid"}`},
-		wantDetail: "Fastly token deploy (scope global:read purge_select)",
-		wantAccess: func(a *finding.Access) bool { return len(a.Scopes) == 2 && a.Scopes[0] == "global:read" },
+		live:         reply{body: `{"id":"5Yo3XXnrQpjc20u0ybrf2g","user_id":"4y5K5trZocEAQYkesWlk7M","name":"deploy","scope":"global:read purge_select","services":[],"access_token":null,"created_at":"2026-01-01T00:00:00Z","expires_at":null}`},
+		invalid:      reply{status: http.StatusUnauthorized, body: `{"msg":"Provided credentials are missing or invalid"}`},
+		wantDetail:   "Fastly token deploy (scope global:read purge_select)",
+		wantAccess:   func(a *finding.Access) bool { return len(a.Scopes) == 2 && a.Scopes[0] == "global:read" },
 		revokeMethod: "DELETE", revokePath: "/tokens/self",
 		revoked: reply{status: http.StatusNoContent},
 	},
@@ -214,7 +214,9 @@ func netlifyCase(rule, secret, sample string) providerCase {
 		live:       reply{body: `{"id":"5c9a3a1d4c2b6a0001a1b2c3","uid":"u1","full_name":"Grace Hopper","avatar_url":"","email":"grace@example.com","affiliate_id":"","site_count":3,"created_at":"2026-01-01T00:00:00Z","last_login":"2026-02-01T00:00:00Z"}`},
 		invalid:    reply{status: http.StatusUnauthorized, body: `{"code":401,"message":"Access Denied: Invalid token"}`},
 		wantDetail: "Netlify user Grace Hopper <grace@example.com>",
-		wantAccess: func(a *finding.Access) bool { return a.Identity == "grace@example.com" && a.Account == "5c9a3a1d4c2b6a0001a1b2c3" },
+		wantAccess: func(a *finding.Access) bool {
+			return a.Identity == "grace@example.com" && a.Account == "5c9a3a1d4c2b6a0001a1b2c3"
+		},
 	}
 }
 
