@@ -94,6 +94,25 @@ var devtoolsCases = []providerCase{
 		revokePath: "/oauth/revoke",
 		revoked:    reply{body: `{}`},
 	},
+	{
+		rule: "launchdarkly-access-token", docs: "https://launchdarkly.com/docs/api/other/get-caller-identity",
+		secret: "api-05883db5-8abd-4e37-a793-8be51c96a813", sample: `  LAUNCHDARKLY_ACCESS_TOKEN: api-05883db5-8abd-4e37-a793-8be51c96a813`,
+		path: "/api/v2/caller-identity", token: headerToken("Authorization"),
+		live:       reply{body: `{"accountId":"5f6e1c2d3b4a5f6e1c2d3b4a","authKind":"token","tokenKind":"personal","tokenName":"ci-reader","tokenId":"61e1c2d3b4a5f6e1c2d3b4a5","memberId":"5f6e1c2d3b4a5f6e1c2d3b4b","serviceToken":false,"clientId":"","environmentId":"","environmentName":"","projectId":"","projectName":""}`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"code":"unauthorized","message":"Invalid access token"}`},
+		wantDetail: "LaunchDarkly token personal ci-reader of account 5f6e1c2d3b4a5f6e1c2d3b4a",
+		wantAccess: func(a *finding.Access) bool {
+			return a.Account == "5f6e1c2d3b4a5f6e1c2d3b4a" && a.Properties["token_kind"] == "personal"
+		},
+	},
+	{
+		rule: "adafruit-api-key", docs: "https://io.adafruit.com/api/docs/#get-user-info",
+		secret: "5syeyezjfpiz75st192lqb0ruljou3xm", sample: `ADAFRUIT_IO_KEY=5syeyezjfpiz75st192lqb0ruljou3xm`,
+		path: "/api/v2/user", token: headerToken("X-AIO-Key"),
+		live:       reply{body: `{"id":1234,"name":"Grace Hopper","username":"grace","time_zone":"America/New_York","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-02-01T00:00:00Z"}`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"error":"request failed - invalid API key"}`},
+		wantDetail: "Adafruit IO user grace",
+	},
 	notionCase("notion-api-token", "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", ""),
 	notionCase("notion-legacy-secret", "secret_Zm5Aj5Di9e2Y2MpIuSWiAqKEIcqIWlwQbhVvUEiXMz3", `NOTION_TOKEN := "secret_Zm5Aj5Di9e2Y2MpIuSWiAqKEIcqIWlwQbhVvUEiXMz3"`),
 	{
