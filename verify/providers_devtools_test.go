@@ -240,7 +240,7 @@ var devtoolsCases = []providerCase{
 		path: "/v0/ping", token: headerToken("Beamer-Api-Key"),
 		live:       reply{body: `{"name":"Acme"}`},
 		invalid:    reply{status: http.StatusUnauthorized, body: `{"code":401,"message":"Invalid API key"}`},
-		wantDetail: "Beamer product Acme",
+		wantDetail: "Beamer API key Acme",
 	},
 }
 

@@ -80,7 +80,7 @@ var paymentsCases = []providerCase{
 	{
 		rule: "easypost-api-token", docs: "https://docs.easypost.com/docs/users#retrieve-a-user",
 		secret: "EZAKW1gsS0tQEsSjDQgBlWEVOkYy5Sdl7FneDQ4C2VgTsZqI2M1fFwZrb1",
-		path:   "/v2/users/me", token: basicUser,
+		path:   "/v2/users", token: basicUser,
 		live:       reply{body: `{"id":"user_060ab38db3c04ffaa60f262e5781a9be","object":"User","parent_id":null,"name":"Grace Hopper","phone_number":"","verified":true,"created_at":"2022-10-14T17:23:58Z","email":"grace@example.com","children":[]}`},
 		invalid:    reply{status: http.StatusUnauthorized, body: `{"error":{"code":"APIKEY.INACTIVE","message":"This api key is no longer active. Please use a different api key or reactivate this key.","errors":[]}}`},
 		wantDetail: "EasyPost production key of user user_060ab38db3c04ffaa60f262e5781a9be",
