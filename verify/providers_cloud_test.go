@@ -207,21 +207,21 @@ var cloudCases = []providerCase{
 		revoked: reply{body: `{}`},
 	},
 	{
-		rule: "gcp-api-key", docs: "https://developers.google.com/maps/documentation/geocoding/requests-geocoding#StatusCodes",
+		rule: "gcp-api-key", docs: "https://ai.google.dev/api/models#method:-models.list",
 		secret: "AIzaSy_hG3vAVF44THZPs2f7qF2bArvE2KfL0xe",
-		path:   "/maps/api/geocode/json?key=*&address=*", token: queryToken("key"),
-		live:       reply{body: `{"results":[],"status":"ZERO_RESULTS"}`},
-		invalid:    reply{body: `{"error_message":"The provided API key is invalid. ","results":[],"status":"REQUEST_DENIED"}`},
-		failing:    &reply{body: `{"error_message":"You have exceeded your daily request quota for this API.","results":[],"status":"OVER_QUERY_LIMIT"}`},
-		wantDetail: "Google API key",
+		path:   "/v1beta/models?pageSize=1", token: headerToken("X-Goog-Api-Key"),
+		live:       reply{body: `{"models":[{"name":"models/gemini-2.5-flash","version":"001","displayName":"Gemini 2.5 Flash","inputTokenLimit":1048576,"outputTokenLimit":65536,"supportedGenerationMethods":["generateContent","countTokens"]}],"nextPageToken":"Ch5tb2RlbHM"}`},
+		invalid:    reply{status: http.StatusBadRequest, body: gcpKeyInvalid},
+		wantDetail: "Google API key (may call the Gemini API)",
 	},
 	{
-		rule: "gcp-api-key", docs: "https://developers.google.com/maps/documentation/geocoding/requests-geocoding#StatusCodes",
+		rule: "gcp-api-key", docs: "https://cloud.google.com/apis/design/errors",
 		secret: "AIzaSy_hG3vAVF44THZPs2f7qF2bArvE2KfL0xe",
-		path:   "/maps/api/geocode/json?key=*&address=*", token: queryToken("key"),
-		live:       reply{body: `{"error_message":"This API project is not authorized to use this API.","results":[],"status":"REQUEST_DENIED"}`},
-		invalid:    reply{body: `{"error_message":"The provided API key is invalid. ","results":[],"status":"REQUEST_DENIED"}`},
-		wantDetail: "exists but may not call Geocoding: This API project is not authorized",
+		path:   "/v1beta/models?pageSize=1", token: headerToken("X-Goog-Api-Key"),
+		live:       reply{status: http.StatusForbidden, body: `{"error":{"code":403,"message":"Generative Language API has not been used in project 123456789012 before or it is disabled.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com","consumer":"projects/123456789012"}}]}}`},
+		invalid:    reply{status: http.StatusBadRequest, body: gcpKeyInvalid},
+		failing:    &reply{status: http.StatusForbidden, body: `{"error":{"code":403,"message":"Permission denied: Consumer 'api_key:x' has been suspended.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"CONSUMER_SUSPENDED","domain":"googleapis.com"}]}}`},
+		wantDetail: "exists but may not call the Gemini API (SERVICE_DISABLED)",
 	},
 	{
 		rule: "ibm-cloud-api-key", docs: "https://cloud.ibm.com/docs/account?topic=account-iamtoken_from_apikey",
@@ -233,6 +233,8 @@ var cloudCases = []providerCase{
 		wantDetail: "IBM Cloud API key (IAM token issued, expires in 3600s)",
 	},
 }
+
+const gcpKeyInvalid = `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}}]}}`
 
 func digitalOceanCase(rule, secret string) providerCase {
 	return providerCase{
