@@ -64,6 +64,8 @@ var cloudCases = []providerCase{
 		invalid:    reply{status: http.StatusUnauthorized, body: `{"code":16,"message":"The token is invalid","details":[]}`},
 		wantDetail: "Yandex Cloud IAM token (1 clouds, first acme-cloud)",
 		wantAccess: func(a *finding.Access) bool { return a.Resources != nil && *a.Resources == 1 },
+		revokePath: "/iam/v1/tokens:revoke", revokeToken: jsonToken("iamToken"),
+		revoked: reply{body: `{"subjectId":"ajei280a73vc8f3oe1ts"}`},
 	},
 	{
 		rule: "scaleway-secret-key", docs: "https://www.scaleway.com/en/developers/api/iam/#path-api-keys-list-api-keys",
