@@ -230,11 +230,23 @@ var cloudCases = []providerCase{
 		secret: "fVK2UkpOZt-SNG0y1ZiMkGhc2vA5G8iZkxvR6WHum-DX",
 		sample: `IBMCLOUD_API_KEY := "fVK2UkpOZt-SNG0y1ZiMkGhc2vA5G8iZkxvR6WHum-DX"`,
 		method: "POST", path: "/identity/token", token: formToken("apikey"),
-		live:       reply{body: `{"access_token":"eyJraWQiOiIyMDI2MDEwMSIsImFsZyI6IlJTMjU2In0.e30.c2ln","refresh_token":"not_supported","token_type":"Bearer","expires_in":3600,"expiration":1767312000,"scope":"ibm openid"}`},
-		invalid:    reply{status: http.StatusBadRequest, body: `{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found.","context":{"requestId":"Y2Q0Mzc"}}`},
-		wantDetail: "IBM Cloud API key (IAM token issued, expires in 3600s)",
+		live:         reply{body: `{"access_token":"` + ibmIAMToken + `","refresh_token":"not_supported","token_type":"Bearer","expires_in":3600,"expiration":1767312000,"scope":"ibm openid"}`},
+		invalid:      reply{status: http.StatusBadRequest, body: `{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found.","context":{"requestId":"Y2Q0Mzc"}}`},
+		wantDetail:   "IBM Cloud API key (IAM token issued, expires in 3600s)",
+		also:         map[string]reply{"GET /v1/apikeys/details": {body: `{"id":"ApiKey-5ea8c2c6-0f2a-4b2b-9b59-3d9a1c0e7f11","entity_tag":"1-9f3c","crn":"crn:v1:bluemix:public:iam-identity::a/1234567890abcdef::apikey:ApiKey-5ea8c2c6-0f2a-4b2b-9b59-3d9a1c0e7f11","locked":false,"name":"ci","iam_id":"IBMid-550000ABCD","account_id":"1234567890abcdef"}`}},
+		revokeMethod: "DELETE", revokePath: "/v1/apikeys/ApiKey-5ea8c2c6-0f2a-4b2b-9b59-3d9a1c0e7f11",
+		// The delete carries only the key's IAM token, issued by the verify call.
+		revokeToken: func(r *http.Request, _ []byte) string {
+			if bearerToken(r, nil) == ibmIAMToken {
+				return "fVK2UkpOZt-SNG0y1ZiMkGhc2vA5G8iZkxvR6WHum-DX"
+			}
+			return ""
+		},
+		revoked: reply{status: http.StatusNoContent},
 	},
 }
+
+const ibmIAMToken = "eyJraWQiOiIyMDI2MDEwMSIsImFsZyI6IlJTMjU2In0.e30.c2ln"
 
 const gcpKeyInvalid = `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}}]}}`
 

@@ -64,6 +64,9 @@ type providerCase struct {
 	revokeMethod, revokePath string
 	revokeToken              func(r *http.Request, body []byte) string
 	revoked                  reply
+	// also answers further documented calls of a multi-step spec ("GET /path"
+	// -> reply), such as looking up a key's id between verify and revoke.
+	also map[string]reply
 }
 
 // reply is one HTTP answer of a fake.
@@ -250,6 +253,10 @@ func (p *providerFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		delete(p.live, tok)
 		p.write(w, c.revoked)
 	default:
+		if rp, ok := c.also[r.Method+" "+r.URL.Path]; ok {
+			p.write(w, rp)
+			return
+		}
 		p.bad = append(p.bad, r.Method+" "+r.URL.String())
 		http.NotFound(w, r)
 	}
