@@ -15,6 +15,7 @@ import (
 //   - repositories: the row that is greatest as a whole, times first (the latest scan)
 //   - scanned_blobs, scanned_layers: union (a blob's or layer's result under one
 //     scan key does not vary)
+//   - scanned_objects: the latest scan of each object
 //   - findings, locations: union; of two rows for one key, the least as a whole,
 //     first_seen first (the earliest sighting)
 //   - verifications: the greatest row, checked_at first (the latest check)
@@ -40,6 +41,8 @@ WHERE COALESCE(excluded.findings, '') > COALESCE(scanned_blobs.findings, '')`,
 
 	`INSERT INTO main.scanned_layers (scan_key, diff_id, result) SELECT scan_key, diff_id, result FROM src.scanned_layers WHERE true
 ON CONFLICT(scan_key, diff_id) DO UPDATE SET result=excluded.result WHERE excluded.result > scanned_layers.result`,
+
+	mergeObjects,
 
 	`INSERT INTO main.findings (fingerprint, rule_id, description, severity, kind, secret, redacted, entropy, tags, first_seen)
 SELECT fingerprint, rule_id, description, severity, kind, secret, redacted, entropy, tags, first_seen FROM src.findings WHERE true

@@ -26,7 +26,7 @@ import (
 )
 
 // SchemaVersion is PRAGMA user_version of a current store.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // migrations[v] brings a store of version v+1 to version v+2.
 var migrations = []string{
@@ -46,6 +46,9 @@ UPDATE repositories SET scan_key = '';`,
 	// 5 -> 6: container images. Layer results by diff ID (like scanned_blobs,
 	// per scan key), and the layer that deletes a location's file.
 	imageLayersMigration,
+	// 6 -> 7: object results by ETag (tokenward s3; objects.go). Self-contained:
+	// it only adds a table.
+	objectsSchema,
 }
 
 // forgeItemsTable records, per collection of forge items (a repositories row
@@ -234,7 +237,7 @@ func (s *Store) init() error {
 	case v > SchemaVersion:
 		return fmt.Errorf("schema version %d is newer than this tokenward supports (%d); upgrade tokenward", v, SchemaVersion)
 	case v == 0:
-		if _, err := tx.Exec(schema); err != nil {
+		if _, err := tx.Exec(schema + objectsSchema); err != nil {
 			return err
 		}
 	default:
@@ -929,6 +932,7 @@ func (s *Store) Canonical() (string, error) {
 	queries := []struct{ name, q string }{
 		{"repositories", `SELECT url, name, source, refs_digest, scan_key, status, detail FROM repositories`},
 		{"scanned_blobs", `SELECT scan_key, hex(blob), hex(class), COALESCE(findings, '') FROM scanned_blobs`},
+		{"scanned_objects", `SELECT origin, bucket, object_key, etag, scan_key, size, COALESCE(findings, '') FROM scanned_objects`},
 		{"findings", `SELECT fingerprint, rule_id, description, severity, kind, secret, redacted, entropy, tags FROM findings`},
 		{"scanned_layers", `SELECT scan_key, diff_id, result FROM scanned_layers`},
 		{"locations", `SELECT fingerprint, repo, commit_id, path, line, col, end_line, end_col, context, encoding, author, email, date, message, deleted FROM locations`},
