@@ -393,8 +393,14 @@ func physical(f finding.Finding) sarifPhysical {
 }
 
 // artifactURI turns a reported path into a relative URI reference with forward
-// slashes and percent-escaping; absolute paths become file:// URIs.
+// slashes and percent-escaping; absolute paths become file:// URIs, and objects
+// (s3://bucket/key) stay s3:// URIs, their keys escaped but not cleaned ("a//b"
+// and "a/b" are different keys).
 func artifactURI(p string) string {
+	if rest, ok := strings.CutPrefix(p, "s3://"); ok {
+		bucket, key, _ := strings.Cut(rest, "/")
+		return "s3://" + (&url.URL{Path: bucket}).EscapedPath() + "/" + strings.TrimPrefix((&url.URL{Path: "/" + key}).EscapedPath(), "/")
+	}
 	p = strings.ReplaceAll(p, `\`, "/")
 	if p == "" {
 		return "."

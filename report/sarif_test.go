@@ -454,6 +454,8 @@ func TestArtifactURI(t *testing.T) {
 		{"C:/work/x", "file:///C:/work/x"},
 		{"-", "-"},
 		{"", "."},
+		{"s3://acme/config/app.env", "s3://acme/config/app.env"},
+		{"s3://acme/a//b c!m/x", "s3://acme/a//b%20c%21m/x"},
 	}
 	for _, tt := range tests {
 		got := artifactURI(tt.in)

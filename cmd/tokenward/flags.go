@@ -80,7 +80,7 @@ func addVerifyFlags(c *cobra.Command, optional bool) {
 }
 
 func init() {
-	for _, c := range []*cobra.Command{scanCmd, gitCmd, imageCmd, sweepCmd} {
+	for _, c := range []*cobra.Command{scanCmd, gitCmd, imageCmd, s3Cmd, sweepCmd} {
 		addRuleFlags(c)
 		addEngineFlags(c)
 		addBaselineFlag(c)

@@ -216,7 +216,7 @@ func (src *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
 	var listProblems []source.Problem
 	go func() {
 		defer close(jobs)
-		for _, loc := range dedupe(opts.Locations) {
+		for _, loc := range Dedupe(opts.Locations) {
 			if err := src.list(ctx, loc, jobs); err != nil {
 				listProblems = append(listProblems, source.Problem{Path: loc.String(), Err: err})
 			}
@@ -263,9 +263,9 @@ func (src *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
 	return res
 }
 
-// dedupe drops locations inside another one (s3://b/x under s3://b), so that no
+// Dedupe drops locations inside another one (s3://b/x under s3://b), so that no
 // object is scanned twice.
-func dedupe(locs []Location) []Location {
+func Dedupe(locs []Location) []Location {
 	s := append([]Location(nil), locs...)
 	sort.Slice(s, func(i, j int) bool {
 		if s[i].Bucket != s[j].Bucket {

@@ -338,15 +338,15 @@ func TestParseURL(t *testing.T) {
 
 func TestEscapeKey(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain/key.txt":     "plain/key.txt",
-		"a b+c!d":           "a b+c!d",
-		"new\nline":         "new%0Aline",
-		"esc\x1b[2J":        "esc%1B[2J",
-		"100%":              "100%25",
-		"bad\xffutf8":       "bad%FFutf8",
-		"rtl\u202eexe.txt":  "rtl%E2%80%AEexe.txt",
+		"plain/key.txt":    "plain/key.txt",
+		"a b+c!d":          "a b+c!d",
+		"new\nline":        "new%0Aline",
+		"esc\x1b[2J":       "esc%1B[2J",
+		"100%":             "100%25",
+		"bad\xffutf8":      "bad%FFutf8",
+		"rtl\u202eexe.txt": "rtl%E2%80%AEexe.txt",
 		"ünïcödé/ファイル.txt": "ünïcödé/ファイル.txt",
-		"c1\u0085x":         "c1%C2%85x",
+		"c1\u0085x":        "c1%C2%85x",
 	} {
 		if got := objstore.EscapeKey(in); got != want {
 			t.Errorf("EscapeKey(%q) = %q, want %q", in, got, want)
