@@ -3,10 +3,14 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tokenward/tokenward/finding"
@@ -190,19 +194,72 @@ func TestS3Incremental(t *testing.T) {
 	}
 }
 
-func TestS3IgnoreAndBaseline(t *testing.T) {
-	fake := s3Fixture(t)
-	work := t.TempDir()
-	fp := finding.Fingerprint("authorization-token-header", token)
-	r := s3Run(t, fake, work, "s3://logs", "-f", "jsonl")
-	fs := decodeFindings(t, r.stdout)
-	if len(fs) != 1 {
-		t.Fatalf("findings %v\n%s", fs, r.stderr)
+// s3 goes through the stages scan has: the hygiene checks, .tokenwardignore
+// (fingerprints and path patterns, matched against s3://bucket/key), the
+// baseline and verification, whose results the store keeps.
+func TestS3PipelineStages(t *testing.T) {
+	fake := s3fake.New()
+	t.Cleanup(fake.Close)
+	for name, content := range hygieneTree {
+		fake.Put("hyg", "home/"+name, []byte(content))
 	}
-	os.WriteFile(filepath.Join(work, ".tokenwardignore"), []byte(fs[0].Fingerprint+"\n"), 0o644)
-	r = s3Run(t, fake, work, "s3://logs")
-	if r.code != 0 {
-		t.Errorf("ignored by fingerprint: exit %d\n%s%s (fingerprint %s)", r.code, r.stdout, r.stderr, fp)
+	fake.Put("app", "deploy.sh", []byte(leaked))
+	fake.Put("app", "vendor/lib.sh", []byte(strings.Replace(leaked, token, "Zq9"+token[3:], 1)))
+	work := t.TempDir()
+
+	r := s3Run(t, fake, work, "s3://hyg", "-f", "jsonl")
+	for _, id := range []string{"netrc-password", "url-credential-query", "auth-header-bad-scheme"} {
+		if r.code != 1 || !strings.Contains(r.stdout, `"rule_id":"`+id+`"`) {
+			t.Errorf("hygiene: exit %d, no %s finding:\n%s%s", r.code, id, r.stdout, r.stderr)
+		}
+	}
+
+	os.WriteFile(filepath.Join(work, ".tokenwardignore"), []byte("vendor/\n"), 0o644)
+	r = s3Run(t, fake, work, "s3://app", "-f", "jsonl")
+	if got := locations(t, r.stdout); len(got) != 1 || got[0] != "s3://app/deploy.sh" {
+		t.Errorf("ignored path: %v\n%s", got, r.stderr)
+	}
+	os.WriteFile(filepath.Join(work, ".tokenwardignore"), []byte(finding.Fingerprint("authorization-token-header", token)+"\n"), 0o644)
+	r = s3Run(t, fake, work, "s3://app", "-f", "jsonl")
+	if got := locations(t, r.stdout); len(got) != 1 || got[0] != "s3://app/vendor/lib.sh" {
+		t.Errorf("ignored fingerprint: %v\n%s", got, r.stderr)
+	}
+	os.Remove(filepath.Join(work, ".tokenwardignore"))
+
+	// A baseline of today's findings: the next run reports nothing.
+	r = s3Run(t, fake, work, "s3://app", "-f", "json", "-o", "report.json")
+	if r.code != 1 {
+		t.Fatalf("report: exit %d\n%s", r.code, r.stderr)
+	}
+	if b := tokenward(t, work, "", "baseline", "create", "--from", "report.json", "-o", "bl.json"); b.code != 0 {
+		t.Fatalf("baseline create --from: exit %d\n%s", b.code, b.stderr)
+	}
+	for _, db := range [][]string{nil, {"--db", "bl.db"}} {
+		if r = s3Run(t, fake, work, append([]string{"s3://app", "--baseline", "bl.json"}, db...)...); r.code != 0 {
+			t.Errorf("--baseline %v: exit %d\n%s%s", db, r.code, r.stdout, r.stderr)
+		}
+	}
+
+	// Verification: each secret checked once; with --db the results are kept,
+	// so a re-run checks nothing again.
+	var calls atomic.Int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		calls.Add(1)
+		if req.Header.Get("Authorization") == "Token "+token {
+			fmt.Fprint(w, `{"ok":true}`)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(api.Close)
+	args := []string{"s3://app", "--db", "v.db", "--verify", "--endpoint", "seed=" + api.URL + "/me", "-f", "jsonl"}
+	r = s3Run(t, fake, work, args...)
+	if r.code != 1 || calls.Load() != 2 || strings.Count(r.stdout, `"status":"live"`) != 1 || strings.Count(r.stdout, `"status":"invalid"`) != 1 {
+		t.Fatalf("--verify: exit %d, %d checks\n%s%s", r.code, calls.Load(), r.stdout, r.stderr)
+	}
+	r = s3Run(t, fake, work, append(args, "--only-live")...)
+	if calls.Load() != 2 || findingLines(t, r.stdout) != 1 {
+		t.Errorf("re-run: %d checks (want the stored results), %d findings\n%s", calls.Load(), findingLines(t, r.stdout), r.stderr)
 	}
 }
 
