@@ -263,6 +263,16 @@ func TestS3PipelineStages(t *testing.T) {
 	}
 }
 
+// The endpoint may come from the SDK's own configuration (AWS_ENDPOINT_URL_S3).
+func TestS3EndpointFromEnvironment(t *testing.T) {
+	fake := s3Fixture(t)
+	env := append(s3Env(t), "AWS_ENDPOINT_URL_S3="+fake.URL())
+	r := twEnv(t, t.TempDir(), env, "s3", "s3://logs", "--path-style", "--progress", "none", "-f", "jsonl")
+	if got := locations(t, r.stdout); r.code != 1 || len(got) != 1 || got[0] != "s3://logs/2026/app.log" {
+		t.Errorf("exit %d, %v\n%s", r.code, got, r.stderr)
+	}
+}
+
 func TestS3UsageErrors(t *testing.T) {
 	fake := s3Fixture(t)
 	for _, args := range [][]string{

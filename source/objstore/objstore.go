@@ -352,6 +352,8 @@ func hint(err error) string {
 		return " (check the bucket name, and --endpoint-url for a store other than AWS)"
 	case "PermanentRedirect", "AuthorizationHeaderMalformed", "301":
 		return " (the bucket is in another region: give --region)"
+	case "InvalidObjectState":
+		return " (the object is in an archived storage class: restore it first)"
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken":
 		return " (check the credentials: --profile, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
 	}
