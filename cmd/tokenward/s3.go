@@ -179,10 +179,15 @@ func scanLocation(ctx context.Context, pl *pipeline.Pipeline, prog *pipeline.Pro
 	scanKey, origin string, loc objstore.Location, maxSize int64) (*pipeline.Result, error) {
 	opts := objstore.Options{Client: client, Locations: []objstore.Location{loc}, Workers: s3Flags.parallel,
 		MaxObjects: s3Flags.maxObjects, MaxFileSize: maxSize}
+	bucketURL := "s3://" + loc.Bucket
+	repoURL := bucketURL // unique per endpoint and bucket
+	if origin != "" {
+		repoURL = strings.TrimSuffix(origin, "/") + "/" + loc.Bucket
+	}
 	var cache *store.ObjectCache
 	ro := pipeline.RunOptions{Progress: prog}
 	if st != nil {
-		cache = st.NewObjectCache(scanKey, origin)
+		cache = st.NewObjectCache(store.ObjectCacheOptions{ScanKey: scanKey, Origin: origin, Bucket: loc.Bucket, Repo: repoURL, Path: objstore.EscapeKey})
 		opts.Cache = cache
 		if s3Flags.rescan {
 			opts.Cache = putOnly{cache}
@@ -194,27 +199,22 @@ func scanLocation(ctx context.Context, pl *pipeline.Pipeline, prog *pipeline.Pro
 	s := src.Stats
 	note("%s: %d objects listed, %d read, %d unchanged (from --db), %d skipped, %.1f MB read, %s",
 		loc, s.Listed, s.Gets, s.Cached, s.Skipped, float64(s.Bytes)/1e6, plural(int64(len(res.Findings)), "finding"))
-	if st == nil || ctx.Err() != nil {
+	if st == nil {
 		return res, nil
 	}
+	// Committed even when interrupted: each object's result is complete.
 	if err := cache.Err(); err != nil {
-		res.Problems = append(res.Problems, fmt.Sprintf("reading object results from the store: %v", err))
+		res.Problems = append(res.Problems, fmt.Sprintf("%s: object results in the store: %v", loc, err))
 	}
-	bucketURL := "s3://" + loc.Bucket
 	now := store.Now(time.Now())
-	row := store.Repo{URL: bucketURL, Name: bucketURL, Source: "s3", Status: store.StatusOK,
+	row := store.Repo{URL: repoURL, Name: bucketURL, Source: "s3", Status: store.StatusOK,
 		Blobs: s.Listed, BlobsScanned: s.Gets, BlobsCached: s.Cached, BytesScanned: s.Bytes, Findings: len(res.Findings),
 		ScannedAt: now, CheckedAt: now}
 	if origin != "" {
-		row.URL = strings.TrimSuffix(origin, "/") + "/" + loc.Bucket
 		row.Source = "s3:" + origin
 	}
 	if len(res.Problems) > 0 {
 		row.Status, row.Detail = store.StatusIncomplete, fmt.Sprintf("%d problem(s), the first: %s", len(res.Problems), res.Problems[0])
-	}
-	var replaced []string
-	for _, k := range cache.Pending(loc.Bucket) {
-		replaced = append(replaced, objstore.EscapeKey(k))
 	}
 	prefix := bucketURL + "/"
 	var fs []finding.Finding
@@ -224,7 +224,7 @@ func scanLocation(ctx context.Context, pl *pipeline.Pipeline, prog *pipeline.Pro
 			fs = append(fs, f)
 		}
 	}
-	if err := st.CommitObjects(context.Background(), store.ObjectsResult{Repo: row, Cache: cache, Replaced: replaced, Findings: fs, Now: now}); err != nil {
+	if err := st.CommitObjects(context.Background(), store.ObjectsResult{Repo: row, Cache: cache, Findings: fs, Now: now}); err != nil {
 		return res, fmt.Errorf("%s: writing the store: %w", loc, err)
 	}
 	return res, nil

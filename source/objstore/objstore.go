@@ -223,19 +223,12 @@ func (src *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
 		}
 	}()
 	go func() { wg.Wait(); close(outs) }()
-	var all []outcome
-	for out := range outs {
-		all = append(all, out)
-	}
-	sort.Slice(all, func(i, j int) bool {
-		a, b := all[i].o, all[j].o
-		if a.loc.Bucket != b.loc.Bucket {
-			return a.loc.Bucket < b.loc.Bucket
-		}
-		return a.key < b.key
-	})
+	// Only outcomes with something to report are kept (a bucket may hold
+	// millions of clean objects); they are sorted so that the order of findings
+	// does not depend on the workers.
+	var kept []outcome
 	st := &src.Stats
-	for _, out := range all {
+	for out := range outs {
 		res.Stats.Bytes += out.scanned
 		st.Bytes += out.bytes
 		switch out.state {
@@ -250,6 +243,19 @@ func (src *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
 			st.Skipped++
 			res.Stats.Skipped++
 		}
+		if len(out.findings) > 0 || len(out.skipped) > 0 || out.problem != nil {
+			out.o.etag = ""
+			kept = append(kept, out)
+		}
+	}
+	sort.Slice(kept, func(i, j int) bool {
+		a, b := kept[i].o, kept[j].o
+		if a.loc.Bucket != b.loc.Bucket {
+			return a.loc.Bucket < b.loc.Bucket
+		}
+		return a.key < b.key
+	})
+	for _, out := range kept {
 		res.Findings = append(res.Findings, out.findings...)
 		res.Skipped = append(res.Skipped, out.skipped...)
 		if out.problem != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/tokenward/tokenward/finding"
 )
@@ -40,16 +41,34 @@ ON CONFLICT(origin, bucket, object_key) DO UPDATE SET etag=excluded.etag, scan_k
 WHERE (excluded.scanned_at, excluded.etag, excluded.scan_key, excluded.size, COALESCE(excluded.findings, ''))
     > (scanned_objects.scanned_at, scanned_objects.etag, scanned_objects.scan_key, scanned_objects.size, COALESCE(scanned_objects.findings, ''))`
 
-// ObjectCache is the object source's cache for one store endpoint: Get reads
-// results committed by earlier runs under the same scan key and ETag; Put keeps
-// new results until CommitObjects writes them.
+// ObjectCache is the object source's cache for one bucket of one endpoint:
+// Get reads results committed by earlier runs under the same scan key and
+// ETag; Put collects new results and writes them in batches of FlushEvery,
+// each in a transaction of its own that also drops the locations the objects
+// had before (their findings are written by CommitObjects, or, should the run
+// be killed first, by the next run, which takes them from the cache). So a
+// run's memory does not grow with the bucket, and a killed run keeps the
+// objects it read.
 type ObjectCache struct {
 	s       *Store
-	key     string
-	origin  string
+	opts    ObjectCacheOptions
 	mu      sync.Mutex
-	pending map[[2]string]objectResult
+	pending map[string]objectResult // by key
+	flushMu sync.Mutex              // one batch written at a time
 	err     error
+}
+
+// ObjectCacheOptions say which objects a cache holds.
+type ObjectCacheOptions struct {
+	ScanKey string // rules and options of the scan
+	Origin  string // the endpoint URL, "" for AWS S3
+	Bucket  string
+	// Repo is the bucket's repository URL in the store (see ObjectsResult) and
+	// Path the path of an object's findings in it (its File without the member
+	// chain): the locations of objects read again are dropped from there.
+	Repo       string
+	Path       func(key string) string
+	FlushEvery int // default 1000
 }
 
 type objectResult struct {
@@ -58,18 +77,26 @@ type objectResult struct {
 	fs   []finding.Finding
 }
 
-// NewObjectCache returns a cache of object results under scanKey for the
-// objects of origin (the endpoint URL, "" for AWS S3).
-func (s *Store) NewObjectCache(scanKey, origin string) *ObjectCache {
-	return &ObjectCache{s: s, key: scanKey, origin: origin, pending: map[[2]string]objectResult{}}
+// NewObjectCache returns the cache of one bucket's object results.
+func (s *Store) NewObjectCache(opts ObjectCacheOptions) *ObjectCache {
+	if opts.FlushEvery <= 0 {
+		opts.FlushEvery = 1000
+	}
+	if opts.Path == nil {
+		opts.Path = func(k string) string { return k }
+	}
+	return &ObjectCache{s: s, opts: opts, pending: map[string]objectResult{}}
 }
 
 // Get returns the stored result of an object, if it was scanned with this
 // cache's scan key at this ETag.
 func (c *ObjectCache) Get(bucket, key, etag string) ([]finding.Finding, bool) {
+	if bucket != c.opts.Bucket {
+		return nil, false
+	}
 	var data sql.NullString
 	err := c.s.db.QueryRow(`SELECT findings FROM scanned_objects WHERE origin = ? AND bucket = ? AND object_key = ? AND etag = ? AND scan_key = ?`,
-		c.origin, bucket, key, etag, c.key).Scan(&data)
+		c.opts.Origin, bucket, key, etag, c.opts.ScanKey).Scan(&data)
 	if err != nil {
 		if !errors.Is(err, sql.ErrNoRows) {
 			c.fail(err)
@@ -87,28 +114,29 @@ func (c *ObjectCache) Get(bucket, key, etag string) ([]finding.Finding, bool) {
 	return fs, true
 }
 
-// Put keeps an object's complete result for CommitObjects.
+// Put keeps an object's complete result; a full batch is written at once.
 func (c *ObjectCache) Put(bucket, key, etag string, size int64, fs []finding.Finding) {
+	if bucket != c.opts.Bucket {
+		c.fail(fmt.Errorf("object cache of bucket %s: Put of an object of %s", c.opts.Bucket, bucket))
+		return
+	}
 	c.mu.Lock()
-	c.pending[[2]string{bucket, key}] = objectResult{etag: etag, size: size, fs: fs}
+	c.pending[key] = objectResult{etag: etag, size: size, fs: fs}
+	var batch map[string]objectResult
+	if len(c.pending) >= c.opts.FlushEvery {
+		batch, c.pending = c.pending, map[string]objectResult{}
+	}
 	c.mu.Unlock()
-}
-
-// Pending lists the keys of bucket that Put holds (objects read this run), sorted.
-func (c *ObjectCache) Pending(bucket string) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var keys []string
-	for k := range c.pending {
-		if k[0] == bucket {
-			keys = append(keys, k[1])
+	if batch != nil {
+		c.flushMu.Lock()
+		defer c.flushMu.Unlock()
+		if err := c.s.inTx(context.Background(), func(tx *sql.Tx) error { return c.write(context.Background(), tx, batch, "") }); err != nil {
+			c.fail(fmt.Errorf("writing object results: %w", err))
 		}
 	}
-	sort.Strings(keys)
-	return keys
 }
 
-// Err is the first database error met by Get (a failed Get is a cache miss).
+// Err is the first database error met by Get or a batch of Put.
 func (c *ObjectCache) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -123,81 +151,106 @@ func (c *ObjectCache) fail(err error) {
 	c.mu.Unlock()
 }
 
-// ObjectsResult is what one run over a bucket writes.
-type ObjectsResult struct {
-	Repo  Repo         // the bucket's row: URL unique per endpoint and bucket, Name as reports show it (s3://bucket)
-	Cache *ObjectCache // new object results (may be nil)
-	// Replaced are the paths (as in Findings' File) of objects read again:
-	// their earlier locations are dropped before Findings are written, so a
-	// secret removed from an object is no longer reported at it.
-	Replaced []string
-	Findings []finding.Finding // File relative to the bucket (key and member chain)
-	Now      string
+// write stores a batch of results and drops the earlier locations of their
+// objects.
+func (c *ObjectCache) write(ctx context.Context, tx *sql.Tx, batch map[string]objectResult, now string) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	if now == "" {
+		now = Now(time.Now())
+	}
+	up, err := tx.PrepareContext(ctx, `INSERT INTO scanned_objects (origin, bucket, object_key, etag, scan_key, size, findings, scanned_at) VALUES (?,?,?,?,?,?,?,?)
+ON CONFLICT(origin, bucket, object_key) DO UPDATE SET etag=excluded.etag, scan_key=excluded.scan_key, size=excluded.size,
+  findings=excluded.findings, scanned_at=excluded.scanned_at`)
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	del, err := tx.PrepareContext(ctx, `DELETE FROM locations WHERE repo = ?1 AND (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '!')`)
+	if err != nil {
+		return err
+	}
+	defer del.Close()
+	keys := make([]string, 0, len(batch))
+	for k := range batch {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		o := batch[k]
+		data, err := encodeFindings(o.fs)
+		if err != nil {
+			return err
+		}
+		if _, err := up.ExecContext(ctx, c.opts.Origin, c.opts.Bucket, k, o.etag, c.opts.ScanKey, o.size, data, now); err != nil {
+			return fmt.Errorf("object %s: %w", k, err)
+		}
+		if c.opts.Repo != "" {
+			if _, err := del.ExecContext(ctx, c.opts.Repo, c.opts.Path(k)); err != nil {
+				return fmt.Errorf("locations of %s: %w", k, err)
+			}
+		}
+	}
+	return nil
 }
 
-// CommitObjects writes a bucket's result in one transaction: its row, the
-// objects' results, and the findings with their locations and verifications.
-func (s *Store) CommitObjects(ctx context.Context, r ObjectsResult) error {
+// inTx runs f in a transaction.
+func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := upsertRepo(ctx, tx, r.Repo); err != nil {
-		return fmt.Errorf("bucket %s: %w", r.Repo.URL, err)
+	if err := f(tx); err != nil {
+		return err
 	}
+	return tx.Commit()
+}
+
+// ObjectsResult is what one run over a bucket (or a prefix of it) writes.
+type ObjectsResult struct {
+	// Repo is the bucket's row: URL unique per endpoint and bucket (the
+	// cache's Repo), Name as reports show it (s3://bucket).
+	Repo     Repo
+	Cache    *ObjectCache      // the results not yet written (may be nil)
+	Findings []finding.Finding // File relative to the bucket (key and member chain)
+	Now      string
+}
+
+// CommitObjects writes the end of a bucket's run in one transaction: its row,
+// the object results Put still holds (dropping those objects' earlier
+// locations), and the findings with their locations and verifications.
+func (s *Store) CommitObjects(ctx context.Context, r ObjectsResult) error {
+	var batch map[string]objectResult
 	if c := r.Cache; c != nil {
+		c.flushMu.Lock()
+		defer c.flushMu.Unlock()
 		c.mu.Lock()
-		type row struct {
-			bucket, key string
-			objectResult
-		}
-		var rows []row
-		for k, v := range c.pending {
-			rows = append(rows, row{k[0], k[1], v})
-		}
+		batch, c.pending = c.pending, map[string]objectResult{}
 		c.mu.Unlock()
-		st, err := tx.PrepareContext(ctx, `INSERT INTO scanned_objects (origin, bucket, object_key, etag, scan_key, size, findings, scanned_at) VALUES (?,?,?,?,?,?,?,?)
-ON CONFLICT(origin, bucket, object_key) DO UPDATE SET etag=excluded.etag, scan_key=excluded.scan_key, size=excluded.size,
-  findings=excluded.findings, scanned_at=excluded.scanned_at`)
-		if err != nil {
-			return err
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := upsertRepo(ctx, tx, r.Repo); err != nil {
+			return fmt.Errorf("bucket %s: %w", r.Repo.URL, err)
 		}
-		defer st.Close()
-		for _, o := range rows {
-			data, err := encodeFindings(o.fs)
-			if err != nil {
+		if r.Cache != nil {
+			if err := r.Cache.write(ctx, tx, batch, r.Now); err != nil {
 				return err
 			}
-			if _, err := st.ExecContext(ctx, c.origin, o.bucket, o.key, o.etag, c.key, o.size, data, r.Now); err != nil {
-				return fmt.Errorf("object %s: %w", o.key, err)
+		}
+		return insertFindings(ctx, tx, r.Repo.URL, r.Findings, r.Now)
+	})
+	if err != nil && r.Cache != nil { // keep the batch for another try
+		r.Cache.mu.Lock()
+		for k, v := range batch {
+			if _, ok := r.Cache.pending[k]; !ok {
+				r.Cache.pending[k] = v
 			}
 		}
+		r.Cache.mu.Unlock()
 	}
-	if len(r.Replaced) > 0 {
-		st, err := tx.PrepareContext(ctx, `DELETE FROM locations WHERE repo = ?1 AND (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '!')`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, p := range r.Replaced {
-			if _, err := st.ExecContext(ctx, r.Repo.URL, p); err != nil {
-				return fmt.Errorf("locations of %s: %w", p, err)
-			}
-		}
-	}
-	if err := insertFindings(ctx, tx, r.Repo.URL, r.Findings, r.Now); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	if c := r.Cache; c != nil {
-		c.mu.Lock()
-		clear(c.pending)
-		c.mu.Unlock()
-	}
-	return nil
+	return err
 }
 
 // TriageStates returns the current triage status of those fingerprints that

@@ -13,18 +13,18 @@ func TestObjectCache(t *testing.T) {
 	ctx := context.Background()
 	repo := Repo{URL: "s3://b", Name: "s3://b", Source: "s3", Status: StatusOK}
 	a := fnd("r1", "secretvalue0123456789", "", 2, "")
-	c := s.NewObjectCache("k1", "")
+	cache := func(scanKey, origin string) *ObjectCache {
+		return s.NewObjectCache(ObjectCacheOptions{ScanKey: scanKey, Origin: origin, Bucket: "b", Repo: "s3://b"})
+	}
+	c := cache("k1", "")
 	if _, ok := c.Get("b", "a.txt", `"e1"`); ok {
 		t.Fatal("hit in an empty store")
 	}
 	c.Put("b", "a.txt", `"e1"`, 10, nil)
 	c.Put("b", "x/s.env", `"e2"`, 20, []finding.Finding{a})
-	if got := c.Pending("b"); len(got) != 2 || got[0] != "a.txt" {
-		t.Errorf("pending %v", got)
-	}
 	loc := a
 	loc.File = "x/s.env"
-	if err := s.CommitObjects(ctx, ObjectsResult{Repo: repo, Cache: c, Replaced: []string{"a.txt", "x/s.env"}, Findings: []finding.Finding{loc}, Now: "t1"}); err != nil {
+	if err := s.CommitObjects(ctx, ObjectsResult{Repo: repo, Cache: c, Findings: []finding.Finding{loc}, Now: "t1"}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -39,7 +39,7 @@ func TestObjectCache(t *testing.T) {
 		{"other endpoint", "http://127.0.0.1:9000", "k1", "x/s.env", `"e2"`, false, 0},
 	}
 	for _, tt := range tests {
-		fs, ok := s.NewObjectCache(tt.scanKey, tt.origin).Get("b", tt.key, tt.etag)
+		fs, ok := cache(tt.scanKey, tt.origin).Get("b", tt.key, tt.etag)
 		if ok != tt.hit || len(fs) != tt.n {
 			t.Errorf("%s: hit %v with %d findings, want %v with %d", tt.name, ok, len(fs), tt.hit, tt.n)
 		}
@@ -53,21 +53,18 @@ func TestObjectCache(t *testing.T) {
 	}
 
 	// The object changes and its secret is gone: its location goes with it.
-	c = s.NewObjectCache("k1", "")
+	c = cache("k1", "")
 	c.Put("b", "x/s.env", `"e3"`, 5, nil)
 	other := fnd("r1", "othersecret0123456789", "x/s.env.bak!inner", 1, "")
-	if err := s.CommitObjects(ctx, ObjectsResult{Repo: repo, Cache: c, Replaced: []string{"x/s.env"}, Findings: []finding.Finding{other}, Now: "t2"}); err != nil {
+	if err := s.CommitObjects(ctx, ObjectsResult{Repo: repo, Cache: c, Findings: []finding.Finding{other}, Now: "t2"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Findings(Query{Repos: []string{"s3://b"}})
 	if len(got) != 1 || got[0].File != "x/s.env.bak!inner" {
 		t.Errorf("after the change: %+v, want only the other object's finding", got)
 	}
-	if fs, ok := s.NewObjectCache("k1", "").Get("b", "x/s.env", `"e3"`); !ok || len(fs) != 0 {
+	if fs, ok := cache("k1", "").Get("b", "x/s.env", `"e3"`); !ok || len(fs) != 0 {
 		t.Errorf("new etag: %v, %v", fs, ok)
-	}
-	if len(c.Pending("b")) != 0 {
-		t.Error("pending results kept after the commit")
 	}
 
 	// Triage states.
@@ -98,7 +95,7 @@ func TestMigrateFromVersion6(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	c := s.NewObjectCache("k", "")
+	c := s.NewObjectCache(ObjectCacheOptions{ScanKey: "k", Bucket: "b", Repo: "s3://b"})
 	c.Put("b", "k", `"e"`, 1, nil)
 	if err := s.CommitObjects(context.Background(), ObjectsResult{Repo: Repo{URL: "s3://b", Name: "s3://b", Status: StatusOK}, Cache: c, Now: "t2"}); err != nil {
 		t.Fatalf("objects after migration: %v", err)
@@ -117,7 +114,7 @@ func TestMergeObjects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := s.NewObjectCache("k", "")
+		c := s.NewObjectCache(ObjectCacheOptions{ScanKey: "k", Bucket: "b", Repo: "s3://b"})
 		c.Put("b", "obj", etag, 1, nil)
 		if err := s.CommitObjects(context.Background(), ObjectsResult{Repo: Repo{URL: "s3://b", Name: "s3://b", Status: StatusOK, ScannedAt: now}, Cache: c, Now: now}); err != nil {
 			t.Fatal(err)
@@ -134,7 +131,7 @@ func TestMergeObjects(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, ok := s.NewObjectCache("k", "").Get("b", "obj", `"e2"`); !ok {
+		if _, ok := s.NewObjectCache(ObjectCacheOptions{ScanKey: "k", Bucket: "b"}).Get("b", "obj", `"e2"`); !ok {
 			t.Errorf("merge %v: the latest scan is not kept", order)
 		}
 		c, err := s.Canonical()
@@ -145,5 +142,40 @@ func TestMergeObjects(t *testing.T) {
 	}
 	if canon[0] != canon[1] {
 		t.Errorf("merge depends on order:\n%s\n---\n%s", canon[0], canon[1])
+	}
+}
+
+// Results are written in batches as they come: a run killed before its commit
+// keeps the objects it read, and their earlier locations are dropped with them.
+func TestObjectCacheBatches(t *testing.T) {
+	s := open(t, "batch.db")
+	ctx := context.Background()
+	repo := Repo{URL: "s3://b", Name: "s3://b", Status: StatusOK}
+	old := fnd("r1", "secretvalue0123456789", "k1!m", 1, "")
+	c := s.NewObjectCache(ObjectCacheOptions{ScanKey: "k", Bucket: "b", Repo: "s3://b", FlushEvery: 2})
+	if err := s.CommitObjects(ctx, ObjectsResult{Repo: repo, Cache: c, Findings: []finding.Finding{old}, Now: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	c = s.NewObjectCache(ObjectCacheOptions{ScanKey: "k", Bucket: "b", Repo: "s3://b", FlushEvery: 2})
+	c.Put("b", "k1", `"e1"`, 1, nil)
+	if _, ok := s.NewObjectCache(ObjectCacheOptions{ScanKey: "k", Bucket: "b"}).Get("b", "k1", `"e1"`); ok {
+		t.Error("written before the batch is full")
+	}
+	c.Put("b", "k2", `"e2"`, 1, nil) // the batch is full: written, no commit
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"k1", "k2"} {
+		if _, ok := s.NewObjectCache(ObjectCacheOptions{ScanKey: "k", Bucket: "b"}).Get("b", k, `"e`+k[1:]+`"`); !ok {
+			t.Errorf("%s not written with its batch", k)
+		}
+	}
+	if got, _ := s.Findings(Query{}); len(got) != 0 {
+		t.Errorf("the earlier location of k1 is kept: %+v", got)
+	}
+	c.Put("b", "other", `"e"`, 1, nil)
+	c.Put("x", "k", `"e"`, 1, nil)
+	if c.Err() == nil {
+		t.Error("a result of another bucket is accepted")
 	}
 }
