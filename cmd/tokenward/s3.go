@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
@@ -48,8 +49,9 @@ bidirectional controls are written as %XX; give such a location back as it is).
 
 Credentials: the AWS SDK's standard chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
 AWS_PROFILE or --profile, SSO and web-identity profiles, container and instance
-roles). --no-sign-request reads public buckets without credentials. --region (or
-AWS_REGION; default us-east-1) must be the bucket's region on AWS.
+roles). --no-sign-request reads public buckets without credentials. Without
+--region each bucket's region is asked for (HeadBucket) and used; --region sets one
+for every bucket.
 
 S3-compatible stores: --endpoint-url URL (MinIO, Cloudflare R2, Google Cloud
 Storage's XML API with HMAC keys, Ceph, ...); --path-style for stores that do not
@@ -69,7 +71,7 @@ key and makes the exit status 2; everything else is still scanned and reported.`
 
 func init() {
 	f := s3Cmd.Flags()
-	f.StringVar(&s3Flags.region, "region", "", "the buckets' region (default: AWS_REGION, the profile's, else us-east-1)")
+	f.StringVar(&s3Flags.region, "region", "", "the buckets' region (default: each bucket's own, as the store names it)")
 	f.StringVar(&s3Flags.profile, "profile", "", "the shared config profile for credentials and region (default: AWS_PROFILE)")
 	f.StringVar(&s3Flags.endpoint, "endpoint-url", "", "the S3 API endpoint of an S3-compatible store (MinIO, R2, GCS interoperability, ...)")
 	f.BoolVar(&s3Flags.pathStyle, "path-style", false, "address buckets as ENDPOINT/BUCKET rather than BUCKET.ENDPOINT")
@@ -194,6 +196,9 @@ func scanLocation(ctx context.Context, pl *pipeline.Pipeline, prog *pipeline.Pro
 		}
 		ro.Memo = st
 	}
+	if s3Flags.region == "" {
+		opts.Client = regionalClient(ctx, client, loc.Bucket)
+	}
 	src := objstore.New(opts)
 	res := pl.Run(ctx, src, ro)
 	s := src.Stats
@@ -277,6 +282,38 @@ func dropTriaged(st *store.Store, fs []finding.Finding) ([]finding.Finding, erro
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// regionalClient returns a client for the bucket's own region when --region
+// was not given: S3 names it in x-amz-bucket-region on HeadBucket, also when it
+// answers with a redirect (the bucket is elsewhere) or 403. One request per
+// bucket; when the store names no region, client is returned as it is.
+func regionalClient(ctx context.Context, client *s3.Client, bucket string) *s3.Client {
+	region := ""
+	out, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err == nil {
+		region = aws.ToString(out.BucketRegion)
+	} else if re := (*awshttp.ResponseError)(nil); errors.As(err, &re) && re.Response != nil {
+		region = re.Response.Header.Get("X-Amz-Bucket-Region")
+	}
+	if region == "" || region == client.Options().Region || !validRegion(region) {
+		return client
+	}
+	note("s3://%s is in %s: using that region (--region sets one)", bucket, region)
+	return s3.New(client.Options(), func(o *s3.Options) { o.Region = region })
+}
+
+// validRegion accepts region names (us-east-1, eu-central-2, auto).
+func validRegion(r string) bool {
+	if len(r) > 32 {
+		return false
+	}
+	for _, c := range r {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkEndpoint accepts an http(s) URL without credentials in it.

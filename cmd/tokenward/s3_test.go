@@ -263,6 +263,21 @@ func TestS3PipelineStages(t *testing.T) {
 	}
 }
 
+// Without --region, each bucket's region is asked for (HeadBucket) and used; an
+// explicit --region is kept, and a bucket elsewhere then fails with a hint.
+func TestS3BucketRegion(t *testing.T) {
+	fake := s3Fixture(t)
+	fake.SetRegion("logs", "eu-west-3")
+	r := s3Run(t, fake, t.TempDir(), "s3://logs", "s3://acme/config", "-f", "jsonl")
+	if got := locations(t, r.stdout); r.code != 1 || len(got) != 2 || !strings.Contains(r.stderr, "s3://logs is in eu-west-3") {
+		t.Errorf("region found: exit %d, %v\n%s", r.code, got, r.stderr)
+	}
+	r = s3Run(t, fake, t.TempDir(), "s3://logs", "--region", "us-east-1")
+	if r.code != 2 || !strings.Contains(r.stderr, "PermanentRedirect") || !strings.Contains(r.stderr, "give --region") {
+		t.Errorf("explicit wrong region: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
 // The endpoint may come from the SDK's own configuration (AWS_ENDPOINT_URL_S3).
 func TestS3EndpointFromEnvironment(t *testing.T) {
 	fake := s3Fixture(t)

@@ -33,13 +33,14 @@ type Server struct {
 	deny    map[string]bool              // bucket/key -> 403 AccessDenied
 	cut     map[string]bool              // bucket/key -> body cut short
 	gets    map[string]int               // bucket/key -> GetObject requests
+	region  map[string]string            // bucket -> region (default us-east-1)
 	lists   int
 }
 
 // New starts a fake on 127.0.0.1 and stops it when the test ends (call Close
 // otherwise).
 func New() *Server {
-	s := &Server{buckets: map[string]map[string][]byte{}, deny: map[string]bool{}, cut: map[string]bool{}, gets: map[string]int{}}
+	s := &Server{buckets: map[string]map[string][]byte{}, deny: map[string]bool{}, cut: map[string]bool{}, gets: map[string]int{}, region: map[string]string{}}
 	l, err := net.Listen("tcp", "127.0.0.1:0") // loopback only
 	if err != nil {
 		panic(fmt.Sprintf("s3fake: %v", err))
@@ -72,6 +73,15 @@ func (s *Server) Delete(bucket, key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.buckets[bucket], key)
+}
+
+// SetRegion puts a bucket in a region: a request signed for another one is
+// answered 301 PermanentRedirect with the bucket's region in
+// x-amz-bucket-region, as S3 answers.
+func (s *Server) SetRegion(bucket, region string) {
+	s.mu.Lock()
+	s.region[bucket] = region
+	s.mu.Unlock()
 }
 
 // Deny makes GetObject and HeadObject of the key answer 403 AccessDenied.
@@ -151,9 +161,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	objs, ok := s.buckets[bucket]
+	region := s.region[bucket]
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
+		return
+	}
+	if region == "" {
+		region = "us-east-1"
+	}
+	w.Header().Set("x-amz-bucket-region", region)
+	if signed := signingRegion(r); signed != "" && signed != region {
+		writeError(w, r, http.StatusMovedPermanently, "PermanentRedirect", "The bucket you are attempting to access must be addressed using the specified endpoint.")
 		return
 	}
 	switch {
@@ -166,6 +185,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, r, http.StatusNotImplemented, "NotImplemented", "not implemented by the fake")
 	}
+}
+
+// signingRegion is the region of a SigV4 Authorization header's credential
+// scope (Credential=AKID/DATE/REGION/s3/aws4_request), "" when unsigned.
+func signingRegion(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[2]
 }
 
 type listResult struct {
