@@ -278,6 +278,26 @@ func TestS3BucketRegion(t *testing.T) {
 	}
 }
 
+// Credentials: the shared config files' profile (--profile), and none at all
+// with --no-sign-request.
+func TestS3Credentials(t *testing.T) {
+	fake := s3Fixture(t)
+	dir := t.TempDir()
+	cfg, creds := filepath.Join(dir, "config"), filepath.Join(dir, "credentials")
+	os.WriteFile(cfg, []byte("[profile audit]\nregion = us-east-1\n"), 0o600)
+	os.WriteFile(creds, []byte("[audit]\naws_access_key_id = AKIAPROFILEPROFILE01\naws_secret_access_key = fake-profile-secret\n"), 0o600)
+	env := append(s3Env(t), "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_CONFIG_FILE="+cfg, "AWS_SHARED_CREDENTIALS_FILE="+creds)
+	base := []string{"s3", "s3://logs", "--endpoint-url", fake.URL(), "--path-style", "--progress", "none"}
+	r := twEnv(t, dir, env, append(base, "--profile", "audit")...)
+	if keys := fake.AccessKeys(); r.code != 1 || len(keys) != 1 || keys["AKIAPROFILEPROFILE01"] == 0 {
+		t.Fatalf("--profile: exit %d, keys %v\n%s", r.code, keys, r.stderr)
+	}
+	r = twEnv(t, dir, env, append(base, "--no-sign-request")...)
+	if keys := fake.AccessKeys(); r.code != 1 || keys[""] == 0 || len(keys) != 2 {
+		t.Errorf("--no-sign-request: exit %d, keys %v\n%s", r.code, keys, r.stderr)
+	}
+}
+
 // The endpoint may come from the SDK's own configuration (AWS_ENDPOINT_URL_S3).
 func TestS3EndpointFromEnvironment(t *testing.T) {
 	fake := s3Fixture(t)

@@ -34,13 +34,14 @@ type Server struct {
 	cut     map[string]bool              // bucket/key -> body cut short
 	gets    map[string]int               // bucket/key -> GetObject requests
 	region  map[string]string            // bucket -> region (default us-east-1)
+	keys    map[string]int               // access key id of a signed request ("" unsigned) -> requests
 	lists   int
 }
 
 // New starts a fake on 127.0.0.1 and stops it when the test ends (call Close
 // otherwise).
 func New() *Server {
-	s := &Server{buckets: map[string]map[string][]byte{}, deny: map[string]bool{}, cut: map[string]bool{}, gets: map[string]int{}, region: map[string]string{}}
+	s := &Server{buckets: map[string]map[string][]byte{}, deny: map[string]bool{}, cut: map[string]bool{}, gets: map[string]int{}, region: map[string]string{}, keys: map[string]int{}}
 	l, err := net.Listen("tcp", "127.0.0.1:0") // loopback only
 	if err != nil {
 		panic(fmt.Sprintf("s3fake: %v", err))
@@ -124,6 +125,18 @@ func (s *Server) Lists() int {
 	return s.lists
 }
 
+// AccessKeys counts requests by the access key id that signed them ("" for
+// unsigned requests).
+func (s *Server) AccessKeys() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, n := range s.keys {
+		out[k] = n
+	}
+	return out
+}
+
 // ETag is the entity tag of content, as S3 gives a single-part upload: its
 // quoted MD5.
 func ETag(data []byte) string {
@@ -153,6 +166,9 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg st
 
 // ServeHTTP answers path-style requests: /BUCKET?list-type=2 and /BUCKET/KEY.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.keys[accessKey(r)]++
+	s.mu.Unlock()
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	bucket, key, hasKey := strings.Cut(p, "/")
 	if bucket == "" {
@@ -185,6 +201,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, r, http.StatusNotImplemented, "NotImplemented", "not implemented by the fake")
 	}
+}
+
+// accessKey is the access key id of a SigV4 Authorization header, "" when unsigned.
+func accessKey(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(cred, "/")
+	return id
 }
 
 // signingRegion is the region of a SigV4 Authorization header's credential
