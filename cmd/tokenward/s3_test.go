@@ -166,6 +166,13 @@ func TestS3Incremental(t *testing.T) {
 	if !strings.Contains(r.stderr, "0 read, 4 unchanged") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
+	if strings.Contains(r.stdout+r.stderr, token) {
+		t.Error("a stored finding is printed unredacted")
+	}
+	// The stored results keep the secrets (verification and --show-secrets need them).
+	if r = run("--show-secrets"); fake.TotalGets() != 4 || !strings.Contains(r.stdout, `"secret":"`+token+`"`) {
+		t.Errorf("--show-secrets from the store: %d gets\n%s", fake.TotalGets(), r.stdout)
+	}
 	// A changed object (new ETag) is read again; its secret gone, so is its finding.
 	fake.Put("acme", "config/deploy.sh", []byte("#!/bin/sh\necho clean\n"))
 	r = run()
