@@ -134,7 +134,7 @@ type Options struct {
 type Stats struct {
 	Listed  int   // objects listed
 	Pages   int   // listing pages
-	Gets    int   // objects read (GetObject)
+	Gets    int   // objects read (GetObject; empty objects need none)
 	Cached  int   // objects whose results came from the cache
 	Skipped int   // objects not scanned (too large)
 	Bytes   int64 // bytes read from the store
@@ -185,6 +185,7 @@ const (
 	stateCached          // result taken from the cache
 	stateTooLarge        // over MaxFileSize, not read
 	stateNotRead         // interrupted before reading
+	stateEmpty           // empty: scanned without a request
 )
 
 // Scan lists every location and scans every object: workers read objects
@@ -238,6 +239,8 @@ func (src *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
 		case stateCached:
 			st.Cached++
 			res.Stats.Cached++
+			res.Stats.Files++
+		case stateEmpty:
 			res.Stats.Files++
 		case stateTooLarge:
 			st.Skipped++
@@ -385,6 +388,15 @@ func (src *Source) scanObject(ctx context.Context, sc source.Scanner, o object) 
 	}
 	if err := ctx.Err(); err != nil {
 		out.state, out.problem = stateNotRead, err
+		return out
+	}
+	if o.size == 0 { // an empty object (a "directory" marker): nothing to read
+		out.state = stateEmpty
+		oc := sc.ScanBlob(source.Blob{ID: where, Path: o.key, Data: []byte{}})
+		out.findings = locate(where, oc.Findings)
+		if oc.Err == nil && src.opts.Cache != nil && o.etag != "" {
+			src.opts.Cache.Put(o.loc.Bucket, o.key, o.etag, 0, oc.Findings)
+		}
 		return out
 	}
 	resp, err := src.opts.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(o.loc.Bucket), Key: aws.String(o.key)})

@@ -168,6 +168,9 @@ func TestScan(t *testing.T) {
 				t.Fatalf("problems: %v", res.Problems)
 			}
 			got := files(res.Findings)
+			if fake.Gets("acme", "empty/") != 0 {
+				t.Error("an empty object is read")
+			}
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
@@ -275,6 +278,15 @@ func TestPagination(t *testing.T) {
 			}
 		})
 	}
+	t.Run("S3's page size", func(t *testing.T) {
+		fake.MaxKeys = 0 // 1000
+		defer func() { fake.MaxKeys = 7 }()
+		src := objstore.New(objstore.Options{Client: c, Locations: []objstore.Location{{Bucket: "many"}}})
+		res := src.Scan(context.Background(), scanner(t))
+		if len(res.Problems) > 0 || src.Stats.Listed != n || src.Stats.Pages != 2 || len(res.Findings) != 13 {
+			t.Errorf("stats %+v, %d findings, problems %v", src.Stats, len(res.Findings), res.Problems)
+		}
+	})
 	t.Run("max objects", func(t *testing.T) {
 		src := objstore.New(objstore.Options{Client: c, Locations: []objstore.Location{{Bucket: "many"}}, MaxObjects: 100})
 		res := src.Scan(context.Background(), scanner(t))
