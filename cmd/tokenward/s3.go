@@ -78,7 +78,7 @@ func init() {
 	f.BoolVar(&s3Flags.noSign, "no-sign-request", false, "send requests unsigned, without credentials (public buckets)")
 	f.StringVar(&s3Flags.db, "db", "", "the findings store (SQLite, as sweep's): remembers each object's result by ETag, so a re-run reads only changed objects")
 	f.BoolVar(&s3Flags.rescan, "rescan", false, "with --db: read every object again, changed or not")
-	f.IntVar(&s3Flags.parallel, "parallel", 8, "objects read at once")
+	f.IntVar(&s3Flags.parallel, "parallel", 8, "objects read at once (-j sets it too)")
 	f.IntVar(&s3Flags.maxObjects, "max-objects", 10_000_000, "list at most this many objects per bucket or prefix; a longer listing is an incomplete scan")
 	f.StringVar(&progressMode, "progress", "auto", progressUsage)
 	rootCmd.AddCommand(s3Cmd)
@@ -96,6 +96,9 @@ func runS3(cmd *cobra.Command, args []string) error {
 			return usageError(err)
 		}
 		locs = append(locs, l)
+	}
+	if cmd.Flags().Changed("workers") && !cmd.Flags().Changed("parallel") {
+		s3Flags.parallel, fl.parallel = common.workers, common.workers // -j: objects read at once
 	}
 	if fl.parallel < 1 || fl.maxObjects < 1 {
 		return usageError(fmt.Errorf("--parallel %d, --max-objects %d: want at least 1", fl.parallel, fl.maxObjects))
