@@ -371,3 +371,23 @@ func TestMain(m *testing.M) {
 	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	os.Exit(m.Run())
 }
+
+// A reported location parses back to its key, and holds nothing a terminal
+// would act on.
+func FuzzEscapeKey(f *testing.F) {
+	for _, s := range []string{"a/b.txt", "new\nline", "%41", "\x1b]8;;http://x\x07", "\xff\xfe", "\u202e", "a+b c?d#e!f", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		esc := objstore.EscapeKey(key)
+		for _, r := range esc {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x202e || r == 0x2028 {
+				t.Fatalf("EscapeKey(%q) = %q holds %U", key, esc, r)
+			}
+		}
+		loc, err := objstore.ParseURL("s3://b/" + esc)
+		if err != nil || loc.Prefix != key {
+			t.Fatalf("ParseURL(EscapeKey(%q) = %q) = %q, %v", key, esc, loc.Prefix, err)
+		}
+	})
+}
