@@ -386,8 +386,8 @@ func (src *Source) scanObject(ctx context.Context, sc source.Scanner, o object) 
 			return out
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		out.state, out.problem = stateNotRead, err
+	if ctx.Err() != nil { // the one "interrupted" problem covers it
+		out.state = stateNotRead
 		return out
 	}
 	if o.size == 0 { // an empty object (a "directory" marker): nothing to read
@@ -401,6 +401,10 @@ func (src *Source) scanObject(ctx context.Context, sc source.Scanner, o object) 
 	}
 	resp, err := src.opts.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(o.loc.Bucket), Key: aws.String(o.key)})
 	if err != nil {
+		if ctx.Err() != nil {
+			out.state = stateNotRead
+			return out
+		}
 		out.problem = fmt.Errorf("cannot read: %w%s", err, hint(err))
 		return out
 	}
