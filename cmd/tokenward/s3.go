@@ -235,6 +235,15 @@ func scanLocation(ctx context.Context, pl *pipeline.Pipeline, prog *pipeline.Pro
 	if err := st.CommitObjects(context.Background(), store.ObjectsResult{Repo: row, Cache: cache, Findings: fs, Now: now}); err != nil {
 		return res, fmt.Errorf("%s: writing the store: %w", loc, err)
 	}
+	if s.ListedAll {
+		n, err := cache.Prune(context.Background(), loc.Prefix)
+		if err != nil {
+			return res, fmt.Errorf("%s: dropping deleted objects from the store: %w", loc, err)
+		}
+		if n > 0 {
+			note("%s: %s no longer in the bucket: dropped from %s with their findings", loc, plural(int64(n), "object"), s3Flags.db)
+		}
+	}
 	return res, nil
 }
 
@@ -245,6 +254,7 @@ func (p putOnly) Get(string, string, string) ([]finding.Finding, bool) { return 
 func (p putOnly) Put(bucket, key, etag string, size int64, fs []finding.Finding) {
 	p.c.Put(bucket, key, etag, size, fs)
 }
+func (p putOnly) Listed(bucket, key string) { p.c.Listed(bucket, key) }
 
 // addResult adds one location's result to the run's.
 func addResult(total, r *pipeline.Result) {

@@ -183,10 +183,25 @@ func TestS3Incremental(t *testing.T) {
 	if got := locations(t, rep.stdout); len(got) != 2 || got[0] != "s3://acme/dist/bundle.zip!conf/run.sh" {
 		t.Errorf("report --db: %v\n%s", got, rep.stderr)
 	}
+	// A deleted object leaves the store with its findings once a listing no
+	// longer names it; a prefix run prunes only under its prefix.
+	fake.Delete("acme", "odd\n\x1b[2Jname.sh")
+	if r = run("--rescan"); !strings.Contains(r.stderr, "1 object no longer in the bucket") {
+		t.Errorf("deleted object: %s", r.stderr)
+	}
+	rep = twEnv(t, work, nil, "report", "--db", "s3.db", "-f", "jsonl")
+	if got := locations(t, rep.stdout); len(got) != 1 || got[0] != "s3://acme/dist/bundle.zip!conf/run.sh" {
+		t.Errorf("report --db after the delete: %v", got)
+	}
+	fake.Put("acme", "odd\n\x1b[2Jname.sh", []byte(leaked))
+	r = run()
+	if got := locations(t, r.stdout); len(got) != 2 || fake.TotalGets() != 9 {
+		t.Fatalf("the object back: %v, %d gets", got, fake.TotalGets())
+	}
 	// --rescan reads everything again.
 	r = run("--rescan")
-	if fake.TotalGets() != 9 || len(locations(t, r.stdout)) != 2 {
-		t.Errorf("--rescan: %d gets, want 9\n%s", fake.TotalGets(), r.stderr)
+	if fake.TotalGets() != 13 || len(locations(t, r.stdout)) != 2 {
+		t.Errorf("--rescan: %d gets, want 13\n%s", fake.TotalGets(), r.stderr)
 	}
 	// A secret triaged in the store is not reported, as in sweeps (both
 	// objects hold the same secret: one fingerprint).

@@ -138,6 +138,15 @@ type Stats struct {
 	Cached  int   // objects whose results came from the cache
 	Skipped int   // objects not scanned (too large)
 	Bytes   int64 // bytes read from the store
+	// ListedAll says every location's listing ran to its end: objects a
+	// cache holds that it did not name are gone from the store.
+	ListedAll bool
+}
+
+// Lister is a Cache that also wants to know every object listed (the sweep
+// store, to drop what a complete listing no longer names).
+type Lister interface {
+	Listed(bucket, key string)
 }
 
 // Source scans objects.
@@ -217,10 +226,15 @@ func (src *Source) Scan(ctx context.Context, sc source.Scanner) source.Result {
 	var listProblems []source.Problem
 	go func() {
 		defer close(jobs)
+		src.Stats.ListedAll = true
 		for _, loc := range Dedupe(opts.Locations) {
 			if err := src.list(ctx, loc, jobs); err != nil {
 				listProblems = append(listProblems, source.Problem{Path: loc.String(), Err: err})
+				src.Stats.ListedAll = false
 			}
+		}
+		if ctx.Err() != nil {
+			src.Stats.ListedAll = false
 		}
 	}()
 	go func() { wg.Wait(); close(outs) }()
@@ -328,6 +342,9 @@ func (src *Source) list(ctx context.Context, loc Location, jobs chan<- object) e
 				return fmt.Errorf("more than %d objects (--max-objects): the rest are not scanned", src.opts.MaxObjects)
 			}
 			src.Stats.Listed++
+			if l, ok := src.opts.Cache.(Lister); ok {
+				l.Listed(loc.Bucket, key)
+			}
 			select {
 			case jobs <- object{loc: loc, key: key, etag: aws.ToString(c.ETag), size: aws.ToInt64(c.Size)}:
 			case <-ctx.Done():

@@ -164,8 +164,8 @@ func TestScan(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := objstore.New(objstore.Options{Client: c, Locations: tt.locs, Workers: 3})
 			res := src.Scan(context.Background(), scanner(t))
-			if len(res.Problems) > 0 {
-				t.Fatalf("problems: %v", res.Problems)
+			if len(res.Problems) > 0 || !src.Stats.ListedAll {
+				t.Fatalf("problems: %v (listed all: %v)", res.Problems, src.Stats.ListedAll)
 			}
 			got := files(res.Findings)
 			if fake.Gets("acme", "empty/") != 0 {
@@ -312,6 +312,9 @@ func TestMissingBucket(t *testing.T) {
 	res := src.Scan(context.Background(), scanner(t))
 	if len(res.Problems) != 1 || res.Problems[0].Path != "s3://nope" || !strings.Contains(res.Problems[0].Error(), "NoSuchBucket") {
 		t.Errorf("problems %v", res.Problems)
+	}
+	if src.Stats.ListedAll {
+		t.Error("a failed listing is said to be complete")
 	}
 }
 

@@ -28,16 +28,17 @@ CREATE TABLE IF NOT EXISTS scanned_objects (
   size       INTEGER NOT NULL DEFAULT 0,
   findings   TEXT,                          -- JSON array positioned in the object, NULL if none
   scanned_at TEXT NOT NULL DEFAULT '',
+  seen_at    TEXT NOT NULL DEFAULT '',      -- the last run that listed it (see ObjectCache.Prune)
   PRIMARY KEY (origin, bucket, object_key)
 ) WITHOUT ROWID;
 `
 
 // mergeObjects merges scanned_objects: of two rows for one object, the latest
 // scan (the greatest row, scanned_at first) wins.
-const mergeObjects = `INSERT INTO main.scanned_objects (origin, bucket, object_key, etag, scan_key, size, findings, scanned_at)
-SELECT origin, bucket, object_key, etag, scan_key, size, findings, scanned_at FROM src.scanned_objects WHERE true
+const mergeObjects = `INSERT INTO main.scanned_objects (origin, bucket, object_key, etag, scan_key, size, findings, scanned_at, seen_at)
+SELECT origin, bucket, object_key, etag, scan_key, size, findings, scanned_at, seen_at FROM src.scanned_objects WHERE true
 ON CONFLICT(origin, bucket, object_key) DO UPDATE SET etag=excluded.etag, scan_key=excluded.scan_key, size=excluded.size,
-  findings=excluded.findings, scanned_at=excluded.scanned_at
+  findings=excluded.findings, scanned_at=excluded.scanned_at, seen_at=excluded.seen_at
 WHERE (excluded.scanned_at, excluded.etag, excluded.scan_key, excluded.size, COALESCE(excluded.findings, ''))
     > (scanned_objects.scanned_at, scanned_objects.etag, scanned_objects.scan_key, scanned_objects.size, COALESCE(scanned_objects.findings, ''))`
 
@@ -54,6 +55,8 @@ type ObjectCache struct {
 	opts    ObjectCacheOptions
 	mu      sync.Mutex
 	pending map[string]objectResult // by key
+	listed  []string                // keys listed, not yet marked seen
+	run     string                  // seen_at of this run
 	flushMu sync.Mutex              // one batch written at a time
 	err     error
 }
@@ -85,7 +88,93 @@ func (s *Store) NewObjectCache(opts ObjectCacheOptions) *ObjectCache {
 	if opts.Path == nil {
 		opts.Path = func(k string) string { return k }
 	}
-	return &ObjectCache{s: s, opts: opts, pending: map[string]objectResult{}}
+	return &ObjectCache{s: s, opts: opts, pending: map[string]objectResult{}, run: Now(time.Now())}
+}
+
+// Listed records that this run listed an object (whatever then became of it),
+// in batches: Prune drops what a complete listing did not name.
+func (c *ObjectCache) Listed(bucket, key string) {
+	if bucket != c.opts.Bucket {
+		return
+	}
+	c.mu.Lock()
+	c.listed = append(c.listed, key)
+	var batch []string
+	if len(c.listed) >= c.opts.FlushEvery {
+		batch, c.listed = c.listed, nil
+	}
+	c.mu.Unlock()
+	if batch != nil {
+		c.flushMu.Lock()
+		defer c.flushMu.Unlock()
+		if err := c.s.inTx(context.Background(), func(tx *sql.Tx) error { return c.markSeen(context.Background(), tx, batch) }); err != nil {
+			c.fail(fmt.Errorf("writing listed objects: %w", err))
+		}
+	}
+}
+
+func (c *ObjectCache) markSeen(ctx context.Context, tx *sql.Tx, keys []string) error {
+	st, err := tx.PrepareContext(ctx, `UPDATE scanned_objects SET seen_at = ? WHERE origin = ? AND bucket = ? AND object_key = ?`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, k := range keys {
+		if _, err := st.ExecContext(ctx, c.run, c.opts.Origin, c.opts.Bucket, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Prune drops the results and locations of objects under prefix that this
+// run's listing did not name (deleted from the bucket). Call it after
+// CommitObjects, and only when the listing of prefix was complete. It returns
+// how many objects it dropped.
+func (c *ObjectCache) Prune(ctx context.Context, prefix string) (int, error) {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	c.mu.Lock()
+	batch := c.listed
+	c.listed = nil
+	c.mu.Unlock()
+	n := 0
+	err := c.s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := c.markSeen(ctx, tx, batch); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT object_key FROM scanned_objects WHERE origin = ? AND bucket = ? AND substr(object_key, 1, ?) = ? AND seen_at != ?`,
+			c.opts.Origin, c.opts.Bucket, len(prefix), prefix, c.run)
+		if err != nil {
+			return err
+		}
+		var gone []string
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return err
+			}
+			gone = append(gone, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, k := range gone {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM scanned_objects WHERE origin = ? AND bucket = ? AND object_key = ?`, c.opts.Origin, c.opts.Bucket, k); err != nil {
+				return err
+			}
+			if c.opts.Repo != "" {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM locations WHERE repo = ?1 AND (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '!')`, c.opts.Repo, c.opts.Path(k)); err != nil {
+					return err
+				}
+			}
+		}
+		n = len(gone)
+		return nil
+	})
+	return n, err
 }
 
 // Get returns the stored result of an object, if it was scanned with this
@@ -160,9 +249,9 @@ func (c *ObjectCache) write(ctx context.Context, tx *sql.Tx, batch map[string]ob
 	if now == "" {
 		now = Now(time.Now())
 	}
-	up, err := tx.PrepareContext(ctx, `INSERT INTO scanned_objects (origin, bucket, object_key, etag, scan_key, size, findings, scanned_at) VALUES (?,?,?,?,?,?,?,?)
+	up, err := tx.PrepareContext(ctx, `INSERT INTO scanned_objects (origin, bucket, object_key, etag, scan_key, size, findings, scanned_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?)
 ON CONFLICT(origin, bucket, object_key) DO UPDATE SET etag=excluded.etag, scan_key=excluded.scan_key, size=excluded.size,
-  findings=excluded.findings, scanned_at=excluded.scanned_at`)
+  findings=excluded.findings, scanned_at=excluded.scanned_at, seen_at=excluded.seen_at`)
 	if err != nil {
 		return err
 	}
@@ -183,7 +272,7 @@ ON CONFLICT(origin, bucket, object_key) DO UPDATE SET etag=excluded.etag, scan_k
 		if err != nil {
 			return err
 		}
-		if _, err := up.ExecContext(ctx, c.opts.Origin, c.opts.Bucket, k, o.etag, c.opts.ScanKey, o.size, data, now); err != nil {
+		if _, err := up.ExecContext(ctx, c.opts.Origin, c.opts.Bucket, k, o.etag, c.opts.ScanKey, o.size, data, now, c.run); err != nil {
 			return fmt.Errorf("object %s: %w", k, err)
 		}
 		if c.opts.Repo != "" {

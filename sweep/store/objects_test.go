@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tokenward/tokenward/finding"
@@ -177,5 +178,52 @@ func TestObjectCacheBatches(t *testing.T) {
 	c.Put("x", "k", `"e"`, 1, nil)
 	if c.Err() == nil {
 		t.Error("a result of another bucket is accepted")
+	}
+}
+
+// Prune drops the objects under the prefix that the run did not list, with
+// their locations; objects listed (read, cached or failed) and objects outside
+// the prefix stay.
+func TestObjectCachePrune(t *testing.T) {
+	s := open(t, "prune.db")
+	ctx := context.Background()
+	repo := Repo{URL: "s3://b", Name: "s3://b", Status: StatusOK}
+	opts := ObjectCacheOptions{ScanKey: "k", Bucket: "b", Repo: "s3://b", FlushEvery: 2}
+	c := s.NewObjectCache(opts)
+	var fs []finding.Finding
+	for i, k := range []string{"logs/a", "logs/b", "logs/c", "other/d"} {
+		c.Listed("b", k)
+		c.Put("b", k, `"e"`, 1, nil)
+		fs = append(fs, fnd("r1", "secretvalue012345678"+string(rune('0'+i)), k, 1, ""))
+	}
+	if err := s.CommitObjects(ctx, ObjectsResult{Repo: repo, Cache: c, Findings: fs, Now: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Prune(ctx, ""); err != nil || n != 0 {
+		t.Fatalf("prune after a full run: %d, %v", n, err)
+	}
+	// Next run of logs/: a is unchanged, b failed (listed, no result), c is gone.
+	c = s.NewObjectCache(opts)
+	c.Listed("b", "logs/a")
+	c.Listed("b", "logs/b")
+	if err := s.CommitObjects(ctx, ObjectsResult{Repo: repo, Cache: c, Now: "t2"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Prune(ctx, "logs/"); err != nil || n != 1 {
+		t.Fatalf("prune: %d, %v; want 1 (logs/c)", n, err)
+	}
+	got, _ := s.Findings(Query{})
+	var paths []string
+	for _, l := range got {
+		paths = append(paths, l.File)
+	}
+	if strings.Join(paths, " ") != "logs/a logs/b other/d" {
+		t.Errorf("locations after the prune: %v", paths)
+	}
+	look := s.NewObjectCache(opts)
+	for k, want := range map[string]bool{"logs/a": true, "logs/b": true, "logs/c": false, "other/d": true} {
+		if _, ok := look.Get("b", k, `"e"`); ok != want {
+			t.Errorf("%s stored: %v, want %v", k, ok, want)
+		}
 	}
 }
