@@ -61,7 +61,8 @@ Incremental: with --db FILE (the sweep store) each object's complete result is k
 by its key and ETag; a re-run reads only objects that are new or changed, and
 still reports the findings of the others (as sweep reports unchanged repositories;
 findings triaged in the store as false-positive, accepted-risk or revoked are left
-out). --rescan reads every object again. tokenward report --db FILE shows them.
+out). --rescan reads every object again. A complete listing drops from the store the
+objects it no longer names (deleted). tokenward report --db FILE shows the findings.
 
 An object that cannot be read (AccessDenied, a body cut short) is named with its
 key and makes the exit status 2; everything else is still scanned and reported.`,
