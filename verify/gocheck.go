@@ -13,13 +13,18 @@ import (
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/verify/check"
+	"github.com/tokenward/tokenward/verify/check/sqldb"
 )
 
 // Builtin lists the live checks written in Go, by the name a rule gives in
 // [rule.verify] verifier = "NAME". It is the one list: a check that is not
 // here cannot be named by a rule.
 func Builtin() map[string]check.Check {
-	return map[string]check.Check{}
+	return map[string]check.Check{
+		"postgres": sqldb.Postgres{},
+		"mysql":    sqldb.MySQL{},
+		"redis":    sqldb.Redis{},
+	}
 }
 
 // goCheckNames lists the names of checks, sorted, for error messages.
