@@ -13,9 +13,9 @@ import (
 	"github.com/tokenward/tokenward/verify/check/sqldb/dbfake"
 )
 
-// dbFinding is what the built-in rule finds in line: the secret and the named
+// ruleFinding is what the built-in rule finds in line: the secret and the named
 // groups of its regex (the url group the database checks read).
-func dbFinding(t *testing.T, set *rules.Set, id, line string) finding.Finding {
+func ruleFinding(t *testing.T, set *rules.Set, id, line string) finding.Finding {
 	t.Helper()
 	r := ruleByID(set, id)
 	if r == nil || r.Verify == nil || r.Verify.Verifier == "" {
@@ -59,7 +59,7 @@ func TestDatabaseChecksEgress(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.rule, func(t *testing.T) {
-			f := dbFinding(t, set, c.rule, fmt.Sprintf(c.line, pw, c.port))
+			f := ruleFinding(t, set, c.rule, fmt.Sprintf(c.line, pw, c.port))
 			if f.Secret != pw {
 				t.Fatalf("secret %q, want the password", f.Secret)
 			}
