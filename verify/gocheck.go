@@ -13,6 +13,7 @@ import (
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/verify/check"
+	"github.com/tokenward/tokenward/verify/check/azure"
 	"github.com/tokenward/tokenward/verify/check/gcp"
 	"github.com/tokenward/tokenward/verify/check/sqldb"
 )
@@ -22,10 +23,11 @@ import (
 // here cannot be named by a rule.
 func Builtin() map[string]check.Check {
 	return map[string]check.Check{
-		"gcp-service-account": gcp.ServiceAccount{},
-		"postgres":            sqldb.Postgres{},
-		"mysql":               sqldb.MySQL{},
-		"redis":               sqldb.Redis{},
+		"azure-client-credentials": azure.ClientSecret{},
+		"gcp-service-account":      gcp.ServiceAccount{},
+		"postgres":                 sqldb.Postgres{},
+		"mysql":                    sqldb.MySQL{},
+		"redis":                    sqldb.Redis{},
 	}
 }
 
