@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
@@ -50,7 +51,7 @@ func (CallerIdentity) Host(endpoint string) string {
 	return "sts.aliyuncs.com"
 }
 
-var keyIDRe = regexp.MustCompile(`^LTAI[A-Za-z0-9]{12,20}$`)
+var keyIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^LTAI[A-Za-z0-9]{12,20}$`) })
 
 // pair returns the AccessKey id and secret of c.
 func pair(c check.Credential) (id, secret string) {
@@ -95,7 +96,7 @@ func (CallerIdentity) Verify(ctx context.Context, env *check.Env, c check.Creden
 	switch {
 	case id == "" || secret == "":
 		return check.UnknownResult(fmt.Sprintf("not checked: an AccessKey verifies only as a pair (%s with %s nearby)", KeyIDRule, SecretRule))
-	case !keyIDRe.MatchString(id):
+	case !keyIDRe().MatchString(id):
 		return check.UnknownResult("not checked: the AccessKey id is not an LTAI id")
 	}
 	now := time.Now

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
@@ -54,16 +55,20 @@ func (ClientSecret) Host(endpoint string) string {
 }
 
 var (
-	guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	guidRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	})
 	// A tenant named by a verified domain (contoso.onmicrosoft.com): labels of
 	// letters, digits and inner hyphens, at least two, at most 253 characters.
-	domainRe = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	domainRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	})
 )
 
 // validTenant reports whether t is a tenant GUID or a strict domain name: it is
 // a path segment of the token URL, so it can change neither host nor path.
 func validTenant(t string) bool {
-	return guidRe.MatchString(t) || (len(t) <= 253 && domainRe.MatchString(t))
+	return guidRe().MatchString(t) || (len(t) <= 253 && domainRe().MatchString(t))
 }
 
 func part(c check.Credential, partID, group string) string {
@@ -90,7 +95,7 @@ func (c ClientSecret) Verify(ctx context.Context, env *check.Env, cr check.Crede
 		return check.UnknownResult(fmt.Sprintf("not checked: a client secret verifies only with its tenant and client id (parts %s and %s nearby)", TenantPart, ClientPart))
 	case !validTenant(strings.ToLower(tenant)):
 		return check.UnknownResult(fmt.Sprintf("not checked: tenant %q is neither a GUID nor a domain name", clip(tenant)))
-	case !guidRe.MatchString(client):
+	case !guidRe().MatchString(client):
 		return check.UnknownResult(fmt.Sprintf("not checked: client id %q is not a GUID", clip(client)))
 	}
 	tenant = strings.ToLower(tenant)

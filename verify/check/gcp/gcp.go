@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
@@ -59,9 +60,11 @@ func (ServiceAccount) Host(endpoint string) string {
 }
 
 var (
-	emailRe   = regexp.MustCompile(`"client_email"\s*:\s*"([A-Za-z0-9._%+-]{1,128}@[A-Za-z0-9.-]{1,128})"`)
-	projectRe = regexp.MustCompile(`"project_id"\s*:\s*"([a-z][a-z0-9.:-]{1,62})"`)
-	keyIDRe   = regexp.MustCompile(`"private_key_id"\s*:\s*"([0-9a-f]{40})"`)
+	emailRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`"client_email"\s*:\s*"([A-Za-z0-9._%+-]{1,128}@[A-Za-z0-9.-]{1,128})"`)
+	})
+	projectRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`"project_id"\s*:\s*"([a-z][a-z0-9.:-]{1,62})"`) })
+	keyIDRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`"private_key_id"\s*:\s*"([0-9a-f]{40})"`) })
 )
 
 // key is what the check needs of a key file.
@@ -72,12 +75,12 @@ type key struct {
 
 func parseKey(c check.Credential) (*key, error) {
 	fields := c.Groups[KeyGroup]
-	m := emailRe.FindStringSubmatch(fields)
+	m := emailRe().FindStringSubmatch(fields)
 	if m == nil {
 		return nil, errors.New("no client_email beside the private key (the key file's service account); the key cannot be exchanged without it")
 	}
 	k := &key{email: m[1]}
-	if m := projectRe.FindStringSubmatch(fields); m != nil {
+	if m := projectRe().FindStringSubmatch(fields); m != nil {
 		k.project = m[1]
 	} else if _, dom, ok := strings.Cut(k.email, "@"); ok {
 		k.project, _ = strings.CutSuffix(dom, ".iam.gserviceaccount.com")
@@ -85,7 +88,7 @@ func parseKey(c check.Credential) (*key, error) {
 			k.project = ""
 		}
 	}
-	if m := keyIDRe.FindStringSubmatch(fields); m != nil {
+	if m := keyIDRe().FindStringSubmatch(fields); m != nil {
 		k.keyID = m[1]
 	}
 	// The secret is the JSON string's content: unescape \n, \r, \/ and \\.

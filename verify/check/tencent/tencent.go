@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
@@ -51,7 +52,7 @@ func (CallerIdentity) Host(endpoint string) string {
 	return "sts.tencentcloudapi.com"
 }
 
-var idRe = regexp.MustCompile(`^AKID[A-Za-z0-9]{32}$`)
+var idRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^AKID[A-Za-z0-9]{32}$`) })
 
 func pair(c check.Credential) (id, key string) {
 	if c.RuleID == KeyRule {
@@ -98,7 +99,7 @@ func (CallerIdentity) Verify(ctx context.Context, env *check.Env, c check.Creden
 	switch {
 	case id == "" || key == "":
 		return check.UnknownResult(fmt.Sprintf("not checked: a SecretKey verifies only as a pair (%s with %s nearby)", IDRule, KeyRule))
-	case !idRe.MatchString(id):
+	case !idRe().MatchString(id):
 		return check.UnknownResult("not checked: the SecretId is not an AKID id")
 	}
 	base := BaseURL
