@@ -28,6 +28,7 @@ func Builtin() map[string]check.Check {
 		"alibaba-sts":              alibaba.CallerIdentity{},
 		"azure-client-credentials": azure.ClientSecret{},
 		"gcp-service-account":      gcp.ServiceAccount{},
+		"mongodb":                  sqldb.Mongo{},
 		"postgres":                 sqldb.Postgres{},
 		"mysql":                    sqldb.MySQL{},
 		"redis":                    sqldb.Redis{},

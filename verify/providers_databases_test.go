@@ -47,6 +47,7 @@ func TestDatabaseChecksEgress(t *testing.T) {
 	pg := dbfake.StartPG(t, "scram-sha-256", "app", pw)
 	my := dbfake.StartMySQL(t, "root", pw, false)
 	rd := dbfake.StartRedis(t, "acl", "default", pw)
+	mg := dbfake.StartMongo(t, "app", pw, false)
 	cases := []struct {
 		rule, family, line string
 		port               int
@@ -55,6 +56,7 @@ func TestDatabaseChecksEgress(t *testing.T) {
 	}{
 		{"postgres-connection-string", "postgres", "DATABASE_URL=postgres://app:%s@127.0.0.1:%d/shop?sslmode=disable", pg.Port(), pg.Accepts, "app@127.0.0.1:%d/shop"},
 		{"mysql-connection-string", "mysql", "DATABASE_URL=mysql://root:%s@127.0.0.1:%d/shop ", my.Port(), my.Accepts, "root@127.0.0.1:%d/shop"},
+		{"mongodb-connection-string", "mongodb", "MONGO_URI=\"mongodb://app:%s@127.0.0.1:%d/shop?authSource=admin\"", mg.Port(), mg.Accepts, "app@127.0.0.1:%d/admin"},
 		{"redis-connection-string", "redis", "REDIS_URL=redis://:%s@127.0.0.1:%d/0", rd.Port(), rd.Accepts, "default@127.0.0.1:%d"},
 	}
 	for _, c := range cases {

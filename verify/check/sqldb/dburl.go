@@ -124,6 +124,9 @@ func unescape(s string) string {
 type dialer struct {
 	env *check.Env
 	err error
+	// onFail, if set, runs after the first failed dial (to stop a driver
+	// that would wait out its server-selection timeout).
+	onFail func()
 }
 
 func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -136,6 +139,9 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	c, err := d.env.Dial(ctx, network, addr)
 	if err != nil && d.err == nil {
 		d.err = err
+		if d.onFail != nil {
+			d.onFail()
+		}
 	}
 	return c, err
 }

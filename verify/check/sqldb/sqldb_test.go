@@ -174,3 +174,37 @@ func TestParseTarget(t *testing.T) {
 		t.Errorf("no url group: %v", err)
 	}
 }
+
+const mgPass = "Mg-s3cret-Ty6u2Ws"
+
+func TestMongo(t *testing.T) {
+	for _, c := range []struct {
+		name, url, pw string
+		busy          bool
+		want, detail  string
+	}{
+		{"live", "mongodb://app:%s@127.0.0.1:%d/shop?authSource=admin", mgPass, false, finding.StatusLive, "ping answered"},
+		{"live, host list and replica set", "mongodb://app:%s@127.0.0.1:%d,127.0.0.1:1/?replicaSet=rs0", mgPass, false, finding.StatusLive, `as "app"`},
+		{"wrong password", "mongodb://app:%s@127.0.0.1:%d/shop", "Mg-wrong-password-4", false, finding.StatusInvalid, "AuthenticationFailed"},
+		{"shutting down", "mongodb://app:%s@127.0.0.1:%d/shop", mgPass, true, finding.StatusUnknown, ""},
+		{"x509 mechanism", "mongodb://app:%s@127.0.0.1:%d/?authMechanism=MONGODB-X509", mgPass, false, finding.StatusUnknown, "authMechanism"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := dbfake.StartMongo(t, "app", mgPass, c.busy)
+			u := fmt.Sprintf(c.url, c.pw, srv.Port())
+			r := Mongo{}.Verify(context.Background(), loopEnv(), cred("mongodb-connection-string", u, c.pw))
+			if r.Status != c.want || !strings.Contains(r.Detail, c.detail) {
+				t.Fatalf("got %s %q, want %s containing %q", r.Status, r.Detail, c.want, c.detail)
+			}
+			assertClean(t, r, c.pw, mgPass)
+			if r.Status == finding.StatusLive && (r.Access == nil || !strings.HasPrefix(r.Access.Identity, "app@127.0.0.1:")) {
+				t.Errorf("access %+v", r.Access)
+			}
+			for _, n := range srv.Commands() {
+				if !slices.Contains([]string{"isMaster", "hello", "saslStart", "saslContinue", "ping", "endSessions"}, n) {
+					t.Errorf("the check sent %s; it may send only hello, the SASL conversation, ping and endSessions", n)
+				}
+			}
+		})
+	}
+}
