@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
@@ -123,6 +124,7 @@ func unescape(s string) string {
 // or failure, so the result can say why nothing was checked.
 type dialer struct {
 	env *check.Env
+	mu  sync.Mutex // drivers dial from their own goroutines
 	err error
 	// onFail, if set, runs after the first failed dial (to stop a driver
 	// that would wait out its server-selection timeout).
@@ -133,24 +135,37 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	if d.env.Dial == nil {
 		return nil, errors.New("no guarded dialer: the verifier gave the check no network")
 	}
-	if d.err != nil {
-		return nil, d.err // one failed dial is the answer: drivers' retries do not dial again
+	if err := d.failed(); err != nil {
+		return nil, err // one failed dial is the answer: drivers' retries do not dial again
 	}
 	c, err := d.env.Dial(ctx, network, addr)
-	if err != nil && d.err == nil {
-		d.err = err
-		if d.onFail != nil {
-			d.onFail()
+	if err != nil {
+		d.mu.Lock()
+		first := d.err == nil
+		if first {
+			d.err = err
+		}
+		onFail := d.onFail
+		d.mu.Unlock()
+		if first && onFail != nil {
+			onFail()
 		}
 	}
 	return c, err
 }
 
+// failed is the first failed dial's error, or nil.
+func (d *dialer) failed() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
 // failure is the unknown result of a login that did not get an answer: the
 // guard's refusal (an internal host not named by the operator) said plainly.
 func (d *dialer) failure(family string, t *target, err error) check.Result {
-	if d.err != nil {
-		msg := d.err.Error()
+	if derr := d.failed(); derr != nil {
+		msg := derr.Error()
 		if strings.Contains(msg, "refused to connect") {
 			return check.UnknownResult(fmt.Sprintf("not checked: %s (a database host is named with --endpoint %s=https://%s)", msg, family, t.addr()))
 		}

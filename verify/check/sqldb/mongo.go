@@ -87,7 +87,9 @@ func (m Mongo) Verify(ctx context.Context, env *check.Env, c check.Credential) c
 	}
 	ctx, cancel := timeout(ctx, env)
 	defer cancel()
+	d.mu.Lock()
 	d.onFail = cancel
+	d.mu.Unlock()
 	cl, err := mongo.Connect(o)
 	if err != nil {
 		return check.UnknownResult("not checked: " + scrub(err.Error(), t))
@@ -104,7 +106,7 @@ func (m Mongo) Verify(ctx context.Context, env *check.Env, c check.Credential) c
 	if errors.As(err, &se) && se.HasErrorCode(codeAuthenticationFailed) || strings.Contains(err.Error(), "(AuthenticationFailed)") {
 		return invalid(fmt.Sprintf("MongoDB at %s refused the password for %q (18 AuthenticationFailed)", t.addr(), t.user))
 	}
-	if d.err != nil {
+	if d.failed() != nil {
 		return d.failure(m.Family(), t, err)
 	}
 	return check.UnknownResult(fmt.Sprintf("MongoDB at %s: %s", t.addr(), firstLine(scrub(err.Error(), t))))
