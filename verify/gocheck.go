@@ -13,13 +13,27 @@ import (
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/verify/check"
+	"github.com/tokenward/tokenward/verify/check/alibaba"
+	"github.com/tokenward/tokenward/verify/check/azure"
+	"github.com/tokenward/tokenward/verify/check/gcp"
+	"github.com/tokenward/tokenward/verify/check/sqldb"
+	"github.com/tokenward/tokenward/verify/check/tencent"
 )
 
 // Builtin lists the live checks written in Go, by the name a rule gives in
 // [rule.verify] verifier = "NAME". It is the one list: a check that is not
 // here cannot be named by a rule.
 func Builtin() map[string]check.Check {
-	return map[string]check.Check{}
+	return map[string]check.Check{
+		"alibaba-sts":              alibaba.CallerIdentity{},
+		"azure-client-credentials": azure.ClientSecret{},
+		"gcp-service-account":      gcp.ServiceAccount{},
+		"mongodb":                  sqldb.Mongo{},
+		"postgres":                 sqldb.Postgres{},
+		"mysql":                    sqldb.MySQL{},
+		"redis":                    sqldb.Redis{},
+		"tencent-sts":              tencent.CallerIdentity{},
+	}
 }
 
 // goCheckNames lists the names of checks, sorted, for error messages.
