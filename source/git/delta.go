@@ -96,7 +96,8 @@ type coverKey struct {
 
 // queue adds a blob to the bulk scan (history, range), processed in scanAll.
 func (s *session) queue(h plumbing.Hash, path string) {
-	key := resultKey{hash: h, class: s.class(path)}
+	path, class := s.interned(path)
+	key := resultKey{hash: h, class: class}
 	if s.scanned[key] {
 		return
 	}
