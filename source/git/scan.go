@@ -170,8 +170,8 @@ type session struct {
 	scanned  map[resultKey]bool // keys submitted to the engine (touched by the producer only)
 
 	pendingBlobs []pending
-	main         *producer         // reads blobs outside bulk scans
-	deltas       []deltaRec        // window-scanned blobs, each family in pack order
+	main         *producer            // reads blobs outside bulk scans
+	deltas       []deltaRec           // window-scanned blobs, each family in pack order
 	classes      map[string]pathClass // path -> PathClass(path)
 	fps          map[resultKey]map[string]bool
 	partial      map[resultKey]bool // changeScan keys: submitted (true) or to scan whole
