@@ -35,7 +35,8 @@ const (
 // those of scanning data[:p] alone and those after p those of scanning data[p:]
 // alone (lines renumbered). Given source.Blob.Windows, such a scanner must return
 // the findings of kind secret of scanning each window alone (lines offset by the
-// window's line), and any other finding (per-file checks) as for the whole blob.
+// window's line), and any other finding (per-file checks) as for the whole blob
+// unless source.Blob.WindowChecks is set (see localChecks).
 // *engine.Engine has the methods; the pipeline's content scanner implements it
 // with them.
 type Local interface {
