@@ -115,13 +115,52 @@ func (c *Checker) check(filePath string, data []byte, host bool, format config.F
 	return d.findings()
 }
 
+// LineLocal reports whether Check's findings on data at filePath are exactly
+// those of CheckLines on each of its lines alone (lines renumbered): the checks
+// are off, or data is within MaxFileBytes and not binary and the path's file
+// kind is checked line by line only. The URL and header checks are line-local
+// (they read within the line of what they flag, and ignore a line break as text
+// does not continue across it); the credential-file and configuration checks
+// (by file name or syntax: .netrc, .env, YAML, JSON, INI...) judge structure
+// across lines, so content at such paths is never line-local. Sources that scan
+// only the changed lines of a version and take the rest from a base's result
+// (git deltas) use it; TestLineLocal holds the claim.
+func (c *Checker) LineLocal(filePath string, data []byte) bool {
+	if !c.cfg.Enabled {
+		return true
+	}
+	if c.MaxFileBytes > 0 && len(data) > c.MaxFileBytes || bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0 {
+		return false
+	}
+	return lineLocalPath(filePath)
+}
+
+// lineLocalPath reports paths that only the line-local checks read.
+func lineLocalPath(p string) bool {
+	return classify(p) == kindOther && config.FormatOf(p) == config.Unknown
+}
+
+// CheckLines runs Check's checks on lines, whole lines (from a line start to just
+// after a newline, or to the end) of content for which LineLocal holds: its
+// findings are Check's on those lines of the whole, positioned in lines. The
+// whole-file limits are LineLocal's to judge, not applied to the part.
+func (c *Checker) CheckLines(filePath string, lines []byte) []finding.Finding {
+	if !c.cfg.Enabled || !lineLocalPath(filePath) {
+		return nil
+	}
+	d := newDoc(c, filePath, lines)
+	c.checkURLs(d)
+	c.checkHeaders(d)
+	return d.findings()
+}
+
 // PathClass returns a key such that Check gives the same findings for one
 // content under two paths with the same key (apart from File): the file kind,
 // its name (syntax, messages) and the directories that change judgement (test
 // and locale trees). Sources that scan a blob once for many paths use it.
 func PathClass(p string) string {
 	s := strings.ReplaceAll(p, `\`, "/")
-	return fmt.Sprintf("%d|%s|%t|%t", classify(s), path.Base(s), testPath(s), localeFile(s))
+	return fmt.Sprintf("%d|%d|%s|%t|%t", classify(s), config.FormatOf(s), path.Base(s), testPath(s), localeFile(s))
 }
 
 // doc is one file under check and the findings gathered for it.

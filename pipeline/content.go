@@ -52,9 +52,20 @@ const memberMemory = 4 << 20
 // to 4 MiB. It implements source.Scanner and is safe for concurrent use.
 type ContentScanner struct {
 	eng    *engine.Engine
+	lines  LineChecker // runs first; nil: none
 	checks []Check
 	opts   ContentOptions
 	limits archive.Limits
+}
+
+// LineChecker is a per-file check that knows where its findings are line-local
+// (*hygiene.Checker): for content LineLocal accepts, Check's findings are those of
+// CheckLines on each line alone, so a source that scans only the changed lines of
+// a version may take the others' findings from a base (source.Blob.WindowChecks).
+type LineChecker interface {
+	Check(path string, data []byte) []finding.Finding
+	LineLocal(path string, data []byte) bool
+	CheckLines(path string, lines []byte) []finding.Finding
 }
 
 // NewContentScanner returns a scanner running eng and checks on every blob.
@@ -69,7 +80,8 @@ func NewContentScanner(eng *engine.Engine, checks []Check, opts ContentOptions) 
 }
 
 // ScanBlob scans one blob. With b.Windows set and b.Data plain text, the engine
-// reads only the windows (the checks still see all of Data); for any other
+// reads only the windows, and so do the checks when b.WindowChecks is set (the
+// source found LocalChecks true: else they see all of Data); for any other
 // content the windows are ignored. A panic while scanning is the blob's Err.
 func (c *ContentScanner) ScanBlob(b source.Blob) (out source.Outcome) {
 	var s *blobScan
@@ -84,7 +96,7 @@ func (c *ContentScanner) ScanBlob(b source.Blob) (out source.Outcome) {
 	}()
 	if (b.Data != nil || b.Open == nil) && c.archiveFormat(b.Data) == archive.None && text.Sniff(b.Data) == text.Plain {
 		// Plain text held in memory, nearly every blob: no state to allocate.
-		c.scan(&out, b.ID, "", b.Path, b.Data, b.Windows)
+		c.scan(&out, b.ID, "", b.Path, b.Data, b.Windows, b.WindowChecks)
 		return out
 	}
 	s = &blobScan{c: c, b: b}
@@ -242,12 +254,13 @@ func (s *blobScan) content(chain, mp string, d []byte, windows []source.Span) {
 }
 
 func (s *blobScan) scan(chain, mp string, d []byte, windows []source.Span) {
-	s.c.scan(&s.out, s.b.ID, chain, mp, d, windows)
+	s.c.scan(&s.out, s.b.ID, chain, mp, d, windows, windows != nil && s.b.WindowChecks)
 }
 
-// scan runs the engine (on the windows, when given) and the checks on d, and
-// adds the findings, located at chain, to out.
-func (c *ContentScanner) scan(out *source.Outcome, id, chain, mp string, d []byte, windows []source.Span) {
+// scan runs the engine (on the windows, when given) and the checks on d (on the
+// windows too when windowChecks is set: the source found them line-local for d),
+// and adds the findings, located at chain, to out.
+func (c *ContentScanner) scan(out *source.Outcome, id, chain, mp string, d []byte, windows []source.Span, windowChecks bool) {
 	id += chain
 	var fs []finding.Finding
 	if windows == nil {
@@ -268,10 +281,36 @@ func (c *ContentScanner) scan(out *source.Outcome, id, chain, mp string, d []byt
 			out.Bytes += int64(hi - lo)
 		}
 	}
-	for _, check := range c.checks {
-		fs = append(fs, check(mp, d)...)
+	if windows != nil && windowChecks {
+		for _, w := range windows {
+			lo, hi := max(w.Start, 0), min(w.End, len(d))
+			if lo >= hi || c.lines == nil {
+				continue
+			}
+			wf := c.lines.CheckLines(mp, d[lo:hi])
+			for i := range wf {
+				wf[i].Line += w.Line - 1
+				wf[i].EndLine += w.Line - 1
+			}
+			fs = append(fs, wf...)
+		}
+	} else {
+		if c.lines != nil {
+			fs = append(fs, c.lines.Check(mp, d)...)
+		}
+		for _, check := range c.checks {
+			fs = append(fs, check(mp, d)...)
+		}
 	}
 	addAt(out, chain, fs)
+}
+
+// LocalChecks reports whether every check's findings on d at path are those of
+// checking its lines alone (see LineChecker): then a source may set
+// source.Blob.WindowChecks with Windows of whole lines and take the findings of
+// the other lines from a base whose content LocalChecks accepted too.
+func (c *ContentScanner) LocalChecks(path string, d []byte) bool {
+	return len(c.checks) == 0 && (c.lines == nil || c.lines.LineLocal(path, d))
 }
 
 func addAt(out *source.Outcome, chain string, fs []finding.Finding) {
@@ -335,7 +374,8 @@ func contentReadUpTo(r io.Reader, buf []byte, limit int) ([]byte, error) {
 
 // Reach and SpanningHits tell sources where the engine's findings factor, so that
 // they may scan only the changed parts of a blob (git deltas: see source/git.Local).
-// Findings of kind secret come from the windows; the checks see the whole blob.
+// Findings of kind secret come from the windows; the checks' too with
+// WindowChecks (see LocalChecks), else from the whole blob.
 func (c *ContentScanner) Reach() int { return c.eng.Reach() }
 
 // Windowable reports whether ScanBlob honours windows for content d (plain text,

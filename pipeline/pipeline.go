@@ -95,15 +95,18 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	var checks []Check
+	content := NewContentScanner(opts.Engine, opts.Checks, opts.Content)
 	if opts.Hygiene != nil {
-		checks = append(checks, opts.Hygiene.Check)
+		content.lines = opts.Hygiene
 	}
-	checks = append(checks, opts.Checks...)
-	p := &Pipeline{opts: opts, content: NewContentScanner(opts.Engine, checks, opts.Content)}
+	p := &Pipeline{opts: opts, content: content}
 	p.class = pathClass(opts.Rules, opts.Hygiene)
 	return p, nil
 }
+
+// Content returns the content stage (decoders, engine, per-file checks) that Run
+// hands sources: for sources' tests and benchmarks.
+func (p *Pipeline) Content() *ContentScanner { return p.content }
 
 // Options returns the pipeline's options.
 func (p *Pipeline) Options() Options { return p.opts }

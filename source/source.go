@@ -26,6 +26,10 @@ type Blob struct {
 	// Windows, when set, are the only parts of Data the engine needs to read (a
 	// packed delta's changes); checks that judge a whole file still see all of Data.
 	Windows []Span
+	// WindowChecks, with Windows of whole lines, lets the per-file checks too read
+	// only the windows when the scanner finds them line-local for Data (the source
+	// takes the other lines' findings from a base: see pipeline.LineChecker).
+	WindowChecks bool
 }
 
 // Span is the byte range [Start, End) of a blob's Data, starting on 1-based line Line.

@@ -10,13 +10,23 @@
 #           releases (`go mod vendor`, one commit per release plus five small ones
 #           between): multi-MB generated files (service/*/api.go) that change in most
 #           releases, as in repositories that commit vendor trees (rancher).
+#   rancher a synthetic history shaped like rancher's (26.9k commits, 100k blobs, 1.7 GiB
+#           of versions): $RANCHER_COMMITS (25000) commits from modules already in the
+#           module cache (those tokenward and gitleaks build with, and the releases of
+#           golang.org/x/sys from v0.30.0 to v0.49.0: fetched through the proxy when
+#           missing): app/ code (go-git, go-github, x/net, x/tools) edited a little in
+#           most commits, vendor/ trees (modernc.org/libc, x/text, x/crypto, ...) moved
+#           to their next release at vendor bumps every $RANCHER_BUMP (100) commits,
+#           with $RANCHER_GEN (6) generated ~2 MB deepcopy files changing at each bump
+#           (bench/git/histgen -synth).
 #
 # The histories are written by bench/git/histgen (git fast-import) and packed with
 # `git repack -adf --depth=50 --window=10`. Tokens (examples from the built-in rules)
 # are planted along the way (see histgen): after a long line in a version stored as a
 # delta, renamed, on a side branch, by a merge, in a commit message.
 #
-#   bench/git/history.sh [nats|vendor|all]   # build (cached in $WORK) and measure
+#   bench/git/history.sh [nats|vendor|rancher|all]   # build (cached in $WORK) and measure
+#   BEFORE=BINARY ...                         # time another tokenward build too (before/after)
 #   REBUILD=1 ...                             # rebuild the repositories
 #   NATS_VERSIONS=40 VENDOR_VERSIONS=20 ...   # smaller corpora (default: all / 80)
 #   NATS_STEPS=2 ...                          # fewer commits per changed file
@@ -97,6 +107,22 @@ build_vendor() {
 	fill "$WORK/vendor" -steps 0 -between 5 -plant 10 "${dirs[@]}"
 }
 
+RANCHER_APPS="github.com/go-git/go-git/v5@v5.19.3 github.com/google/go-github/v66@v66.0.0 golang.org/x/net@v0.61.0 golang.org/x/tools@v0.52.0"
+RANCHER_VENDOR="modernc.org/libc@v1.79.0 golang.org/x/text@v0.22.0 golang.org/x/crypto@v0.35.0 golang.org/x/crypto@v0.58.0
+github.com/klauspost/compress@v1.17.11 github.com/klauspost/compress@v1.20.4 github.com/spf13/cobra@v1.9.1 github.com/spf13/cobra@v1.10.2
+github.com/spf13/pflag@v1.0.6 github.com/spf13/pflag@v1.0.9 github.com/ulikunitz/xz@v0.5.12 github.com/ulikunitz/xz@v0.5.17
+dario.cat/mergo@v1.0.0 dario.cat/mergo@v1.0.1 golang.org/x/sync@v0.11.0 golang.org/x/sync@v0.24.0 github.com/BurntSushi/toml@v1.6.0
+github.com/go-git/go-billy/v5@v5.9.2 github.com/ProtonMail/go-crypto@v1.1.6 github.com/cloudflare/circl@v1.6.3"
+build_rancher() {
+	local m dirs=()
+	for m in $RANCHER_APPS $RANCHER_VENDOR $(seq -f 'golang.org/x/sys@v0.%g.0' 30 49); do
+		dirs+=("$(moddir "$m")")
+		[ -d "${dirs[-1]}" ] || { echo "go mod download $m failed" >&2; exit 2; }
+	done
+	fill "$WORK/rancher" -synth "${RANCHER_COMMITS:-25000}" -apps 4 -gen "${RANCHER_GEN:-6}" -gensize $((2 << 20)) \
+		-bump "${RANCHER_BUMP:-100}" -plant 40 "${dirs[@]}"
+}
+
 (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/bin/histgen" ./bench/git/histgen)
 (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/bin/tokenward" ./cmd/tokenward)
 if [ -z "${SKIP_GITLEAKS:-}" ] && [ ! -x "$WORK/bin/gitleaks" ]; then
@@ -136,12 +162,20 @@ run() {
 	printf '%-22s %8s %8s %8s %9s %s\n' tool wall_s cpu_s rss_MB findings same_as_full
 	local tw twf gl
 	tw=$(measure "$name-tw" "$WORK/bin/tokenward" git --show-secrets --format json --output "$WORK/$name-tw.json" "$repo")
+	local twb=""
+	[ -z "${BEFORE:-}" ] || twb=$(measure "$name-before" "$BEFORE" git --show-secrets --format json --output "$WORK/$name-before.json" "$repo")
 	twf=$(measure "$name-full" "$WORK/bin/tokenward" git --full-blobs --show-secrets --format json --output "$WORK/$name-full.json" "$repo")
 	locations "$WORK/$name-tw.json" >"$WORK/$name-tw.loc"
 	locations "$WORK/$name-full.json" >"$WORK/$name-full.loc"
 	local same=no
 	cmp -s "$WORK/$name-tw.loc" "$WORK/$name-full.loc" && same=yes
 	printf '%-22s %8s %8s %8s %9s %s\n' "tokenward git" $tw "$(wc -l <"$WORK/$name-tw.loc")" "$same"
+	if [ -n "$twb" ]; then
+		locations "$WORK/$name-before.json" >"$WORK/$name-before.loc"
+		local sameb=no
+		cmp -s "$WORK/$name-before.loc" "$WORK/$name-full.loc" && sameb=yes
+		printf '%-22s %8s %8s %8s %9s %s\n' "tokenward (before)" $twb "$(wc -l <"$WORK/$name-before.loc")" "$sameb"
+	fi
 	printf '%-22s %8s %8s %8s %9s\n' "tokenward --full-blobs" $twf "$(wc -l <"$WORK/$name-full.loc")"
 	if [ -z "${SKIP_GITLEAKS:-}" ]; then
 		gl=$(measure "$name-gl" "$WORK/bin/gitleaks" git --no-banner --log-level error --report-format json --report-path "$WORK/$name-gl.json" "$repo")
@@ -155,7 +189,7 @@ run() {
 
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(free -g | awk '/Mem/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
 case $WHICH in
-nats | vendor) run "$WHICH" ;;
-all) run nats && run vendor ;;
-*) echo "usage: $0 [nats|vendor|all]" >&2; exit 2 ;;
+nats | vendor | rancher) run "$WHICH" ;;
+all) run nats && run vendor && run rancher ;;
+*) echo "usage: $0 [nats|vendor|rancher|all]" >&2; exit 2 ;;
 esac

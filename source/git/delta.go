@@ -35,7 +35,8 @@ const (
 // those of scanning data[:p] alone and those after p those of scanning data[p:]
 // alone (lines renumbered). Given source.Blob.Windows, such a scanner must return
 // the findings of kind secret of scanning each window alone (lines offset by the
-// window's line), and any other finding (per-file checks) as for the whole blob.
+// window's line), and any other finding (per-file checks) as for the whole blob
+// unless source.Blob.WindowChecks is set (see localChecks).
 // *engine.Engine has the methods; the pipeline's content scanner implements it
 // with them.
 type Local interface {
@@ -43,6 +44,16 @@ type Local interface {
 	// SpanningHits appends the [start, end) offsets of the occurrences in data of
 	// the anchors that make a point not quiet, that overlap data[lo:hi].
 	SpanningHits(dst [][2]int, data []byte, lo, hi int) [][2]int
+}
+
+// localChecks is implemented by a scanner whose per-file checks say where their
+// findings are line-local (pipeline.ContentScanner): when they are for both a
+// delta and its base, the checks too read only the windows
+// (source.Blob.WindowChecks) and the base's check findings on the lines taken
+// from it are carried over as its secret findings are. A line start is always
+// where line-local findings factor, and the windows and parts are whole lines.
+type localChecks interface {
+	LocalChecks(path string, data []byte) bool
 }
 
 // windowable is implemented by a scanner that honours windows only for some
@@ -67,10 +78,11 @@ type pending struct {
 // deltaRec records that blob x was scanned in windows, the rest of it holding
 // base y's findings on the lines that maps names.
 type deltaRec struct {
-	x, y resultKey
-	maps []lineMap
-	xloc packLoc
-	path string
+	x, y   resultKey
+	maps   []lineMap
+	xloc   packLoc
+	path   string
+	checks bool // the checks read only the windows: carry the base's check findings too
 }
 
 // lineMap says that lines [t, t+n) of a blob are lines [b, b+n) of its base, cut
@@ -85,7 +97,8 @@ type coverKey struct {
 
 // queue adds a blob to the bulk scan (history, range), processed in scanAll.
 func (s *session) queue(h plumbing.Hash, path string) {
-	key := resultKey{hash: h, class: s.class(path)}
+	path, class := s.interned(path)
+	key := resultKey{hash: h, class: class}
 	if s.scanned[key] {
 		return
 	}
@@ -293,13 +306,14 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 	if pr.bulk && s.local != nil && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) && !isBinary(data) {
 		if bl, ok := st.baseLoc(l, hd); ok {
 			if yh, ok := pr.covered[coverKey{bl, key.class}]; ok {
-				if wins, maps, ok := pr.deltaPlan(p, hd, l, bl, data, ops); ok {
+				if wins, maps, checks, ok := pr.deltaPlan(p, hd, l, bl, data, ops, path); ok {
 					j.windows = wins
+					j.blob.WindowChecks = checks
 					for _, w := range wins {
 						pr.st.Bytes += int64(w.end - w.start)
 					}
 					pr.st.DeltaScanned++
-					pr.deltas = append(pr.deltas, deltaRec{x: key, y: resultKey{hash: yh, class: key.class}, maps: maps, xloc: l, path: path})
+					pr.deltas = append(pr.deltas, deltaRec{x: key, y: resultKey{hash: yh, class: key.class}, maps: maps, xloc: l, path: path, checks: checks})
 					pr.markCovered(l, key.class, h)
 					return j, true
 				}
@@ -318,23 +332,30 @@ func (pr *producer) markCovered(l packLoc, class string, h plumbing.Hash) {
 }
 
 // deltaPlan reads the base at bl of the delta at hd (target is its content, ops
-// its instructions when they were just applied) and plans the delta's scan.
-func (pr *producer) deltaPlan(p *pack, hd objHeader, l, bl packLoc, target []byte, ops []deltaOp) ([]span, []lineMap, bool) {
+// its instructions when they were just applied) and plans the delta's scan;
+// checks reports whether the per-file checks too may read only the windows (see
+// localChecks).
+func (pr *producer) deltaPlan(p *pack, hd objHeader, l, bl packLoc, target []byte, ops []deltaOp, path string) (wins []span, maps []lineMap, checks, ok bool) {
 	if ops == nil { // the blob came from the cache: decode its delta again
 		delta, err := p.inflate(hd)
 		if err != nil {
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 		if _, ops, err = parseDelta(delta, -1); err != nil {
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 	}
 	bt, base, err := pr.store.resolve(bl)
 	if err != nil || bt != objBlob || isBinary(base) {
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	if w, ok := pr.s.local.(windowable); ok && (!w.Windowable(target) || !w.Windowable(base)) {
-		return nil, nil, false
+		return nil, nil, false, false
+	}
+	// The base was scanned under a path of the same class, which LocalChecks
+	// judges alike (the class holds what the checks read of a path).
+	if lc, ok := pr.s.local.(localChecks); ok {
+		checks = lc.LocalChecks(path, target) && lc.LocalChecks(path, base)
 	}
 	bh := pr.hits.get(bl)
 	if bh == nil {
@@ -343,7 +364,8 @@ func (pr *producer) deltaPlan(p *pack, hd objHeader, l, bl packLoc, target []byt
 	}
 	th := bh.through(pr.s.local, target, ops)
 	pr.hits.add(l, th)
-	return pr.s.plan(base, target, ops, bh, th)
+	wins, maps, ok = pr.s.plan(base, target, ops, bh, th)
+	return wins, maps, checks, ok
 }
 
 // hitList is where a blob's spanning anchors occur (Local.SpanningHits over all
@@ -633,7 +655,7 @@ func (s *session) propagate() {
 		own, _ := s.pool.get(d.x)
 		added := false
 		for _, f := range yf {
-			if f.Kind != finding.KindSecret {
+			if f.Kind != finding.KindSecret && !d.checks {
 				continue // a per-file check's, run on the whole blob (see Local)
 			}
 			for _, m := range d.maps { // a part of the base may be copied more than once

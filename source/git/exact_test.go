@@ -13,8 +13,9 @@ import (
 	"github.com/tokenward/tokenward/engine"
 	"github.com/tokenward/tokenward/engine/enginetest"
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/hygiene"
+	"github.com/tokenward/tokenward/pipeline"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/source"
 )
 
 // secretSamples are texts the built-in rules report: single-line tokens and
@@ -76,8 +77,10 @@ func (g *textGen) line() string {
 		return l[:at] + " " + g.single[g.r.IntN(len(g.single))] + " " + l[at:]
 	case k < 20:
 		return g.multi[g.r.IntN(len(g.multi))] + "\n"
-	case k < 18: // a spanning rule's anchor with no secret
+	case k < 22: // a spanning rule's anchor with no secret
 		return "\t// -----BEGIN RSA PRIVATE KEY----- goes in the config, see curl docs\n"
+	case k < 30: // what the hygiene checks flag (URLs, Authorization headers)
+		return hygieneSamples[g.r.IntN(len(hygieneSamples))] + "\n"
 	default:
 		return fmt.Sprintf("\tvalue%d := compute(%d) // ordinary code\n", g.r.IntN(1e6), g.r.IntN(1e6))
 	}
@@ -89,6 +92,17 @@ func (g *textGen) text(lines int) []byte {
 		b.WriteString(g.line())
 	}
 	return b.Bytes()
+}
+
+// hygieneSamples are lines the URL and header checks flag.
+var hygieneSamples = []string{
+	`	u := "https://deploy:Zq8vW2mN4xR7tK1p@git.internal.corp/repo.git"`,
+	`	resp, _ := http.Get("https://api.vendor.io/v2/items?page=2&access_token=Zq8vW2mN4xR7tK1pQ3sL9")`,
+	`	url := "https://api.vendor.io/v2/items?api_key=" + os.Getenv("KEY")`,
+	`	req.Header.Set("Authorization", "Bearer" + token)`,
+	`	req.Header.Set("Authorisation", "Bearer "+token)`,
+	`	fetch(u, {headers: {"Authorization": "Zq8vW2mN4xR7tK1pQ3sL9xY2"}})`,
+	`	h := "Bearer" + tok // joined`,
 }
 
 // fromBase builds a target from base as a delta would: copies of base ranges
@@ -160,8 +174,10 @@ func minus(a, b []loc4) []loc4 {
 // findings of the target, with the built-in rules (spanning ones included).
 func TestPlanExact(t *testing.T) {
 	eng := enginetest.Builtin(t)
+	hyg := hygiene.New(hygiene.DefaultConfig())
 	single, multi := secretSamples(t)
 	s := &session{local: eng}
+	carriedChecks := 0
 	if eng.Reach() == 0 {
 		t.Fatal("the built-in rules have spanning rules: Reach should be > 0")
 	}
@@ -230,26 +246,61 @@ func TestPlanExact(t *testing.T) {
 		if w, g := locs(full), locs(got); !slices.Equal(w, g) {
 			t.Errorf("seed %d (%d windows, %d parts from the base): findings differ from a full scan\n only in the full scan %v\n only in the plan      %v", seed, len(wins), len(maps), minus(w, g), minus(g, w))
 		}
+		// The hygiene checks, line-local for this path: CheckLines on the windows
+		// plus the base's check findings on the lines taken from it.
+		if !hyg.LineLocal("f.go", target) || !hyg.LineLocal("f.go", base) {
+			t.Fatalf("seed %d: f.go is not line-local for the hygiene checks", seed)
+		}
+		fullH := hyg.Check("f.go", target)
+		var gotH []finding.Finding
+		for _, w := range wins {
+			for _, f := range hyg.CheckLines("f.go", target[w.start:w.end]) {
+				f.Line += w.line - 1
+				f.EndLine += w.line - 1
+				gotH = append(gotH, f)
+			}
+		}
+		for _, f := range hyg.Check("f.go", base) {
+			for _, m := range maps {
+				if f.Line >= m.b && f.EndLine < m.b+m.n {
+					g := f
+					g.Line += m.t - m.b
+					g.EndLine += m.t - m.b
+					gotH = append(gotH, g)
+					carriedChecks++
+				}
+			}
+		}
+		if w, g := locs(fullH), locs(gotH); !slices.Equal(w, g) {
+			t.Errorf("seed %d (%d windows, %d parts from the base): hygiene findings differ from a full check\n only in the full check %v\n only in the plan       %v", seed, len(wins), len(maps), minus(w, g), minus(g, w))
+		}
 	}
-	t.Logf("%d of %d targets planned; %d of %d bytes taken from the base", planned, cases, savedBytes, total)
+	t.Logf("%d of %d targets planned; %d of %d bytes taken from the base; %d hygiene findings carried", planned, cases, savedBytes, total, carriedChecks)
+	if carriedChecks == 0 {
+		t.Error("no hygiene finding was taken from a base: the test does not exercise the checks' shortcut")
+	}
 	if planned*10 < int(cases)*3 || savedBytes*4 < total {
 		t.Errorf("only %d of %d targets planned, %d of %d bytes not rescanned: the test does not exercise the shortcut", planned, cases, savedBytes, total)
 	}
 }
-
-// engineScanner is a source.Scanner over the real engine, with its Local methods.
-type engineScanner struct{ *engine.Engine }
-
-func (e engineScanner) ScanBlob(b source.Blob) source.Outcome { return scanVia(e.Scan, b) }
 
 // TestDeltaScanProperty generates histories (edits before, inside and after long
 // lines, lines longer than the rules' reach, multi-line secrets edited across,
 // renames, deltas chained deep) and checks that the history scan reports exactly
 // the (fingerprint, commit, path, line, column) set of a scan of every blob whole.
 func TestDeltaScanProperty(t *testing.T) {
-	eng := engineScanner{enginetest.Builtin(t)}
+	set, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := pipeline.New(pipeline.Options{Rules: set, Engine: enginetest.Builtin(t), Hygiene: hygiene.New(hygiene.DefaultConfig())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := pl.Content()
+	class := pl.PathClass()
 	single, multi := secretSamples(t)
-	deltas := 0
+	deltas, hygieneFound := 0, 0
 	seeds := uint64(4)
 	if raceOn {
 		seeds = 2
@@ -271,6 +322,12 @@ func TestDeltaScanProperty(t *testing.T) {
 			for i := range 3 {
 				files[fmt.Sprintf("dir/file%d.go", i)] = split(g.text(150 + g.r.IntN(150)))
 			}
+			// A configuration file: its checks judge structure, so it is checked whole.
+			files["dir/app.yaml"] = split([]byte(strings.Repeat("api:\n  key: \"Zq8vW2mN4xR7tK1pQ3sL9xY2\"\nimages:\n  key: \"Zq8vW2mN4xR7tK1pQ3sL9xY2\"\n  size: 12\n", 150)))
+			for fp, fl := range files {
+				r.write(fp, string(bytes.Join(fl, nil)))
+			}
+			r.commit("initial")
 			paths := func() []string {
 				var ps []string
 				for p := range files {
@@ -328,13 +385,16 @@ func TestDeltaScanProperty(t *testing.T) {
 			r.git("repack", "-q", "-adf", "--depth="+depth, "--window="+depth)
 			caches := map[bool]*mapCache{true: {}, false: {}}
 			scan := func(full bool) ([]string, Stats) {
-				fs, st, probs := Scan(context.Background(), eng, Options{Repo: r.dir, Workers: 2, FullBlobs: full, Cache: caches[full]})
+				fs, st, probs := Scan(context.Background(), eng, Options{Repo: r.dir, Workers: 2, FullBlobs: full, Cache: caches[full], PathClass: class})
 				if len(probs) > 0 {
 					t.Fatal(probs)
 				}
 				var out []string
 				for _, f := range fs {
-					out = append(out, fmt.Sprintf("%s %s %s %d:%d", f.Fingerprint, f.Commit, f.File, f.Line, f.Column))
+					out = append(out, fmt.Sprintf("%s %s %s %s %d:%d", f.Kind, f.Fingerprint, f.Commit, f.File, f.Line, f.Column))
+					if f.Kind == finding.KindHygiene {
+						hygieneFound++
+					}
 				}
 				sort.Strings(out)
 				return out, st
@@ -362,6 +422,9 @@ func TestDeltaScanProperty(t *testing.T) {
 	}
 	if deltas == 0 {
 		t.Error("no blob was scanned around its changes: the test does not exercise the shortcut")
+	}
+	if hygieneFound == 0 {
+		t.Error("no hygiene finding: the generated histories do not exercise the checks")
 	}
 }
 

@@ -27,12 +27,23 @@ type graph struct {
 	tagHash  []plumbing.Hash
 	roots    []root // trees and blobs reachable from refs or dangling, but from no commit
 	walkedAt map[treeAt]bool
+	dirs     map[string]int32 // directory path -> id (treeAt keys hold no strings)
 }
 
-// treeAt is a tree at a directory path.
+// treeAt is a tree at a directory path (an id in graph.dirs).
 type treeAt struct {
-	hash   plumbing.Hash
-	prefix string
+	hash plumbing.Hash
+	dir  int32
+}
+
+// dirID interns a directory path.
+func (g *graph) dirID(prefix string) int32 {
+	id, ok := g.dirs[prefix]
+	if !ok {
+		id = int32(len(g.dirs))
+		g.dirs[prefix] = id
+	}
+	return id
 }
 
 type root struct {
@@ -47,6 +58,7 @@ func newGraph() *graph {
 		treeID:   map[plumbing.Hash]int32{},
 		blobID:   map[plumbing.Hash]int32{},
 		walkedAt: map[treeAt]bool{},
+		dirs:     map[string]int32{},
 	}
 }
 
@@ -126,12 +138,13 @@ func (s *session) tips(g *graph) []plumbing.Hash {
 
 func (s *session) peel(g *graph, name string, h plumbing.Hash, tips []plumbing.Hash, seenTag map[plumbing.Hash]bool) []plumbing.Hash {
 	for depth := 0; depth < 16; depth++ {
-		obj, err := s.rp.st.EncodedObject(plumbing.AnyObject, h)
+		// Through the pack store (go-git's would load its own index of every object).
+		typ, data, err := s.rp.readObject(h)
 		if err != nil {
 			s.problem(fmt.Errorf("ref %s points at %s, which cannot be read: %v (delete or repair the ref; `git fsck` lists broken refs)", name, h, err))
 			return tips
 		}
-		switch obj.Type() {
+		switch typ {
 		case plumbing.CommitObject:
 			return append(tips, h)
 		case plumbing.TreeObject:
@@ -141,11 +154,7 @@ func (s *session) peel(g *graph, name string, h plumbing.Hash, tips []plumbing.H
 			g.roots = append(g.roots, root{name: name, hash: h})
 			return tips
 		case plumbing.TagObject:
-			_, data, err := s.rp.readObject(h)
-			var t *tagInfo
-			if err == nil {
-				t, err = parseTag(data)
-			}
+			t, err := parseTag(data)
 			if err != nil {
 				s.problem(objectProblem("tag "+name, h, err))
 				return tips
@@ -227,8 +236,12 @@ func firstHash(m map[plumbing.Hash]bool) plumbing.Hash {
 // same content under another path may get another engine result.
 func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
 	id, seen := g.treeID[h]
+	var at treeAt
+	if s.opts.PathClass != nil {
+		at = treeAt{h, g.dirID(prefix)}
+	}
 	if seen {
-		if s.opts.PathClass == nil || g.walkedAt[treeAt{h, prefix}] {
+		if s.opts.PathClass == nil || g.walkedAt[at] {
 			return id
 		}
 	} else {
@@ -238,7 +251,7 @@ func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
 		g.blobsIn = append(g.blobsIn, nil)
 	}
 	if s.opts.PathClass != nil {
-		g.walkedAt[treeAt{h, prefix}] = true
+		g.walkedAt[at] = true
 	}
 	entries, err := s.rp.readTree(h)
 	if err != nil && !seen {

@@ -2,8 +2,10 @@ package git
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,18 +112,52 @@ const (
 	objCacheSize = 16 << 20
 )
 
-func openRepo(path string) (*repo, error) {
-	gitDir, workTree, err := locate(path)
+// dirs finds the git directory of the repository at path, its common directory
+// (where a linked worktree's objects live) and its work tree.
+func dirs(path string) (gitDir, common, workTree string, err error) {
+	gitDir, workTree, err = locate(path)
 	if err != nil {
-		return nil, err
+		return "", "", "", err
 	}
-	common := gitDir
+	common = gitDir
 	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
 		c := strings.TrimSpace(string(b))
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(gitDir, c)
 		}
 		common = filepath.Clean(c)
+	}
+	return gitDir, common, workTree, nil
+}
+
+// PackedObjects returns how many objects the packs of the repository at path
+// hold (from their index headers; 0 when none can be read): what a history scan
+// keeps a fixed cost for, per object, while it runs.
+func PackedObjects(path string) int64 {
+	_, common, _, err := dirs(path)
+	if err != nil {
+		return 0
+	}
+	idxs, _ := filepath.Glob(filepath.Join(common, "objects", "pack", "*.idx"))
+	var n int64
+	for _, ix := range idxs {
+		f, err := os.Open(ix)
+		if err != nil {
+			continue
+		}
+		var hd [8 + 256*4]byte
+		if _, err := io.ReadFull(f, hd[:]); err == nil && string(hd[:4]) == "\xfftOc" {
+			n += int64(binary.BigEndian.Uint32(hd[len(hd)-4:]))
+		}
+		f.Close()
+	}
+	return n
+}
+
+func openRepo(path string) (*repo, error) {
+	gitDir, common, workTree, err := dirs(path)
+	if err != nil {
+		return nil, err
 	}
 	var fs billy.Filesystem = osfs.New(gitDir)
 	if common != gitDir {

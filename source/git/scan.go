@@ -170,9 +170,9 @@ type session struct {
 	scanned  map[resultKey]bool // keys submitted to the engine (touched by the producer only)
 
 	pendingBlobs []pending
-	main         *producer         // reads blobs outside bulk scans
-	deltas       []deltaRec        // window-scanned blobs, each family in pack order
-	classes      map[string]string // path -> PathClass(path)
+	main         *producer            // reads blobs outside bulk scans
+	deltas       []deltaRec           // window-scanned blobs, each family in pack order
+	classes      map[string]pathClass // path -> PathClass(path)
 	fps          map[resultKey]map[string]bool
 	partial      map[resultKey]bool // changeScan keys: submitted (true) or to scan whole
 	gitlinks     map[string]bool    // paths of submodule commits met (not scanned)
@@ -184,7 +184,7 @@ func newSession(ctx context.Context, rp *repo, sc source.Scanner, opts Options, 
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, classes: map[string]string{}, fps: map[resultKey]map[string]bool{}, partial: map[resultKey]bool{}}
+	s := &session{ctx: ctx, rp: rp, opts: opts, stats: stats, scanned: map[resultKey]bool{}, classes: map[string]pathClass{}, fps: map[resultKey]map[string]bool{}, partial: map[resultKey]bool{}}
 	s.local, _ = sc.(Local)
 	s.main = s.newProducer(rp.store, stats)
 	s.pool = newPool(sc, workers, s.problem)
@@ -208,15 +208,25 @@ func (s *session) problem(err error) {
 }
 
 func (s *session) class(path string) string {
+	_, c := s.interned(path)
+	return c
+}
+
+// pathClass is a path's class, with the path's one copy that the session keeps.
+type pathClass struct{ path, class string }
+
+// interned returns path's kept copy (queued blobs share it rather than hold one
+// each) and its class.
+func (s *session) interned(path string) (string, string) {
 	if s.opts.PathClass == nil {
-		return ""
+		return path, ""
 	}
 	c, ok := s.classes[path]
 	if !ok {
-		c = s.opts.PathClass(path)
+		c = pathClass{path, s.opts.PathClass(path)}
 		s.classes[path] = c
 	}
-	return c
+	return c.path, c.class
 }
 
 // resultKey names one engine result: a blob under a path class, or a message.

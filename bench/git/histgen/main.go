@@ -15,6 +15,7 @@
 // resolution and one is in a commit message.
 //
 //	histgen -steps 8 DIR... | git -C REPO fast-import --quiet
+//	histgen -synth 25000 APPDIR MODULE@VERSION... | git -C REPO fast-import --quiet
 package main
 
 import (
@@ -213,11 +214,24 @@ func (g *gen) plant(k int) {
 func main() {
 	nsteps := flag.Int("steps", 8, "commits per changed file per snapshot (0: one commit per snapshot)")
 	between := flag.Int("between", 0, "with -steps 0: small commits after each snapshot")
-	every := flag.Int("plant", 12, "plant a token every this many snapshots (at most 6)")
+	every := flag.Int("plant", 12, "plant a token every this many snapshots (vendor bumps with -synth; at most 6)")
+	synth := flag.Int("synth", 0, "write a synthetic vendor-heavy history of this many commits (see synth.go): app DIR, then MODULE@VERSION DIRs")
+	apps := flag.Int("apps", 1, "with -synth: how many of the directories are the app's code")
+	ngen := flag.Int("gen", 8, "with -synth: generated files")
+	gensize := flag.Int("gensize", 3<<20, "with -synth: mean size of a generated file")
+	bump := flag.Int("bump", 60, "with -synth: a vendor bump every this many commits")
 	flag.Parse()
 	g := &gen{w: bufio.NewWriterSize(os.Stdout, 1<<20), tick: 1600000000, state: map[string][]byte{}}
 	planted := 0
+	if *synth > 0 {
+		if err := g.synth(*synth, flag.Args(), *apps, *ngen, *gensize, *bump, *every); err != nil {
+			log.Fatal(err)
+		}
+	}
 	for i, dir := range flag.Args() {
+		if *synth > 0 {
+			break
+		}
 		next, err := readTree(dir)
 		if err != nil {
 			log.Fatalf("reading %s: %v", dir, err)
