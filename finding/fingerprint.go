@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -339,4 +340,33 @@ func MatchFingerprint(stored, fp string) bool {
 		return ok && l == stored
 	}
 	return false
+}
+
+// CompositeFingerprint is the fingerprint of a composite credential: the
+// primary secret under its rule together with every part (rule and secret),
+// in a stable order (by part rule id, then secret), so the same pair found
+// again, in either line order, has the same identity. It differs from the
+// primary's Fingerprint alone: a key id reported without its secret key and
+// the pair are two findings.
+func CompositeFingerprint(ruleID, secret string, parts []Part) string {
+	if len(parts) == 0 {
+		return Fingerprint(ruleID, secret)
+	}
+	ps := make([]Part, len(parts))
+	copy(ps, parts)
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].RuleID != ps[j].RuleID {
+			return ps[i].RuleID < ps[j].RuleID
+		}
+		return ps[i].Secret < ps[j].Secret
+	})
+	key, _ := currentKey()
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("composite\x00"))
+	writeMaterial(m, ruleID, secret)
+	for _, p := range ps {
+		m.Write([]byte{0, 0})
+		writeMaterial(m, p.RuleID, p.Secret)
+	}
+	return FingerprintPrefix + hex.EncodeToString(m.Sum(nil))
 }

@@ -153,6 +153,9 @@ func (r *Redactor) AddFindings(fs []Finding) {
 		for _, g := range f.Groups {
 			ss = append(ss, g)
 		}
+		for _, p := range f.Parts {
+			ss = append(ss, p.Secret)
+		}
 		// A multi-line secret (a PEM key) is also hidden line by line.
 		if strings.Contains(f.Secret, "\n") {
 			for _, part := range strings.Split(f.Secret, "\n") {

@@ -1,7 +1,8 @@
 // Package pipeline runs a source through every stage after it, in one order that
 // every command shares:
 //
-//	source → content (decoders, engine, per-file hygiene checks) → review (JWT,
+//	source → content (decoders, engine, per-file hygiene checks) → composite
+//	credentials (Compose) → review (JWT,
 //	client-side) → ignores (.tokenwardignore paths and fingerprints) → baseline →
 //	verification
 //
@@ -154,12 +155,14 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, ro RunOptions) *R
 // Finish applies the stages after the source to res (review, ignores, baseline,
 // verification), for findings that did not come through Run (--host-config).
 func (p *Pipeline) Finish(ctx context.Context, res *Result, memo VerificationMemo) {
-	fs := res.Findings
+	if p.opts.Redactor != nil {
+		p.opts.Redactor.AddFindings(res.Findings) // before Compose absorbs companions
+	}
+	fs := Compose(p.opts.Rules, res.Findings)
 	if p.opts.Hygiene != nil {
 		fs = p.opts.Hygiene.Review(fs)
 	}
 	if p.opts.Redactor != nil {
-		p.opts.Redactor.AddFindings(res.Findings)
 		p.opts.Redactor.AddFindings(fs)
 	}
 	fs = p.ignore(res, fs)

@@ -413,6 +413,22 @@ func (r *Rule) Compile() error {
 			return fail("allow: %v", err)
 		}
 	}
+	seenReq := map[string]bool{}
+	for i, q := range r.Require {
+		switch {
+		case !idPattern().MatchString(q.ID):
+			return fail("require %d: id %q: name the companion rule by its kebab-case id", i+1, q.ID)
+		case q.ID == r.ID:
+			return fail("require %d: a rule cannot require itself", i+1)
+		case seenReq[q.ID]:
+			return fail("require %d: %q is required twice", i+1, q.ID)
+		case q.WithinLines != nil && (*q.WithinLines < 0 || *q.WithinLines > MaxWithin):
+			return fail("require %q: within_lines %d is outside 0..%d", q.ID, *q.WithinLines, MaxWithin)
+		case q.WithinColumns != nil && (*q.WithinColumns < 0 || *q.WithinColumns > MaxWithin):
+			return fail("require %q: within_columns %d is outside 0..%d", q.ID, *q.WithinColumns, MaxWithin)
+		}
+		seenReq[q.ID] = true
+	}
 	if err := ValidateHTTPSpecs(r); err != nil {
 		return fail("%v", err)
 	}
@@ -472,6 +488,17 @@ func compileAll(srcs []string, what string) ([]*regexp.Regexp, error) {
 // assemble builds a Set and hashes its content.
 func assemble(rs []*Rule, allow []Allow, disabled []string, hygiene map[string]any) (*Set, error) {
 	set := &Set{Allow: allow, Disabled: disabled, Hygiene: hygiene}
+	ids := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		ids[r.ID] = true
+	}
+	for _, r := range rs {
+		for _, q := range r.Require {
+			if !ids[q.ID] {
+				return nil, &Error{Pos: r.Origin, RuleID: r.ID, Msg: fmt.Sprintf("require: there is no rule %q to be its companion", q.ID)}
+			}
+		}
+	}
 	h := sha256.New()
 	for _, r := range rs {
 		if slices.Contains(disabled, r.ID) {

@@ -36,6 +36,11 @@ type Rule struct {
 	Validate string      `toml:"validate"`
 	Verify   *VerifySpec `toml:"verify"`
 	Revoke   *RevokeSpec `toml:"revoke"`
+	// Require makes the rule's findings composite credentials: each entry names
+	// a companion rule whose nearest finding in the same file (same blob
+	// version) within the given distance is attached as a part
+	// ([[rule.require]]; see pipeline.Compose).
+	Require []Require `toml:"require"`
 
 	// Derived by Compile. The regex itself is compiled on first use (Regexp):
 	// start-up must not pay for rules that never fire.
@@ -116,6 +121,19 @@ func (a *Allow) PathRegexps() []*regexp.Regexp {
 	c.pathsOnce.Do(func() { c.paths = mustCompileAll(a.Paths) })
 	return c.paths
 }
+
+// Require names a companion part of a composite credential.
+type Require struct {
+	ID string `toml:"id"`
+	// WithinLines is the largest line distance, either direction, between the
+	// finding and its companion (0: the same line). Nil: anywhere in the file.
+	WithinLines *int `toml:"within_lines"`
+	// WithinColumns, when set, also bounds the column distance.
+	WithinColumns *int `toml:"within_columns"`
+}
+
+// MaxWithin bounds within_lines and within_columns.
+const MaxWithin = 10000
 
 // Position locates a definition in a TOML file.
 type Position struct {

@@ -32,6 +32,8 @@ import (
 //	result = "invalid"
 //
 // Templates (url, headers, body, basic_auth, detail) substitute {{secret}},
+// {{part.RULE-ID}} (a composite credential's companion secret, from the rule's
+// [[rule.require]]; never in details or access maps),
 // {{match.NAME}} (named capture groups of the rule's regex) and {{var.NAME}}
 // (values extracted from earlier steps), with optional filters ({{secret|base64}};
 // see package rules/tmpl). A step URL is either "{{base}}..." or an absolute URL
@@ -199,6 +201,9 @@ func ValidateHTTPSpecs(r *Rule) error {
 			groups[n] = n != ""
 		}
 	}
+	for _, q := range r.Require {
+		groups[partKey+q.ID] = true // {{part.ID}}: see specCheckRef
+	}
 	if r.Verify != nil {
 		if err := specValidate((*HTTPSpec)(r.Verify), false, groups); err != nil {
 			return fmt.Errorf("[rule.verify] %v", err)
@@ -214,6 +219,10 @@ func ValidateHTTPSpecs(r *Rule) error {
 	}
 	return nil
 }
+
+// partKey prefixes a companion's rule id among the group names handed to the
+// validators: no capture group name can start with a NUL byte.
+const partKey = "\x00part."
 
 func specValidate(s *HTTPSpec, revoke bool, groups map[string]bool) error {
 	if s.Family != "" && !tmpl.IsName(s.Family) {
@@ -290,8 +299,8 @@ func specValidateAccess(s *HTTPSpec, groups, vars map[string]bool) error {
 			return fmt.Errorf("%s: %v", field, err)
 		}
 		for _, ref := range t.Refs() {
-			if ref == "secret" {
-				return fmt.Errorf("%s %q: may not contain the secret", field, src)
+			if ref == "secret" || strings.HasPrefix(ref, "part.") {
+				return fmt.Errorf("%s %q: may not contain the secret or a part", field, src)
 			}
 			if name, isVar := strings.CutPrefix(ref, "var."); isVar && sensitive[name] {
 				return fmt.Errorf("%s %q: %s is sensitive and may not be shown", field, src, ref)
@@ -444,8 +453,8 @@ func specValidateMatcher(m *ResponseMatcher, revoke bool, groups, vars, sensitiv
 		return fmt.Errorf("detail: %v", err)
 	}
 	for _, ref := range t.Refs() {
-		if ref == "secret" {
-			return fmt.Errorf("detail %q: may not contain the secret", m.Detail)
+		if ref == "secret" || strings.HasPrefix(ref, "part.") {
+			return fmt.Errorf("detail %q: may not contain the secret or a part", m.Detail)
 		}
 		if name, isVar := strings.CutPrefix(ref, "var."); isVar && sensitive[name] {
 			return fmt.Errorf("detail %q: %s is sensitive and may not be shown", m.Detail, ref)
@@ -481,6 +490,10 @@ func specCheckRef(ref string, groups, vars map[string]bool, allowBase, allowStat
 	case "var":
 		if !vars[name] {
 			return fmt.Errorf("{{%s}}: no earlier extract is named %q", ref, name)
+		}
+	case "part":
+		if !groups[partKey+name] {
+			return fmt.Errorf("{{%s}}: the rule has no [[rule.require]] id = %q", ref, name)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/verify/awscheck"
 	"github.com/tokenward/tokenward/verify/check"
 	"github.com/tokenward/tokenward/verify/check/alibaba"
 	"github.com/tokenward/tokenward/verify/check/azure"
@@ -33,6 +34,8 @@ func Builtin() map[string]check.Check {
 		"mysql":                    sqldb.MySQL{},
 		"redis":                    sqldb.Redis{},
 		"tencent-sts":              tencent.CallerIdentity{},
+		"aws-sts":                  awscheck.STS{}, // aws-access-key-id with its secret key
+		"aws-iam":                  awscheck.IAM{}, // revokes: the key deactivates itself
 	}
 }
 

@@ -321,6 +321,16 @@ func (e *env) lookup(ref string) (string, bool) {
 			v = finding.Redact(v)
 		}
 		return v, ok
+	case "part":
+		for _, p := range e.parts {
+			if p.RuleID == name {
+				if e.display {
+					return finding.Redact(p.Secret), true
+				}
+				return p.Secret, true
+			}
+		}
+		return "", false
 	case "var":
 		v, ok := e.vars[name]
 		if !ok && e.display {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -126,6 +127,8 @@ type Verifier struct {
 	sem     chan struct{}
 	verify  map[string]*spec // by rule id
 	revoke  map[string]*spec
+	// require holds the companions of composite rules, by rule id.
+	require map[string][]rules.Require
 }
 
 // New compiles the verify and revoke specs of every rule in rs. It fails when a
@@ -154,11 +157,15 @@ func New(rs *rules.Set, opts Options) (*Verifier, error) {
 		sem:     make(chan struct{}, opts.Concurrency),
 		verify:  map[string]*spec{},
 		revoke:  map[string]*spec{},
+		require: map[string][]rules.Require{},
 	}
 	if rs == nil {
 		return v, nil
 	}
 	for _, r := range rs.Rules {
+		if len(r.Require) > 0 {
+			v.require[r.ID] = r.Require
+		}
 		if r.Verify == nil && r.Revoke == nil {
 			continue
 		}
@@ -331,6 +338,11 @@ func (v *Verifier) precheck(sp *spec, f *finding.Finding) (finding.Verification,
 		return nc("rule " + f.RuleID + " has no verify spec")
 	case f.Secret == "":
 		return nc("the secret is not in the input (write the report with --show-secrets to verify from it)")
+	}
+	if d := missingPart(v.require[f.RuleID], f); d != "" {
+		return nc(d)
+	}
+	switch {
 	case sp.missingBase():
 		key := sp.ruleID
 		if sp.family != "" {
@@ -339,6 +351,24 @@ func (v *Verifier) precheck(sp *spec, f *finding.Finding) (finding.Verification,
 		return nc("no endpoint configured: pass --endpoint " + key + "=https://HOST")
 	}
 	return finding.Verification{}, false
+}
+
+// missingPart says which companion of a composite credential f lacks ("" when
+// it has them all): a part the scan did not find nearby, or whose secret the
+// input does not hold.
+func missingPart(reqs []rules.Require, f *finding.Finding) string {
+	for _, q := range reqs {
+		i := slices.IndexFunc(f.Parts, func(p finding.Part) bool { return p.RuleID == q.ID })
+		switch {
+		case i < 0 && q.WithinLines == nil:
+			return "companion " + q.ID + " not found in the file: the credential cannot be checked without it"
+		case i < 0:
+			return fmt.Sprintf("companion %s not found within %d lines: the credential cannot be checked without it", q.ID, *q.WithinLines)
+		case f.Parts[i].Secret == "":
+			return "the secret of companion " + q.ID + " is not in the input (write the report with --show-secrets to verify from it)"
+		}
+	}
+	return ""
 }
 
 func jobKey(sp *spec, f *finding.Finding) string {
@@ -353,6 +383,9 @@ func jobKey(sp *spec, f *finding.Finding) string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprintf(h, "\x00%s=%s", k, f.Groups[k])
+	}
+	for _, p := range f.Parts {
+		fmt.Fprintf(h, "\x01%s=%s", p.RuleID, p.Secret)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

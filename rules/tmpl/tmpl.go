@@ -7,6 +7,7 @@
 //	secret       the secret the rule matched
 //	match.NAME   a named capture group of the rule's regex
 //	var.NAME     a value extracted from an earlier response
+//	part.RULE    the secret of a composite credential's companion (its rule id)
 //	base         the spec's base URL (only at the very start of a step URL)
 //	status       the HTTP status of the response (only in match details)
 //
@@ -114,8 +115,14 @@ func checkRef(ref string) error {
 		return fmt.Errorf("empty reference")
 	}
 	ns, name, ok := strings.Cut(ref, ".")
+	if ok && ns == "part" {
+		if !IsRuleID(name) {
+			return fmt.Errorf("reference %q: %q is not a rule id (kebab-case)", ref, name)
+		}
+		return nil
+	}
 	if !ok || (ns != "match" && ns != "var") {
-		return fmt.Errorf("unknown reference %q (use secret, match.NAME, var.NAME, base or status)", ref)
+		return fmt.Errorf("unknown reference %q (use secret, match.NAME, var.NAME, part.RULE-ID, base or status)", ref)
 	}
 	if !IsName(name) {
 		return fmt.Errorf("reference %q: %q is not a name (letters, digits, _ and -, starting with a letter)", ref, name)
@@ -133,6 +140,20 @@ func IsName(s string) bool {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
 		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-'):
 		default:
+			return false
+		}
+	}
+	return true
+}
+
+// IsRuleID reports whether s is a kebab-case rule id (lower-case letters and
+// digits in groups joined by single dashes).
+func IsRuleID(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
 			return false
 		}
 	}

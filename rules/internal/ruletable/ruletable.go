@@ -77,6 +77,15 @@ func writeValue(b *bytes.Buffer, v reflect.Value) error {
 	case reflect.Float64:
 		b.WriteString(strconv.FormatFloat(v.Float(), 'g', -1, 64))
 	case reflect.Pointer:
+		if v.Elem().Kind() != reflect.Struct {
+			// &5 is not Go: new(T) of a value (Go 1.26).
+			b.WriteString("new(" + typeName(v.Elem().Type()) + "(")
+			if err := writeValue(b, v.Elem()); err != nil {
+				return err
+			}
+			b.WriteString("))")
+			return nil
+		}
 		b.WriteByte('&')
 		return writeValue(b, v.Elem())
 	case reflect.Slice:
