@@ -7,7 +7,7 @@ import (
 	"github.com/tokenward/tokenward/rules"
 )
 
-// Compose joins composite credentials, the stage right after the source. A
+// Compose joins composite credentials, the stage after the review. A
 // finding of a rule with [[rule.require]] entries gets, for each entry, the
 // nearest finding of the companion rule in the same file of the same commit
 // (one blob version: a commit holds one version of a path, and git findings

@@ -1,9 +1,8 @@
 // Package pipeline runs a source through every stage after it, in one order that
 // every command shares:
 //
-//	source → content (decoders, engine, per-file hygiene checks) → composite
-//	credentials (Compose) → review (JWT,
-//	client-side) → ignores (.tokenwardignore paths and fingerprints) → baseline →
+//	source → content (decoders, engine, per-file hygiene checks) → review (JWT,
+//	client-side) → composite credentials (Compose) → ignores (.tokenwardignore paths and fingerprints) → baseline →
 //	verification
 //
 // and returns one Result for a sink (a report writer, the sweep store). The hook, the pull-request check, directory scans and
@@ -155,16 +154,18 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, ro RunOptions) *R
 // Finish applies the stages after the source to res (review, ignores, baseline,
 // verification), for findings that did not come through Run (--host-config).
 func (p *Pipeline) Finish(ctx context.Context, res *Result, memo VerificationMemo) {
-	if p.opts.Redactor != nil {
-		p.opts.Redactor.AddFindings(res.Findings) // before Compose absorbs companions
-	}
-	fs := Compose(p.opts.Rules, res.Findings)
+	fs := res.Findings
 	if p.opts.Hygiene != nil {
 		fs = p.opts.Hygiene.Review(fs)
 	}
 	if p.opts.Redactor != nil {
+		p.opts.Redactor.AddFindings(res.Findings)
 		p.opts.Redactor.AddFindings(fs)
 	}
+	// After the review, which drops hygiene findings a companion's secret
+	// finding covers (a .env line), before ignores and the baseline, which
+	// match the composite fingerprint.
+	fs = Compose(p.opts.Rules, fs)
 	fs = p.ignore(res, fs)
 	if b := p.opts.Baseline; b != nil {
 		now := p.opts.Now()

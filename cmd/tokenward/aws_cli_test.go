@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/verify/awscheck/awsfake"
+)
+
+const (
+	awsKeyID  = "AKIAHGSNHTUMTLKOEQCN"
+	awsSecret = "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"
+	awsARN    = "arn:aws:iam::123456789012:user/alice"
+)
+
+// TestScanVerifyAWSPair is issue #15's done-when: an AWS key pair on two lines
+// of a .env is one composite finding that verifies live against a fake STS
+// checking the SigV4 signature, with the ARN and account, in JSON and text.
+// The environment names other AWS credentials and endpoints: the check must
+// use only the pair it found (no shared config, no environment, no IMDS).
+func TestScanVerifyAWSPair(t *testing.T) {
+	fake := awsfake.New(map[string]*awsfake.Key{
+		awsKeyID: {Secret: awsSecret, ARN: awsARN, UserID: "AIDAJQABLZS4A3QDU576Q", Account: "123456789012", Active: true, CanDeactivate: true},
+	})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAN7JQJLQ5R6EFB3IK")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", strings.Repeat("z", 40))
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "missing"))
+	dir := tree(t, map[string]string{
+		".env": "AWS_ACCESS_KEY_ID=" + awsKeyID + "\nAWS_SECRET_ACCESS_KEY=" + awsSecret + "\n",
+	})
+	args := []string{"scan", "--verify", "--endpoint", "aws=" + srv.URL, "."}
+
+	r := tokenward(t, dir, "", append([]string{"--format", "json"}, args...)...)
+	if r.code != 1 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	var fs []finding.Finding
+	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(fs) != 1 {
+		t.Fatalf("%d findings, want one composite finding:\n%s", len(fs), r.stdout)
+	}
+	f := fs[0]
+	switch {
+	case f.RuleID != "aws-access-key-id" || f.Line != 1:
+		t.Errorf("finding %s at line %d", f.RuleID, f.Line)
+	case len(f.Parts) != 1 || f.Parts[0].RuleID != "aws-secret-access-key" || f.Parts[0].Line != 2 || f.Parts[0].Column != 23:
+		t.Errorf("parts %+v", f.Parts)
+	case f.Parts[0].Secret != "" || f.Parts[0].Redacted != finding.Redact(awsSecret):
+		t.Errorf("the part is not redacted: %+v", f.Parts[0])
+	case f.Verification == nil || f.Verification.Status != finding.StatusLive:
+		t.Errorf("verification %+v, want live", f.Verification)
+	case f.Verification.Access == nil || f.Verification.Access.Identity != awsARN || f.Verification.Access.Account != "123456789012":
+		t.Errorf("access %+v", f.Verification.Access)
+	}
+	if strings.Contains(r.stdout, awsSecret) || strings.Contains(r.stderr, awsSecret) {
+		t.Errorf("the secret key is in the output:\n%s\n%s", r.stdout, r.stderr)
+	}
+
+	r = tokenward(t, dir, "", args...)
+	if r.code != 1 {
+		t.Fatalf("text: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"aws-access-key-id", "with aws-secret-access-key " + finding.Redact(awsSecret) + " at line 2", "live", "identity " + awsARN, "account 123456789012", "1 finding"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("text output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, awsSecret) {
+		t.Errorf("the secret key is in the text output:\n%s", r.stdout)
+	}
+
+	r = tokenward(t, dir, "", append([]string{"--format", "json"}, append(args[:1:1], append([]string{"--show-secrets"}, args[1:]...)...)...)...)
+	if !strings.Contains(r.stdout, `"secret": "`+awsSecret+`"`) && !strings.Contains(r.stdout, `"secret":"`+awsSecret+`"`) {
+		t.Errorf("--show-secrets does not show the part's secret:\n%s", r.stdout)
+	}
+
+	fake.Mu.Lock()
+	defer fake.Mu.Unlock()
+	if len(fake.Bad) > 0 || len(fake.Log) < 2 {
+		t.Errorf("fake STS: bad %v, log %v", fake.Bad, fake.Log)
+	}
+}
