@@ -51,9 +51,17 @@ type glRule struct {
 	Keywords    []string
 	Tags        []string
 	Allowlists  []*glAllowlist
-	Required    []string
+	Required    []glRequired
 	SkipReport  bool
 	Where       string // `rule "id" (.gitleaks.toml:12)`
+}
+
+// glRequired is one [[rules.required]] entry: a companion rule that must
+// match within the given distance (nil: anywhere in the fragment).
+type glRequired struct {
+	ID            string
+	WithinLines   *int
+	WithinColumns *int
 }
 
 // glConfig is a gitleaks configuration file after [extend] path resolution.
@@ -400,11 +408,27 @@ func (p *parser) rule(m map[string]any, pos string) (*glRule, error) {
 		return nil, err
 	}
 	for _, rq := range req {
-		id, err := (tbl{rq, r.Where + ": required"}).str("id")
+		rt := tbl{rq, r.Where + ": required"}
+		p.unknown(rt, "id", "withinlines", "withincolumns")
+		id, err := rt.str("id")
 		if err != nil {
 			return nil, err
 		}
-		r.Required = append(r.Required, id)
+		g := glRequired{ID: id}
+		for _, d := range []struct {
+			key string
+			dst **int
+		}{{"withinlines", &g.WithinLines}, {"withincolumns", &g.WithinColumns}} {
+			if _, ok := rq[d.key]; !ok {
+				continue
+			}
+			n, err := rt.integer(d.key)
+			if err != nil {
+				return nil, err
+			}
+			*d.dst = &n
+		}
+		r.Required = append(r.Required, g)
 	}
 	var ats []map[string]any
 	for _, key := range []string{"allowlist", "allowlists"} {

@@ -85,6 +85,7 @@ type converter struct {
 	ids     map[string]string // gitleaks id -> tokenward id
 	used    map[string]bool   // tokenward ids written
 	rules   int
+	pending []pendingRequire // [[rules.required]] entries, by placeholder number
 }
 
 func (cv *converter) note(kind NoteKind, where, format string, args ...any) {
@@ -125,6 +126,9 @@ func Convert(name string, data []byte, opts Options) (*Result, error) {
 	for _, r := range cfg.Rules {
 		cv.rule(&ruleText, r)
 	}
+	resolved := cv.resolveRequired(ruleText.Bytes())
+	ruleText.Reset()
+	ruleText.Write(resolved)
 	for _, a := range cfg.Allowlists {
 		if len(a.TargetRules) > 0 {
 			continue
@@ -244,13 +248,19 @@ func (cv *converter) newID(r *glRule) (string, bool) {
 // rule converts one gitleaks rule and writes it to w.
 func (cv *converter) rule(w *bytes.Buffer, r *glRule) {
 	if r.SkipReport {
-		cv.note(Dropped, r.Where, "skipReport = true: the rule only serves as a required part of composite rules, which tokenward does not support")
-		return
+		if !cv.requiredIDs()[r.ID] {
+			cv.note(Dropped, r.Where, "skipReport = true: the rule only serves as a required part of composite rules, and no rule requires it")
+			return
+		}
+		cv.note(Changed, r.Where, "skipReport = true: kept as the companion of the composite rules that require it, which absorb its findings near them; tokenward reports its other findings on their own (gitleaks does not)")
 	}
 	if len(r.Required) > 0 {
-		cv.note(Changed, r.Where, "composite rule: gitleaks reports it only when the required rules %q also match nearby; tokenward has no required rules, so it reports on its own (expect more findings)", r.Required)
+		cv.note(Changed, r.Where, "composite rule: converted to [[rule.require]]; gitleaks drops a finding whose required rules do not match nearby, tokenward reports it without the missing parts (verification: not_checked)")
 	}
 	if b := cv.builtin[r.ID]; b != nil {
+		if len(r.Required) > 0 {
+			cv.note(Dropped, r.Where, "[[rules.required]] on built-in rule %q: built-in rules keep their own composition", r.ID)
+		}
 		cv.mergeBuiltin(w, r, b)
 		return
 	}
@@ -300,6 +310,60 @@ func (cv *converter) rule(w *bytes.Buffer, r *glRule) {
 	cv.rules++
 	fmt.Fprintf(w, "\n[[rule]]\n# from gitleaks %s\n", comment(r.Where))
 	writeRule(w, &tr)
+	for _, q := range r.Required {
+		// The companion's tokenward id is known once every rule is converted:
+		// a placeholder, resolved by resolveRequired.
+		cv.pending = append(cv.pending, pendingRequire{q: q, where: r.Where})
+		fmt.Fprintf(w, "[[rule.require]]\n%s\n", requirePlaceholder(len(cv.pending)-1))
+	}
+}
+
+// pendingRequire is a [[rules.required]] entry waiting for its companion's id.
+type pendingRequire struct {
+	q     glRequired
+	where string
+}
+
+func requirePlaceholder(i int) string { return fmt.Sprintf("# tokenward-require-%d", i) }
+
+// resolveRequired writes the [[rule.require]] entries: the companion's
+// tokenward id and distances. A companion that was not converted leaves the
+// entry out (the rule then reports alone), with a note.
+func (cv *converter) resolveRequired(text []byte) []byte {
+	var pairs []string
+	for i, p := range cv.pending {
+		table := "[[rule.require]]\n" + requirePlaceholder(i) + "\n"
+		id, ok := cv.ids[p.q.ID]
+		if !ok {
+			cv.note(Dropped, p.where, "required rule %q was not converted (or does not exist), so the requirement is left out", p.q.ID)
+			pairs = append(pairs, table, "")
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "[[rule.require]]\n# gitleaks [[rules.required]] id = %q\nid = %q\n", comment(p.q.ID), id)
+		if p.q.WithinLines != nil {
+			fmt.Fprintf(&b, "within_lines = %d\n", max(0, min(*p.q.WithinLines, rules.MaxWithin)))
+		}
+		if p.q.WithinColumns != nil {
+			fmt.Fprintf(&b, "within_columns = %d\n", max(0, min(*p.q.WithinColumns, rules.MaxWithin)))
+		}
+		pairs = append(pairs, table, b.String())
+	}
+	if len(pairs) == 0 {
+		return text
+	}
+	return []byte(strings.NewReplacer(pairs...).Replace(string(text)))
+}
+
+// requiredIDs are the gitleaks ids some rule requires.
+func (cv *converter) requiredIDs() map[string]bool {
+	out := map[string]bool{}
+	for _, r := range cv.cfg.Rules {
+		for _, q := range r.Required {
+			out[q.ID] = true
+		}
+	}
+	return out
 }
 
 // keywords lower-cases and de-duplicates a rule's keywords. tokenward rejects

@@ -1,6 +1,7 @@
 package gitleaks
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -515,4 +516,50 @@ func summary(fs []finding.Finding) []string {
 		out = append(out, f.RuleID+"@"+f.File+":"+strconv.Itoa(f.Line))
 	}
 	return out
+}
+
+// TestConvertRequired: [[rules.required]] becomes [[rule.require]] with the
+// companion's tokenward id and distances; a skipReport companion is kept.
+func TestConvertRequired(t *testing.T) {
+	res, err := Convert("cfg.toml", []byte(`
+[[rules]]
+id = "Acme_Session"
+regex = '''sess-([a-z0-9]{24})'''
+  [[rules.required]]
+  id = "Acme_Key"
+  withinLines = 2
+  withinColumns = 40
+  [[rules.required]]
+  id = "nowhere"
+
+[[rules]]
+id = "Acme_Key"
+regex = '''acme_([a-z0-9]{32})'''
+skipReport = true
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := rules.Parse("out.toml", res.TOML)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.TOML)
+	}
+	var got []string
+	for _, r := range p.Rules() {
+		for _, q := range r.Require {
+			got = append(got, fmt.Sprintf("%s requires %s within %d lines, %d columns", r.ID, q.ID, *q.WithinLines, *q.WithinColumns))
+		}
+	}
+	if want := "acme-session requires acme-key within 2 lines, 40 columns"; len(got) != 1 || got[0] != want {
+		t.Errorf("requires %q, want %q\n%s", got, want, res.TOML)
+	}
+	if res.Rules != 2 {
+		t.Errorf("%d rules written, want 2 (the skipReport companion is kept)", res.Rules)
+	}
+	notes := notesText(res.Notes)
+	for _, want := range []string{`required rule "nowhere" was not converted`, "converted to [[rule.require]]", "kept as the companion"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
 }
