@@ -77,6 +77,8 @@ func (p *providers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			if strings.HasPrefix(tok, "ghp_") {
 				w.Header().Set("X-OAuth-Scopes", "repo, gist")
+				fmt.Fprint(w, `{"login":"octocat","id":1,"total_private_repos":42,"owned_private_repos":40}`)
+				return
 			}
 			fmt.Fprint(w, `{"login":"octocat","id":1}`)
 		}
@@ -119,12 +121,13 @@ func (p *providers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		fmt.Fprint(w, `{"id":4,"name":"ci-token","revoked":false,"active":true,"scopes":["api","read_user"]}`)
+		fmt.Fprint(w, `{"id":4,"name":"ci-token","revoked":false,"active":true,"scopes":["api","read_user"],"user_id":17,"expires_at":"2027-01-01"}`)
 	case r.URL.Path == "/slack/api/auth.test" && r.Method == "POST":
 		if !p.isLive(tok) {
 			fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
 			return
 		}
+		w.Header().Set("X-OAuth-Scopes", "chat:write,channels:read")
 		fmt.Fprint(w, `{"ok":true,"url":"https://acme.slack.com/","team":"Acme","user":"grace","team_id":"T1","user_id":"W1"}`)
 	case r.URL.Path == "/slack/api/auth.revoke" && r.Method == "POST":
 		if !p.isLive(tok) {
@@ -205,6 +208,19 @@ func TestBuiltinSpecs(t *testing.T) {
 		got := out[i].Verification
 		if got.Status != c.want || !strings.Contains(got.Detail, c.detail) {
 			t.Errorf("%s %s: got %+v, want %s ~%q", c.rule, finding.Redact(c.token), *got, c.want, c.detail)
+		}
+	}
+	// Access maps.
+	for i, want := range map[int]string{
+		0: "identity octocat; scopes repo, gist; 42 private repositories",
+		2: "identity octocat",
+		3: "identity GitHub App installation; 3 repositories",
+		4: "identity user 17; scopes api, read_user; expires_at 2027-01-01; token_name ci-token",
+		5: "identity grace; account Acme; scopes chat:write, channels:read; workspace_url https://acme.slack.com/",
+		6: "",
+	} {
+		if got := out[i].Verification.Access.Summary(); got != want {
+			t.Errorf("%s access %q, want %q", cases[i].rule, got, want)
 		}
 	}
 

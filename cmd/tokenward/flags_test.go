@@ -28,7 +28,7 @@ func TestFlagsOnlyWhereTheyApply(t *testing.T) {
 		{[]string{"merge", "--verify", "a.db"}, 2, "unknown flag: --verify"},
 		{[]string{"verify", "--verify"}, 2, "unknown flag: --verify"},
 		{[]string{"scan", ".", "--version"}, 2, "unknown flag: --version"},
-		{[]string{"rules", "list", "--format", "yaml"}, 2, "rules list writes text or json"},
+		{[]string{"rules", "list", "--format", "yaml"}, 2, "rules list writes text, json or markdown"},
 		{[]string{"scan", ".", "--log-level", "loud"}, 2, "--log-level"},
 		{[]string{"scan", ".", "-q", "-v"}, 2, "cannot be combined"},
 		{[]string{"scan", ".", "--also-write", "xml=out"}, 2, "--also-write"},
@@ -67,6 +67,8 @@ func TestRulesListJSON(t *testing.T) {
 	}
 	for id, want := range map[string]map[string]any{
 		"github-pat":                 {"family": "github", "verify": true, "revoke": true, "access": true, "composite": false},
+		"aws-access-key-id":          {"family": "aws", "verify": true, "revoke": true, "access": true, "composite": true, "verifier": "aws-sts", "revoke_family": "aws-iam"},
+		"aws-secret-access-key":      {"verify": false, "composite": false},
 		"authorization-token-header": {"family": "seed", "verify": true, "revoke": false, "access": false},
 		"openai-api-key":             {"family": "openai", "verify": true, "revoke": false, "access": true},
 		"slack-signing-secret":       {"verify": false, "revoke": false},
@@ -283,5 +285,36 @@ func TestAlsoWrite(t *testing.T) {
 	}
 	if st.Mode().Perm() != 0o600 || !strings.Contains(readFile(t, secret), token) {
 		t.Errorf("--show-secrets --also-write: mode %v, want 0600 and the secret", st.Mode())
+	}
+}
+
+// TestProvidersDocFresh: docs/providers.md is `rules list --format markdown`,
+// which is generated from the JSON listing. Regenerate it with
+// go run ./cmd/tokenward rules list --format markdown > docs/providers.md
+func TestProvidersDocFresh(t *testing.T) {
+	r := tokenward(t, t.TempDir(), "", "rules", "list", "--format", "markdown")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "providers.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(doc) != r.stdout {
+		t.Errorf("docs/providers.md is stale: run go run ./cmd/tokenward rules list --format markdown > docs/providers.md")
+	}
+}
+
+func TestRulesListSummary(t *testing.T) {
+	r := tokenward(t, t.TempDir(), "", "rules", "list", "--format", "json", "--summary")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var s rulesSummary
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Rules < 100 || s.Verify < 13 || s.Composite < 1 || !slices.Contains(s.Families, "aws") || s.Access < 1 || s.Revoke < 11 {
+		t.Errorf("summary %+v", s)
 	}
 }

@@ -28,10 +28,12 @@ var rulesListCmd = &cobra.Command{
 		}
 		switch strings.ToLower(common.format) {
 		case "json":
-			return writeRulesJSON(cmd.OutOrStdout(), set)
+			return writeRulesJSON(cmd.OutOrStdout(), set, rulesSummaryFlag)
+		case "markdown":
+			return writeProviderTable(cmd.OutOrStdout(), set)
 		case "", "text":
 		default:
-			return usageError(fmt.Errorf("--format %q: rules list writes text or json", common.format))
+			return usageError(fmt.Errorf("--format %q: rules list writes text, json or markdown (the provider table)", common.format))
 		}
 		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "ID\tSEVERITY\tTAGS\tDESCRIPTION")
@@ -70,7 +72,11 @@ var rulesTestCmd = &cobra.Command{
 	},
 }
 
+// rulesSummaryFlag: rules list --format json --summary writes the counts.
+var rulesSummaryFlag bool
+
 func init() {
+	rulesListCmd.Flags().BoolVar(&rulesSummaryFlag, "summary", false, "with --format json: write the counts (rules that verify, revoke, map access, are composite; providers) instead of the rules")
 	rulesCmd.AddCommand(rulesListCmd, rulesTestCmd)
 	rootCmd.AddCommand(rulesCmd)
 }

@@ -67,6 +67,9 @@ func (STS) Family() string { return "aws" }
 // Host implements check.Check.
 func (STS) Host(endpoint string) string { return hostOf(endpoint, STSEndpoint) }
 
+// ReportsAccess implements check.AccessReporter: ARN, account, user id.
+func (STS) ReportsAccess() bool { return true }
+
 // Family implements check.Check.
 func (IAM) Family() string { return "aws-iam" }
 

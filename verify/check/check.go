@@ -88,6 +88,12 @@ type Revoker interface {
 	DescribeRevoke(c Credential) string
 }
 
+// AccessReporter is implemented by checks whose live results carry an access
+// map (for `tokenward rules list`).
+type AccessReporter interface {
+	ReportsAccess() bool
+}
+
 // UnknownResult returns an unknown result with the reason.
 func UnknownResult(detail string) Result {
 	return Result{Status: finding.StatusUnknown, Detail: detail}
