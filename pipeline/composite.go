@@ -31,12 +31,16 @@ func Compose(set *rules.Set, fs []finding.Finding) []finding.Finding {
 		return fs
 	}
 	reqs := map[string][]rules.Require{}
+	companion := map[string]bool{}
 	for _, r := range set.Rules {
 		if len(r.Require) > 0 {
 			reqs[r.ID] = r.Require
 		}
+		if r.Companion {
+			companion[r.ID] = true
+		}
 	}
-	if len(reqs) == 0 {
+	if len(reqs) == 0 && len(companion) == 0 {
 		return fs
 	}
 	type key struct{ file, commit string }
@@ -53,10 +57,15 @@ func Compose(set *rules.Set, fs []finding.Finding) []finding.Finding {
 			anyPrimary = true
 		}
 	}
-	if !anyPrimary {
+	absorbed := map[int]bool{}
+	for i := range fs {
+		if companion[fs[i].RuleID] && fs[i].Kind != finding.KindHygiene {
+			absorbed[i] = true // reported only as a part
+		}
+	}
+	if !anyPrimary && len(absorbed) == 0 {
 		return fs
 	}
-	absorbed := map[int]bool{}
 	keys := make([]key, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)

@@ -30,6 +30,17 @@ regex = '''SID[0-9]{4}'''
 id = "key-secret"
 within_lines = 0
 within_columns = 30
+
+[[rule]]
+id = "account"
+regex = '''ACC[0-9]{4}'''
+companion = true
+
+[[rule]]
+id = "token"
+regex = '''TOK[0-9]{4}'''
+[[rule.require]]
+id = "account"
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +103,10 @@ func TestCompose(t *testing.T) {
 		{"columns bound", []finding.Finding{
 			at("sid", "SID0001", "x.go:7:1"), at("key-secret", "SEC0001", "x.go:7:20"), at("key-secret", "SEC0002", "x.go:7:80")},
 			"sid SID0001+SEC0001@7, key-secret SEC0002"},
+		{"companion-only absorbed", []finding.Finding{at("token", "TOK0001", "t.env:9:1"), at("account", "ACC0001", "t.env:1:1")},
+			"token TOK0001+ACC0001@1"},
+		{"companion-only alone is not reported", []finding.Finding{at("account", "ACC0001", "t.env:1:1"), at("token", "TOK0001", "u.env:1:1")},
+			"token TOK0001"},
 		{"hygiene ignored", []finding.Finding{at("key-id", "KID0001", "a.env:1:5"),
 			{RuleID: "key-secret", Kind: finding.KindHygiene, File: "a.env", Line: 2, Secret: "SEC0001"}},
 			"key-id KID0001, key-secret SEC0001"},

@@ -41,6 +41,11 @@ type Rule struct {
 	// version) within the given distance is attached as a part
 	// ([[rule.require]]; see pipeline.Compose).
 	Require []Require `toml:"require"`
+	// Companion marks a rule that is only ever a part of composite
+	// credentials (a Twilio account SID, an identifier rather than a
+	// secret): its findings are reported only inside the composites that
+	// absorb them (gitleaks' skipReport).
+	Companion bool `toml:"companion"`
 
 	// Derived by Compile. The regex itself is compiled on first use (Regexp):
 	// start-up must not pay for rules that never fire.

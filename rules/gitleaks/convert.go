@@ -252,7 +252,7 @@ func (cv *converter) rule(w *bytes.Buffer, r *glRule) {
 			cv.note(Dropped, r.Where, "skipReport = true: the rule only serves as a required part of composite rules, and no rule requires it")
 			return
 		}
-		cv.note(Changed, r.Where, "skipReport = true: kept as the companion of the composite rules that require it, which absorb its findings near them; tokenward reports its other findings on their own (gitleaks does not)")
+		cv.note(Changed, r.Where, "skipReport = true: converted to companion = true, reported only inside the composite rules that require it")
 	}
 	if len(r.Required) > 0 {
 		cv.note(Changed, r.Where, "composite rule: converted to [[rule.require]]; gitleaks drops a finding whose required rules do not match nearby, tokenward reports it without the missing parts (verification: not_checked)")
@@ -281,6 +281,7 @@ func (cv *converter) rule(w *bytes.Buffer, r *glRule) {
 		SecretGroup: max(r.SecretGroup, 0),
 		Entropy:     max(r.Entropy, 0),
 		Tags:        dedupe(r.Tags),
+		Companion:   r.SkipReport,
 	}
 	if r.Entropy > 8 {
 		cv.note(Dropped, r.Where, "entropy %g is above 8 bits per byte, which no secret reaches: the rule never reports in gitleaks either", r.Entropy)
@@ -548,6 +549,9 @@ func writeRule(w *bytes.Buffer, r *rules.Rule) {
 		w.WriteString("tags = ")
 		writeList(w, r.Tags)
 		w.WriteString("\n")
+	}
+	if r.Companion {
+		w.WriteString("companion = true\n")
 	}
 	for _, a := range r.Allow {
 		w.WriteString("[[rule.allow]]\n")

@@ -553,11 +553,14 @@ skipReport = true
 	if want := "acme-session requires acme-key within 2 lines, 40 columns"; len(got) != 1 || got[0] != want {
 		t.Errorf("requires %q, want %q\n%s", got, want, res.TOML)
 	}
+	if !strings.Contains(string(res.TOML), "companion = true") {
+		t.Errorf("the skipReport rule is not companion-only:\n%s", res.TOML)
+	}
 	if res.Rules != 2 {
 		t.Errorf("%d rules written, want 2 (the skipReport companion is kept)", res.Rules)
 	}
 	notes := notesText(res.Notes)
-	for _, want := range []string{`required rule "nowhere" was not converted`, "converted to [[rule.require]]", "kept as the companion"} {
+	for _, want := range []string{`required rule "nowhere" was not converted`, "converted to [[rule.require]]", "converted to companion = true"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}
