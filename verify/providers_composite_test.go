@@ -10,9 +10,9 @@ import (
 var compositeCases = []providerCase{
 	{
 		rule: "twilio-auth-token", docs: "https://www.twilio.com/docs/usage/api/account#fetch-an-account-resource",
-		secret: "310e89038b0612599d5e2bf39a5b8398",
-		parts:  map[string]string{"twilio-account-sid": "ACbe861d8601a94b3cc4bd8d91069b9c61"},
-		path:   "/2010-04-01/Accounts/ACbe861d8601a94b3cc4bd8d91069b9c61.json", token: basicPassword,
+		secret: "310e89038b0612599d5e2bf39a5b8398", sample: `TWILIO_AUTH_TOKEN="310e89038b0612599d5e2bf39a5b8398"`,
+		parts: map[string]string{"twilio-account-sid": "ACbe861d8601a94b3cc4bd8d91069b9c61"},
+		path:  "/2010-04-01/Accounts/ACbe861d8601a94b3cc4bd8d91069b9c61.json", token: basicPassword,
 		live: reply{body: `{"sid":"ACbe861d8601a94b3cc4bd8d91069b9c61","friendly_name":"Acme prod","status":"active","type":"Full",` +
 			`"date_created":"Thu, 30 Jul 2015 20:00:00 +0000","uri":"/2010-04-01/Accounts/ACbe861d8601a94b3cc4bd8d91069b9c61.json"}`},
 		invalid:    reply{status: http.StatusUnauthorized, body: `{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}`},
@@ -23,17 +23,17 @@ var compositeCases = []providerCase{
 	},
 	{
 		rule: "datadog-api-key", docs: "https://docs.datadoghq.com/api/latest/authentication/#validate-api-key",
-		secret: "4339639a695572816c9ba1a1bd39abfb",
-		path:   "/api/v1/validate", token: headerToken("DD-API-KEY"),
+		secret: "4339639a695572816c9ba1a1bd39abfb", sample: "DD_API_KEY=4339639a695572816c9ba1a1bd39abfb",
+		path: "/api/v1/validate", token: headerToken("DD-API-KEY"),
 		live:       reply{body: `{"valid":true}`},
 		invalid:    reply{status: http.StatusForbidden, body: `{"errors":["Forbidden"]}`},
 		wantDetail: "Datadog API key",
 	},
 	{
 		rule: "datadog-app-key", docs: "https://docs.datadoghq.com/api/latest/key-management/#get-all-application-keys-owned-by-current-user",
-		secret: "1cf0f83cba1f09dec5a0bc8207d308dbb562fa26",
-		parts:  map[string]string{"datadog-api-key": "4339639a695572816c9ba1a1bd39abfb"},
-		path:   "/api/v2/current_user/application_keys?page%5Bsize%5D=1", token: headerToken("DD-APPLICATION-KEY"),
+		secret: "1cf0f83cba1f09dec5a0bc8207d308dbb562fa26", sample: "DD_APP_KEY: '1cf0f83cba1f09dec5a0bc8207d308dbb562fa26'",
+		parts: map[string]string{"datadog-api-key": "4339639a695572816c9ba1a1bd39abfb"},
+		path:  "/api/v2/current_user/application_keys?page%5Bsize%5D=1", token: headerToken("DD-APPLICATION-KEY"),
 		live: reply{body: `{"data":[{"type":"application_keys","id":"00000000-0000-1234-0000-000000000000",` +
 			`"attributes":{"created_at":"2020-11-23T10:00:00.000Z","last4":"fa26","name":"ci"}}],"meta":{"page":{"total_filtered_count":3}}}`},
 		invalid:    reply{status: http.StatusForbidden, body: `{"errors":["Forbidden"]}`},
