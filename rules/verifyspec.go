@@ -56,6 +56,8 @@ type HTTPSpec struct {
 	Family string `toml:"family"`
 	// BaseURL is the literal base of "{{base}}" step URLs: https://host[:port][/path].
 	// Empty means the endpoint must be configured (--endpoint RULE_OR_FAMILY=URL).
+	// The one templated form derives the first host label from a part or group
+	// through the dnslabel filter (see HostTemplate).
 	BaseURL string     `toml:"base_url"`
 	Steps   []HTTPStep `toml:"step"`
 	// Verifier names a check written in Go (verifier = "aws-sts") instead of
@@ -228,7 +230,15 @@ func specValidate(s *HTTPSpec, revoke bool, groups map[string]bool) error {
 	if s.Family != "" && !tmpl.IsName(s.Family) {
 		return fmt.Errorf("family %q: use letters, digits, _ and -", s.Family)
 	}
-	if s.BaseURL != "" {
+	if strings.Contains(s.BaseURL, "{{") {
+		h, err := ParseHostTemplate(s.BaseURL)
+		if err != nil {
+			return fmt.Errorf("base_url: %v", err)
+		}
+		if err := specCheckRef(h.Ref, groups, nil, false, false); err != nil {
+			return fmt.Errorf("base_url %q: %v", s.BaseURL, err)
+		}
+	} else if s.BaseURL != "" {
 		if err := CheckBaseURL(s.BaseURL); err != nil {
 			return fmt.Errorf("base_url: %v", err)
 		}
@@ -594,3 +604,57 @@ func IsLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// HostTemplate is a base URL whose first host label comes from the credential:
+// "https://{{part.algolia-app-id|dnslabel}}-dsn.algolia.net". Only that form is
+// allowed: https, one reference (a companion part or a named group) with the
+// dnslabel filter at the very start of the host, then a literal rest of the
+// host that holds the provider's registrable domain (at least two labels after
+// the derived one) and an optional literal path. At run time the value must be
+// a strict DNS label (letters, digits, inner dashes; lower-cased) and the
+// label it makes at most 63 bytes, so no value can add a label, a port, user
+// info or a path: the secret goes to a host under the provider's domain only.
+type HostTemplate struct {
+	Ref       string // "part.algolia-app-id" or "match.NAME"
+	LabelTail string // literal rest of the first label ("-dsn")
+	Domain    string // literal rest of the host, from its first dot (".algolia.net")
+	Path      string // literal path ("" or "/...")
+}
+
+var hostTemplateRe = regexp.MustCompile(`^https://\{\{\s*((?:part|match)\.[A-Za-z0-9_-]+)\s*\|\s*dnslabel\s*\}\}([a-z0-9-]*)((?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?){2,})(/[^{}?#]*)?$`)
+
+// ParseHostTemplate parses a templated base URL (see HostTemplate).
+func ParseHostTemplate(s string) (*HostTemplate, error) {
+	m := hostTemplateRe.FindStringSubmatch(s)
+	if m == nil {
+		return nil, fmt.Errorf("%q: a templated base URL must be https://{{part.RULE-ID|dnslabel}}<literal rest of the host>[/path], the template making (the start of) the first label only", s)
+	}
+	h := &HostTemplate{Ref: m[1], LabelTail: m[2], Domain: m[3], Path: strings.TrimRight(m[4], "/")}
+	if strings.HasSuffix(h.LabelTail, "-") {
+		return nil, fmt.Errorf("%q: a host label cannot end with a dash", s)
+	}
+	if err := CheckBaseURL("https://x" + h.LabelTail + h.Domain + h.Path); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+var dnsLabelRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// Render makes the base URL for value, or fails when value is not a strict
+// DNS label.
+func (h *HostTemplate) Render(value string) (string, error) {
+	v := strings.ToLower(value)
+	label := v + h.LabelTail
+	if !dnsLabelRe.MatchString(v) || !dnsLabelRe.MatchString(label) {
+		return "", fmt.Errorf("{{%s}} is not a DNS label (letters, digits and inner dashes, at most 63), so no host can be made from it", h.Ref)
+	}
+	u := "https://" + label + h.Domain + h.Path
+	if p, err := url.Parse(u); err != nil || p.Hostname() != label+h.Domain || p.User != nil || p.Port() != "" {
+		return "", fmt.Errorf("{{%s}} does not make a host under %s", h.Ref, h.Domain)
+	}
+	return u, nil
+}
+
+// Pattern is the host for display, the derived part as "*".
+func (h *HostTemplate) Pattern() string { return "*" + h.LabelTail + h.Domain }

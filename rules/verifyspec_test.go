@@ -140,3 +140,38 @@ url = "{{base}}/me"
 		t.Errorf("templated host: %v", err)
 	}
 }
+
+func TestHostTemplate(t *testing.T) {
+	for _, c := range []struct {
+		src, err string
+	}{
+		{"https://{{part.algolia-app-id|dnslabel}}-dsn.algolia.net", ""},
+		{"https://{{part.x|dnslabel}}.api.example.com/v1", ""},
+		{"https://{{part.x}}.algolia.net", "must be"},                       // no dnslabel
+		{"https://{{part.x|dnslabel}}.net", "must be"},                      // one label after: no registrable domain
+		{"https://api.{{part.x|dnslabel}}.algolia.net", "must be"},          // not at the start
+		{"http://{{part.x|dnslabel}}-dsn.algolia.net", "must be"},           // not https
+		{"https://{{part.x|dnslabel}}.algolia.net:8443", "must be"},         // port
+		{"https://{{part.x|dnslabel}}{{part.y|dnslabel}}.a.net", "must be"}, // two references
+		{"https://{{part.x|dnslabel}}-.algolia.net", "dash"},
+		{"https://{{secret|dnslabel}}.algolia.net", "must be"},
+	} {
+		_, err := ParseHostTemplate(c.src)
+		if (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%s: %v, want %q", c.src, err, c.err)
+		}
+	}
+	h, err := ParseHostTemplate("https://{{part.a|dnslabel}}-dsn.algolia.net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]string{
+		"R2LHTYCXAB": "https://r2lhtycxab-dsn.algolia.net", "a-b": "https://a-b-dsn.algolia.net",
+		"a.b": "", "a/b": "", "a:1": "", "a@b": "", "": "", "-a": "", "a%": "", "ａ": "",
+	} {
+		got, err := h.Render(v)
+		if got != want || (err == nil) != (want != "") {
+			t.Errorf("Render(%q) = %q, %v; want %q", v, got, err, want)
+		}
+	}
+}

@@ -42,6 +42,19 @@ var compositeCases = []providerCase{
 			return a.Resources != nil && *a.Resources == 3 && a.ResourceKind == "application keys of its user"
 		},
 	},
+	{
+		rule: "algolia-admin-api-key", docs: "https://www.algolia.com/doc/rest-api/search/list-indices",
+		secret: "e392ffea2be928158aad49b81fd307e4", sample: `"ALGOLIA_ADMIN_KEY": "e392ffea2be928158aad49b81fd307e4",`,
+		parts: map[string]string{"algolia-app-id": "R2LHTYCXAB"},
+		path:  "/1/indexes?page=0&hitsPerPage=1", token: headerToken("X-Algolia-API-Key"),
+		live: reply{body: `{"items":[{"name":"contacts","createdAt":"2023-01-01T00:00:00.000Z","updatedAt":"2023-01-02T00:00:00.000Z",` +
+			`"entries":100,"dataSize":2048,"fileSize":4096,"lastBuildTimeS":0,"numberOfPendingTasks":0,"pendingTask":false}],"nbPages":4}`},
+		invalid:    reply{status: http.StatusForbidden, body: `{"message":"Invalid Application-ID or API key","status":403}`},
+		wantDetail: "Algolia application key",
+		wantAccess: func(a *finding.Access) bool {
+			return a.Resources != nil && *a.Resources == 4 && a.ResourceKind == "indices"
+		},
+	},
 }
 
 func init() { providerCases = append(providerCases, compositeCases...) }

@@ -27,6 +27,9 @@ type spec struct {
 	ruleID string
 	family string
 	base   string // effective base URL without trailing slash; "" when none is configured
+	// baseTmpl, when set, makes the base URL from each credential (base is
+	// then the template): see rules.HostTemplate.
+	baseTmpl *rules.HostTemplate
 	steps  []*step
 	revoke bool
 	hash   string     // identifies the spec's content and base, for request deduplication
@@ -106,6 +109,11 @@ func compileSpec(r *rules.Rule, hs *rules.HTTPSpec, revoke bool, endpoints map[s
 	}
 	sp.base = strings.TrimRight(sp.base, "/")
 	var err error
+	if strings.Contains(sp.base, "{{") { // no override: the host comes from the credential
+		if sp.baseTmpl, err = rules.ParseHostTemplate(sp.base); err != nil {
+			return nil, err
+		}
+	}
 	for i, hst := range hs.Steps {
 		st := &step{n: i + 1, name: hst.Name, method: rules.NormalizeMethod(hst.Method), allowHTML: hst.AllowHTML}
 		if st.url, err = tmpl.Parse(hst.URL); err != nil {
@@ -266,6 +274,9 @@ func (sp *spec) host() string {
 		return ""
 	}
 	o := sp.base
+	if sp.baseTmpl != nil {
+		o = "https://" + sp.baseTmpl.Pattern()
+	}
 	if !sp.steps[0].usesBase {
 		o = sp.steps[0].origin
 	}
@@ -283,6 +294,7 @@ type env struct {
 	vars      map[string]string
 	sensitive map[string]bool // sensitive var names
 	base      string
+	baseErr   error // a templated base URL that could not be made
 	status    int
 	display   bool       // redact secret, match groups and sensitive vars
 	detail    bool       // with display: a variable not extracted renders empty
@@ -292,7 +304,16 @@ type env struct {
 }
 
 func newEnv(f *finding.Finding, sp *spec) *env {
-	return &env{secret: f.Secret, groups: f.Groups, parts: f.Parts, vars: map[string]string{}, sensitive: map[string]bool{}, base: sp.base, chains: sp.chains}
+	e := &env{secret: f.Secret, groups: f.Groups, parts: f.Parts, vars: map[string]string{}, sensitive: map[string]bool{}, base: sp.base, chains: sp.chains}
+	if sp.baseTmpl != nil {
+		e.base = ""
+		if v, ok := e.lookup(sp.baseTmpl.Ref); ok {
+			e.base, e.baseErr = sp.baseTmpl.Render(v)
+		} else {
+			e.baseErr = fmt.Errorf("{{%s}} is not in the finding, so there is no host to send it to", sp.baseTmpl.Ref)
+		}
+	}
+	return e
 }
 
 func (e *env) displayEnv() *env {

@@ -393,6 +393,9 @@ func jobKey(sp *spec, f *finding.Finding) string {
 // check runs a verify spec for one finding.
 func (v *Verifier) check(ctx context.Context, sp *spec, f *finding.Finding) finding.Verification {
 	e := newEnv(f, sp)
+	if e.baseErr != nil {
+		return finding.Verification{Status: finding.StatusNotChecked, Detail: e.baseErr.Error()}
+	}
 	var rr runResult
 	if sp.goCheck != nil {
 		rr = v.runGo(ctx, sp, f, e)

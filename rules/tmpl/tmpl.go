@@ -44,6 +44,9 @@ var Filters = map[string]func(string) string{
 	"url":       url.QueryEscape,
 	"lower":     strings.ToLower,
 	"upper":     strings.ToUpper,
+	// dnslabel lower-cases; only templated base URLs use it, and they check
+	// the value is a DNS label (rules.HostTemplate).
+	"dnslabel": strings.ToLower,
 }
 
 func jsonEscape(s string) string {
@@ -89,7 +92,7 @@ func Parse(src string) (*Template, error) {
 		for _, f := range fields[1:] {
 			f = strings.TrimSpace(f)
 			if _, ok := Filters[f]; !ok {
-				return nil, fmt.Errorf("template %q: unknown filter %q (known: base64, base64url, json, url, lower, upper)", src, f)
+				return nil, fmt.Errorf("template %q: unknown filter %q (known: base64, base64url, json, url, lower, upper, dnslabel)", src, f)
 			}
 			p.filters = append(p.filters, f)
 		}
