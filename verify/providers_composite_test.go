@@ -55,6 +55,35 @@ var compositeCases = []providerCase{
 			return a.Resources != nil && *a.Resources == 4 && a.ResourceKind == "indices"
 		},
 	},
+	{
+		rule: "okta-api-token", docs: "https://developer.okta.com/docs/api/openapi/okta-management/management/tag/User/#tag/User/operation/getUser",
+		secret: "00vcfRvT7XGByuoyu4IJGMbIHerTFjGgieqzh3Une1", sample: "OKTA_API_TOKEN=00vcfRvT7XGByuoyu4IJGMbIHerTFjGgieqzh3Une1",
+		parts: map[string]string{"okta-org-url": "dev-31415926"},
+		path:  "/api/v1/users/me", token: schemeToken("SSWS"),
+		live: reply{body: `{"id":"00ub0oNGTSWTBKOLGLNR","status":"ACTIVE","created":"2013-06-24T16:39:18.000Z",` +
+			`"profile":{"firstName":"Isaac","lastName":"Brock","email":"isaac.brock@example.com","login":"isaac.brock@example.com"}}`},
+		invalid: reply{status: http.StatusUnauthorized, body: `{"errorCode":"E0000011","errorSummary":"Invalid token provided",` +
+			`"errorLink":"E0000011","errorId":"oaeZ0mp2rBnQTGhGlv4pA_nWg","errorCauses":[]}`},
+		wantDetail: "Okta user isaac.brock@example.com (ACTIVE)",
+		wantAccess: func(a *finding.Access) bool {
+			return a.Identity == "isaac.brock@example.com" && a.Properties["status"] == "ACTIVE"
+		},
+		revokeMethod: "DELETE", revokePath: "/api/v1/api-tokens/current",
+		revoked: reply{status: http.StatusNoContent},
+	},
+	{
+		rule: "shopify-access-token", docs: "https://shopify.dev/docs/api/admin-rest/latest/resources/shop#get-shop",
+		secret: "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",
+		parts:  map[string]string{"shopify-shop-domain": "acme-outlet"},
+		path:   "/admin/api/2025-01/shop.json", token: headerToken("X-Shopify-Access-Token"),
+		live: reply{body: `{"shop":{"id":548380009,"name":"John Smith Test Store","email":"j.smith@example.com",` +
+			`"domain":"shop.apple.com","myshopify_domain":"acme-outlet.myshopify.com","plan_name":"enterprise"}}`},
+		invalid:    reply{status: http.StatusUnauthorized, body: `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`},
+		wantDetail: "Shopify shop John Smith Test Store",
+		wantAccess: func(a *finding.Access) bool {
+			return a.Account == "John Smith Test Store" && a.Properties["plan"] == "enterprise"
+		},
+	},
 }
 
 func init() { providerCases = append(providerCases, compositeCases...) }
