@@ -96,17 +96,20 @@ type sarifResult struct {
 }
 
 type sarifResultProps struct {
-	Severity     string                `json:"severity,omitempty"`
-	Confidence   string                `json:"confidence,omitempty"`
-	Kind         string                `json:"kind,omitempty"`
-	Commit       string                `json:"commit,omitempty"`
-	Author       string                `json:"author,omitempty"`
-	Email        string                `json:"email,omitempty"`
-	Date         string                `json:"date,omitempty"`
-	Encoding     string                `json:"encoding,omitempty"`
-	Deleted      string                `json:"deleted,omitempty"` // the image layer that deletes the file
-	Redacted     string                `json:"redacted,omitempty"`
-	Secret       string                `json:"secret,omitempty"` // only with ShowSecrets
+	Severity   string `json:"severity,omitempty"`
+	Confidence string `json:"confidence,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Commit     string `json:"commit,omitempty"`
+	Author     string `json:"author,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Date       string `json:"date,omitempty"`
+	Encoding   string `json:"encoding,omitempty"`
+	Deleted    string `json:"deleted,omitempty"` // the image layer that deletes the file
+	Redacted   string `json:"redacted,omitempty"`
+	Secret     string `json:"secret,omitempty"` // only with ShowSecrets
+	// Parts are a composite credential's companions (their secrets only with
+	// ShowSecrets).
+	Parts        []finding.Part        `json:"parts,omitempty"`
 	Verification *finding.Verification `json:"verification,omitempty"`
 }
 
@@ -362,10 +365,16 @@ func sarifResultFor(f finding.Finding, ruleIndex int, showSecrets bool) sarifRes
 		Encoding:     f.Encoding,
 		Deleted:      f.Deleted,
 		Redacted:     f.Redacted,
+		Parts:        f.Parts,
 		Verification: f.Verification,
 	}
 	if showSecrets {
 		props.Secret = f.Secret
+	} else {
+		props.Parts = slices.Clone(f.Parts)
+		for i := range props.Parts {
+			props.Parts[i].Secret = ""
+		}
 	}
 	res.Properties = &props
 	return res

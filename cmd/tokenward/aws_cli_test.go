@@ -79,6 +79,13 @@ func TestScanVerifyAWSPair(t *testing.T) {
 		t.Errorf("the secret key is in the text output:\n%s", r.stdout)
 	}
 
+	for _, format := range []string{"sarif", "jsonl"} {
+		r = tokenward(t, dir, "", append([]string{"--format", format}, args...)...)
+		if !strings.Contains(r.stdout, `"aws-secret-access-key"`) || !strings.Contains(r.stdout, finding.Redact(awsSecret)) || strings.Contains(r.stdout, awsSecret) {
+			t.Errorf("%s: the part is missing or not redacted:\n%s", format, r.stdout)
+		}
+	}
+
 	r = tokenward(t, dir, "", append([]string{"--format", "json"}, append(args[:1:1], append([]string{"--show-secrets"}, args[1:]...)...)...)...)
 	if !strings.Contains(r.stdout, `"secret": "`+awsSecret+`"`) && !strings.Contains(r.stdout, `"secret":"`+awsSecret+`"`) {
 		t.Errorf("--show-secrets does not show the part's secret:\n%s", r.stdout)
