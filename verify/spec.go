@@ -30,11 +30,11 @@ type spec struct {
 	// baseTmpl, when set, makes the base URL from each credential (base is
 	// then the template): see rules.HostTemplate.
 	baseTmpl *rules.HostTemplate
-	steps  []*step
-	revoke bool
-	hash   string     // identifies the spec's content and base, for request deduplication
-	chains [][]string // the filter chains its templates apply, for redaction
-	access *accessSpec
+	steps    []*step
+	revoke   bool
+	hash     string     // identifies the spec's content and base, for request deduplication
+	chains   [][]string // the filter chains its templates apply, for redaction
+	access   *accessSpec
 	// goName and goCheck are set for a spec that names a Go verifier; base is
 	// then the operator's endpoint override or "".
 	goName  string
