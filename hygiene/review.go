@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/hygiene/jwt"
@@ -39,6 +40,13 @@ func (c *Checker) Review(fs []finding.Finding) []finding.Finding {
 		if f.Kind == finding.KindSecret {
 			k := key{f.File, f.Commit}
 			secrets[k] = append(secrets[k], f)
+			// A composite credential's parts cover their lines too (git
+			// composes each blob before the review).
+			for _, p := range f.Parts {
+				if n := utf8.RuneCountInString(p.Secret); n > 0 {
+					secrets[k] = append(secrets[k], finding.Finding{Line: p.Line, Column: p.Column, EndLine: p.Line, EndColumn: p.Column + n})
+				}
+			}
 		} else {
 			have[reviewKey(f.RuleID, f)] = true
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/tokenward/tokenward/engine"
@@ -51,11 +52,12 @@ const memberMemory = 4 << 20
 // checks see only content held in memory: blobs given as Data, and members up
 // to 4 MiB. It implements source.Scanner and is safe for concurrent use.
 type ContentScanner struct {
-	eng    *engine.Engine
-	lines  LineChecker // runs first; nil: none
-	checks []Check
-	opts   ContentOptions
-	limits archive.Limits
+	compose func([]finding.Finding) []finding.Finding // set by the pipeline: Compose with its rules
+	eng     *engine.Engine
+	lines   LineChecker // runs first; nil: none
+	checks  []Check
+	opts    ContentOptions
+	limits  archive.Limits
 }
 
 // LineChecker is a per-file check that knows where its findings are line-local
@@ -370,6 +372,14 @@ func contentReadUpTo(r io.Reader, buf []byte, limit int) ([]byte, error) {
 		}
 	}
 	return buf, nil
+}
+
+// ComposeBlob implements source.Composer: Compose over one blob's findings.
+func (c *ContentScanner) ComposeBlob(fs []finding.Finding) []finding.Finding {
+	if c.compose == nil || len(fs) == 0 {
+		return fs
+	}
+	return c.compose(slices.Clone(fs))
 }
 
 // Reach and SpanningHits tell sources where the engine's findings factor, so that

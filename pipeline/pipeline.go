@@ -100,6 +100,8 @@ func New(opts Options) (*Pipeline, error) {
 		content.lines = opts.Hygiene
 	}
 	p := &Pipeline{opts: opts, content: content}
+	rs := opts.Rules
+	p.content.compose = func(fs []finding.Finding) []finding.Finding { return Compose(rs, fs) }
 	p.class = pathClass(opts.Rules, opts.Hygiene)
 	return p, nil
 }

@@ -40,6 +40,16 @@ type Scanner interface {
 	ScanBlob(b Blob) Outcome
 }
 
+// Composer is implemented by a Scanner that joins the findings of one blob
+// into composite credentials (pipeline.Compose). Sources that assemble a
+// blob's findings from parts (git: unchanged regions taken from a delta base)
+// or attribute findings to commits by fingerprint call it on each blob's
+// complete findings, so that a composite's parts come from one blob version.
+// It must not modify fs.
+type Composer interface {
+	ComposeBlob(fs []finding.Finding) []finding.Finding
+}
+
 // Outcome is what scanning one blob gave.
 type Outcome struct {
 	// Findings are positioned in the blob. File is "" for the blob itself, or the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,5 +96,62 @@ func TestScanVerifyAWSPair(t *testing.T) {
 	defer fake.Mu.Unlock()
 	if len(fake.Bad) > 0 || len(fake.Log) < 2 {
 		t.Errorf("fake STS: bad %v, log %v", fake.Bad, fake.Log)
+	}
+}
+
+// TestGitCompositeHistory: in git history each blob version is composed on its
+// own before commits are attributed, so a changed secret key makes a new
+// composite at the commit that changed it (not a lone secret key), and parts
+// never pair across versions. The pre-commit hook (--staged) gets the same.
+func TestGitCompositeHistory(t *testing.T) {
+	const secretB, secretC = "OzwQu2j0nHCblsnxaHOFB4glANhvDZFLXkl0V6Js", "ue6unVIHz+B+iOwsrG9Dl26zUrAtzgKCc0NDg3vu"
+	dir := newGitRepo(t)
+	env := func(secret string) string {
+		return "AWS_ACCESS_KEY_ID=" + awsKeyID + "\nAWS_SECRET_ACCESS_KEY=" + secret + "\n"
+	}
+	writeGitFile(t, filepath.Join(dir, ".env"), env(awsSecret))
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "commit", "-q", "-m", "pair A")
+	c1 := gitIn(t, dir, "rev-parse", "HEAD")
+	writeGitFile(t, filepath.Join(dir, ".env"), env(secretB))
+	gitIn(t, dir, "commit", "-q", "-am", "rotate the secret key only")
+	c2 := gitIn(t, dir, "rev-parse", "HEAD")
+	writeGitFile(t, filepath.Join(dir, "README"), "nothing\n")
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "commit", "-q", "-m", "unrelated")
+
+	parts := func(args ...string) []string {
+		t.Helper()
+		r := tokenward(t, dir, "", append([]string{"--format", "json"}, args...)...)
+		if r.code != 1 {
+			t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)
+		}
+		var fs []finding.Finding
+		if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil {
+			t.Fatalf("%v\n%s", err, r.stdout)
+		}
+		var out []string
+		for _, f := range fs {
+			s := f.RuleID + "@" + f.Commit
+			for _, p := range f.Parts {
+				s += "+" + p.Secret
+			}
+			out = append(out, s)
+		}
+		slices.Sort(out)
+		return out
+	}
+	got := strings.Join(parts("git", "--show-secrets"), " ")
+	w := []string{"aws-access-key-id@" + c1 + "+" + awsSecret, "aws-access-key-id@" + c2 + "+" + secretB}
+	slices.Sort(w)
+	want := strings.Join(w, " ")
+	if got != want {
+		t.Errorf("history:\n got %s\nwant %s", got, want)
+	}
+
+	writeGitFile(t, filepath.Join(dir, ".env"), env(secretC))
+	gitIn(t, dir, "add", "-A")
+	if got, want := strings.Join(parts("git", "--staged", "--show-secrets"), " "), "aws-access-key-id@+"+secretC; got != want {
+		t.Errorf("staged:\n got %s\nwant %s", got, want)
 	}
 }

@@ -88,8 +88,35 @@ func (pr *producer) blobJob(key resultKey, h plumbing.Hash, path string) (job, b
 // findingsAt returns the engine's findings for blob h as seen at path, scanning it
 // now (synchronously) if it was not yet scanned under path's class. Only call it
 // after the pool has been drained.
+//
+// The findings are composed (source.Composer) once per key: a composite's
+// parts come from this blob version, and its fingerprint is the one commits
+// are attributed by.
 func (s *session) findingsAt(h plumbing.Hash, path string) []finding.Finding {
 	key := resultKey{hash: h, class: s.class(path)}
+	return s.composeAt(key, s.rawFindingsAt(key, h, path))
+}
+
+// composeAt composes key's complete findings fs, once.
+func (s *session) composeAt(key resultKey, fs []finding.Finding) []finding.Finding {
+	c, ok := s.pool.sc.(source.Composer)
+	if !ok || len(fs) == 0 {
+		return fs
+	}
+	s.composedMu.Lock()
+	defer s.composedMu.Unlock()
+	if out, ok := s.composed[key]; ok {
+		return out
+	}
+	if s.composed == nil {
+		s.composed = map[resultKey][]finding.Finding{}
+	}
+	out := c.ComposeBlob(fs)
+	s.composed[key] = out
+	return out
+}
+
+func (s *session) rawFindingsAt(key resultKey, h plumbing.Hash, path string) []finding.Finding {
 	if fs, ok := s.pool.get(key); ok || s.scanned[key] {
 		return fs
 	}

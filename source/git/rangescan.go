@@ -365,6 +365,7 @@ func (s *session) rangeScan() {
 			var fs []finding.Finding
 			if key, ok := s.changeScan(ch.from, ch.to, ch.path); ok { // recorded in the first pass
 				fs, _ = s.pool.get(key)
+				fs = s.composeAt(key, fs)
 			} else {
 				fs = s.findingsAt(ch.to, ch.path)
 			}

@@ -177,6 +177,10 @@ type session struct {
 	partial      map[resultKey]bool // changeScan keys: submitted (true) or to scan whole
 	gitlinks     map[string]bool    // paths of submodule commits met (not scanned)
 	local        Local              // the scanner, when its findings factor (nil: no windows)
+	// composed: findings composed into composite credentials, by key (see
+	// findingsAt).
+	composedMu sync.Mutex
+	composed   map[resultKey][]finding.Finding
 }
 
 func newSession(ctx context.Context, rp *repo, sc source.Scanner, opts Options, stats *Stats) *session {

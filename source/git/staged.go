@@ -87,6 +87,7 @@ func (s *session) staged() {
 		var fs []finding.Finding
 		if key, ok := s.changeScan(c.head, c.blob, c.path); ok {
 			fs, _ = s.pool.get(key)
+			fs = s.composeAt(key, fs)
 		} else {
 			fs = s.findingsAt(c.blob, c.path)
 		}
