@@ -145,7 +145,7 @@ func writeProviderTable(w io.Writer, set *rules.Set) error {
 	rs := describeRules(set)
 	s := summarize(rs)
 	type row struct {
-		rules, verify, revoke, access, composite []string
+		verify, revoke, access, composite []string
 	}
 	byFam := map[string]*row{}
 	for _, r := range rs {
