@@ -84,6 +84,18 @@ var compositeCases = []providerCase{
 			return a.Account == "John Smith Test Store" && a.Properties["plan"] == "enterprise"
 		},
 	},
+	{
+		rule: "mailgun-private-api-token", docs: "https://documentation.mailgun.com/docs/mailgun/api-reference/openapi-final/tag/Domains/#tag/Domains/operation/GET-v4-domains",
+		secret: "key-63624df4c707450f88bf8addefa8b519",
+		path:   "/v4/domains?limit=1", token: basicPassword,
+		live: reply{body: `{"items":[{"created_at":"Tue, 14 Jul 2020 19:13:19 GMT","id":"5f0e0f0f0f0f0f0f0f0f0f0f","is_disabled":false,` +
+			`"name":"mg.example.com","require_tls":false,"smtp_login":"postmaster@mg.example.com","spam_action":"disabled","state":"active","type":"custom"}],"total_count":2}`},
+		invalid:    reply{status: http.StatusUnauthorized, body: "Forbidden", header: map[string]string{"Content-Type": "text/plain; charset=utf-8"}},
+		wantDetail: "Mailgun account with 2 domains",
+		wantAccess: func(a *finding.Access) bool {
+			return a.Account == "mg.example.com" && a.Resources != nil && *a.Resources == 2 && a.ResourceKind == "sending domains"
+		},
+	},
 }
 
 func init() { providerCases = append(providerCases, compositeCases...) }
