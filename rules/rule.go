@@ -135,6 +135,9 @@ type Require struct {
 	WithinLines *int `toml:"within_lines"`
 	// WithinColumns, when set, also bounds the column distance.
 	WithinColumns *int `toml:"within_columns"`
+	// Optional parts are attached when found and not needed otherwise (the
+	// session token of temporary AWS keys).
+	Optional bool `toml:"optional"`
 }
 
 // MaxWithin bounds within_lines and within_columns.

@@ -20,6 +20,8 @@ const (
 	awsLockedID   = "AKIAN7JQJLQ5R6EFB3IK" // live, but may not deactivate itself
 	awsOtherID    = "AKIAXQ5R6EFB3IKN7JQJ" // unknown to AWS
 	awsARN        = "arn:aws:iam::123456789012:user/alice"
+	awsTempID     = "ASIASXVDVCW2HTVW6X4G"
+	awsSession    = "IQoJb3JpZ2luX2VjEoUsjPmh5L59+4BewUnnxm4wsbQ08o15Z7yK7/L2PYNTQvKn6ShMPinuu7hJ1NAULl/lTccsimosh+xWf0P7cH+yenP7ylxVetHrEHUzBdd"
 )
 
 func awsPair(id, secret string) finding.Finding {
@@ -29,9 +31,17 @@ func awsPair(id, secret string) finding.Finding {
 	return f
 }
 
+func awsTemp(session string) finding.Finding {
+	f := awsPair(awsTempID, awsLiveSecret)
+	f.Parts = append(f.Parts, finding.Part{RuleID: "aws-session-token", Secret: session, Line: 3, Column: 19})
+	f.Fingerprint = finding.CompositeFingerprint(f.RuleID, f.Secret, f.Parts)
+	return f
+}
+
 func newAWSFake() *awsfake.Server {
 	return awsfake.New(map[string]*awsfake.Key{
 		awsLiveID:   {Secret: awsLiveSecret, ARN: awsARN, UserID: "AIDAJQABLZS4A3QDU576Q", Account: "123456789012", Active: true, CanDeactivate: true},
+		awsTempID:   {Secret: awsLiveSecret, ARN: "arn:aws:sts::123456789012:assumed-role/deploy/ci", UserID: "AROAEXAMPLE:ci", Account: "123456789012", Active: true, SessionToken: awsSession},
 		awsLockedID: {Secret: awsLiveSecret, ARN: "arn:aws:iam::123456789012:user/bob", UserID: "AIDABOB", Account: "123456789012", Active: true},
 	})
 }
@@ -75,7 +85,9 @@ func TestAWSSTS(t *testing.T) {
 		{"unknown key id", awsPair(awsOtherID, awsLiveSecret), finding.StatusInvalid, "InvalidClientTokenId"},
 		{"wrong secret key", awsPair(awsLiveID, strings.Repeat("x", 40)), finding.StatusInvalid, "SignatureDoesNotMatch"},
 		{"key id alone", lone, finding.StatusNotChecked, "companion aws-secret-access-key not found within 5 lines"},
-		{"temporary key without its session token", awsPair("ASIASXVDVCW2HTVW6X4G", awsLiveSecret), finding.StatusUnknown, "session token"},
+		{"temporary key without its session token", awsPair(awsTempID, awsLiveSecret), finding.StatusUnknown, "session token"},
+		{"temporary key with its session token", awsTemp(awsSession), finding.StatusLive, "assumed-role/deploy/ci"},
+		{"temporary key with another session token", awsTemp(awsSession + "x"), finding.StatusInvalid, "InvalidClientTokenId"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,7 +95,7 @@ func TestAWSSTS(t *testing.T) {
 			if got.Status != c.status || !strings.Contains(got.Detail, c.detail) {
 				t.Fatalf("%+v, want %s with %q", got, c.status, c.detail)
 			}
-			if c.status == finding.StatusLive {
+			if c.name == "live" {
 				a := got.Access
 				if a == nil || a.Identity != awsARN || a.Account != "123456789012" || a.Properties["user_id"] != "AIDAJQABLZS4A3QDU576Q" {
 					t.Fatalf("access %+v", a)
@@ -131,7 +143,7 @@ func TestAWSSTS(t *testing.T) {
 	if !strings.Contains(strings.Join(fake.Log, "\n"), "iam UpdateAccessKey "+awsLiveID) {
 		t.Errorf("no signed UpdateAccessKey: %v", fake.Log)
 	}
-	for _, s := range []string{awsLiveSecret} {
+	for _, s := range []string{awsLiveSecret, awsSession} {
 		assertNoSecret(t, "logs", logs.String(), s)
 	}
 }

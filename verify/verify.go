@@ -359,6 +359,9 @@ func (v *Verifier) precheck(sp *spec, f *finding.Finding) (finding.Verification,
 func missingPart(reqs []rules.Require, f *finding.Finding) string {
 	for _, q := range reqs {
 		i := slices.IndexFunc(f.Parts, func(p finding.Part) bool { return p.RuleID == q.ID })
+		if q.Optional && i < 0 {
+			continue
+		}
 		switch {
 		case i < 0 && q.WithinLines == nil:
 			return "companion " + q.ID + " not found in the file: the credential cannot be checked without it"

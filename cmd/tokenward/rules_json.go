@@ -41,6 +41,7 @@ type ruleJSON struct {
 type requireJSON struct {
 	ID          string `json:"id"`
 	WithinLines *int   `json:"within_lines,omitempty"` // absent: anywhere in the file
+	Optional    bool   `json:"optional,omitempty"`
 }
 
 // rulesSummary counts what `rules list --format json --summary` reports.
@@ -68,7 +69,7 @@ func describeRules(set *rules.Set) []ruleJSON {
 			j.Tags = []string{}
 		}
 		for _, q := range r.Require {
-			j.Requires = append(j.Requires, requireJSON{ID: q.ID, WithinLines: q.WithinLines})
+			j.Requires = append(j.Requires, requireJSON{ID: q.ID, WithinLines: q.WithinLines, Optional: q.Optional})
 		}
 		if r.Verify != nil {
 			j.Family, j.Verifier = r.Verify.Family, r.Verify.Verifier
@@ -167,7 +168,11 @@ func writeProviderTable(w io.Writer, set *rules.Set) error {
 		if r.Composite {
 			var parts []string
 			for _, q := range r.Requires {
-				parts = append(parts, q.ID)
+				if q.Optional {
+					parts = append(parts, "("+q.ID+")")
+				} else {
+					parts = append(parts, q.ID)
+				}
 			}
 			x.composite = append(x.composite, r.ID+" + "+strings.Join(parts, " + "))
 		}

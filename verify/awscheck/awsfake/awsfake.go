@@ -35,6 +35,8 @@ type Key struct {
 	Active  bool
 	// CanDeactivate: the key's user may call iam:UpdateAccessKey on itself.
 	CanDeactivate bool
+	// SessionToken, for a temporary (ASIA) key, must come with each request.
+	SessionToken string
 }
 
 // Server is the fake. Its fields may be changed under Mu.
@@ -141,7 +143,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (id,
 	}
 	id = scope[0]
 	k := s.Keys[id]
-	if k == nil || !k.Active {
+	if k == nil || !k.Active || r.Header.Get("X-Amz-Security-Token") != k.SessionToken {
 		return "", "InvalidClientTokenId", "The security token included in the request is invalid."
 	}
 	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
