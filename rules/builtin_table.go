@@ -3641,7 +3641,7 @@ var builtinTable = []Rule{
 		Keywords:         []string{"atlassian", "confluence", "jira"},
 		Severity:         "info",
 		Tags:             []string{"atlassian"},
-		Examples:         []string{"JIRA_EMAIL=grace@example.com", "jira_username: \"ops.bot@acme.io\""},
+		Examples:         []string{"JIRA_EMAIL=grace@acme-corp.io", "jira_username: \"ops.bot@acme.io\""},
 		NegativeExamples: []string{"JIRA_EMAIL = \"${JIRA_EMAIL}\"", "jira_user: grace"},
 		Companion:        true,
 		Anchors:          []string{"atlassian", "confluence", "jira"},

@@ -99,7 +99,7 @@ var compositeCases = []providerCase{
 	{
 		rule: "atlassian-api-token", docs: "https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-myself/#api-rest-api-3-myself-get",
 		secret: "ATATT3xFfGF0QPMlaPnoYmWVcJhFayluqGqEs0Pmqs8u5NGa-ShSWg6j9JKC2RVqKa0eQuP9dOyIJCZlw_C2ktjhDE3mLP9bFN_m2L8Eue6unVIHz-B-iOwsrG9Dl26zUrAtzgKCc0NDg3vuVYJ9pIaDEaj5vbWNTcmu61r07ou4gZG3gbBEonQ=B3CC4BD8",
-		parts:  map[string]string{"atlassian-site": "acme", "atlassian-account-email": "grace@example.com"},
+		parts:  map[string]string{"atlassian-site": "acme", "atlassian-account-email": "grace@acme-corp.io"},
 		path:   "/rest/api/3/myself", token: basicPassword,
 		live: reply{body: `{"self":"https://acme.atlassian.net/rest/api/3/user?accountId=5b10a2844c20165700ede21g","accountId":"5b10a2844c20165700ede21g",` +
 			`"accountType":"atlassian","displayName":"Mia Krystof","active":true,"timeZone":"Australia/Sydney"}`},
