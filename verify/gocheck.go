@@ -12,9 +12,9 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/verify/awscheck"
 	"github.com/tokenward/tokenward/verify/check"
 	"github.com/tokenward/tokenward/verify/check/alibaba"
+	"github.com/tokenward/tokenward/verify/check/awscheck"
 	"github.com/tokenward/tokenward/verify/check/azure"
 	"github.com/tokenward/tokenward/verify/check/gcp"
 	"github.com/tokenward/tokenward/verify/check/sqldb"

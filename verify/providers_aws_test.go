@@ -11,7 +11,7 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
-	"github.com/tokenward/tokenward/verify/awscheck/awsfake"
+	"github.com/tokenward/tokenward/verify/check/awscheck/awsfake"
 )
 
 const (

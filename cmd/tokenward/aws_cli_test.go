@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/tokenward/tokenward/finding"
-	"github.com/tokenward/tokenward/verify/awscheck/awsfake"
+	"github.com/tokenward/tokenward/verify/check/awscheck/awsfake"
 )
 
 const (
