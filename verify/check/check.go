@@ -7,6 +7,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
@@ -97,4 +99,26 @@ type AccessReporter interface {
 // UnknownResult returns an unknown result with the reason.
 func UnknownResult(detail string) Result {
 	return Result{Status: finding.StatusUnknown, Detail: detail}
+}
+
+// EndpointHost is the host of the operator's endpoint override, or def (a
+// host) when there is none: what a check's Host reports.
+func EndpointHost(endpoint, def string) string {
+	if endpoint == "" {
+		return def
+	}
+	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return def
+}
+
+// Pair returns the two halves of a key pair whose either half may be the
+// finding and the other its part: (id, secret) when c is the idRule's
+// finding with a secretRule part, or the other way round.
+func Pair(c Credential, idRule, secretRule string) (id, secret string) {
+	if c.RuleID == secretRule {
+		return strings.TrimSpace(c.Parts[idRule]), c.Secret
+	}
+	return c.Secret, strings.TrimSpace(c.Parts[secretRule])
 }

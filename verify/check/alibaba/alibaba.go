@@ -43,23 +43,13 @@ func (CallerIdentity) Family() string { return "alibaba" }
 
 // Host is where the signed request goes.
 func (CallerIdentity) Host(endpoint string) string {
-	if endpoint != "" {
-		if u, err := url.Parse(endpoint); err == nil {
-			return u.Host
-		}
-	}
-	return "sts.aliyuncs.com"
+	return check.EndpointHost(endpoint, "sts.aliyuncs.com")
 }
 
 var keyIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^LTAI[A-Za-z0-9]{12,20}$`) })
 
 // pair returns the AccessKey id and secret of c.
-func pair(c check.Credential) (id, secret string) {
-	if c.RuleID == SecretRule {
-		return strings.TrimSpace(c.Parts[KeyIDRule]), c.Secret
-	}
-	return c.Secret, strings.TrimSpace(c.Parts[SecretRule])
-}
+func pair(c check.Credential) (id, secret string) { return check.Pair(c, KeyIDRule, SecretRule) }
 
 // Encode is the RPC signature's percent-encoding (RFC 3986 unreserved
 // characters kept, everything else %XX, space as %20).

@@ -46,12 +46,7 @@ func (ClientSecret) Family() string { return "azure" }
 
 // Host is where the secret goes.
 func (ClientSecret) Host(endpoint string) string {
-	if endpoint != "" {
-		if u, err := url.Parse(endpoint); err == nil {
-			return u.Host
-		}
-	}
-	return "login.microsoftonline.com"
+	return check.EndpointHost(endpoint, "login.microsoftonline.com")
 }
 
 var (

@@ -51,12 +51,7 @@ func (ServiceAccount) Family() string { return "gcp" }
 
 // Host is where the signed assertion goes.
 func (ServiceAccount) Host(endpoint string) string {
-	if endpoint != "" {
-		if u, err := url.Parse(endpoint); err == nil {
-			return u.Host
-		}
-	}
-	return "oauth2.googleapis.com"
+	return check.EndpointHost(endpoint, "oauth2.googleapis.com")
 }
 
 var (

@@ -44,22 +44,12 @@ func (CallerIdentity) Family() string { return "tencent" }
 
 // Host is where the signed request goes.
 func (CallerIdentity) Host(endpoint string) string {
-	if endpoint != "" {
-		if u, err := url.Parse(endpoint); err == nil {
-			return u.Host
-		}
-	}
-	return "sts.tencentcloudapi.com"
+	return check.EndpointHost(endpoint, "sts.tencentcloudapi.com")
 }
 
 var idRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^AKID[A-Za-z0-9]{32}$`) })
 
-func pair(c check.Credential) (id, key string) {
-	if c.RuleID == KeyRule {
-		return strings.TrimSpace(c.Parts[IDRule]), c.Secret
-	}
-	return c.Secret, strings.TrimSpace(c.Parts[KeyRule])
-}
+func pair(c check.Credential) (id, key string) { return check.Pair(c, IDRule, KeyRule) }
 
 func hmac256(key []byte, msg string) []byte {
 	m := hmac.New(sha256.New, key)

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,13 +25,10 @@ import (
 // AuthenticationFailed; ping only once authenticated (else 13 Unauthorized).
 // It records every command name.
 type Mongo struct {
-	ln       net.Listener
+	listener
 	user, pw string
 	busy     bool
-	mu       sync.Mutex
-	accepts  int
 	cmds     []string
-	wg       sync.WaitGroup
 }
 
 const (
@@ -44,33 +40,12 @@ const (
 // StartMongo runs the fake; busy answers every command with an error that is
 // not an authentication failure (a server shutting down).
 func StartMongo(t testing.TB, user, pw string, busy bool) *Mongo {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Mongo{ln: ln, user: user, pw: pw, busy: busy}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return // closed
-			}
-			s.mu.Lock()
-			s.accepts++
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.serve(c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	s := &Mongo{user: user, pw: pw, busy: busy}
+	s.start(t, s.serve)
 	return s
 }
 
 // Port is the fake's TCP port.
-func (s *Mongo) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
-
 // Accepts counts the connections accepted.
 func (s *Mongo) Accepts() int {
 	s.mu.Lock()

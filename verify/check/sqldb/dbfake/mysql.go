@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
-	"sync"
 	"testing"
 )
 
@@ -16,13 +15,10 @@ import (
 // 1045 (28000) for a wrong password; afterwards it answers COM_PING and
 // records every other command.
 type MySQL struct {
-	ln       net.Listener
+	listener
 	user, pw string
 	busy     bool
-	mu       sync.Mutex
-	accepts  int
 	commands []byte // commands after login
-	wg       sync.WaitGroup
 }
 
 const (
@@ -37,31 +33,10 @@ const (
 
 func StartMySQL(t testing.TB, user, pw string, busy bool) *MySQL {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &MySQL{ln: ln, user: user, pw: pw, busy: busy}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return // closed
-			}
-			s.mu.Lock()
-			s.accepts++
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.serve(c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	s := &MySQL{user: user, pw: pw, busy: busy}
+	s.start(t, s.serve)
 	return s
 }
-
-func (s *MySQL) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
 func writePacket(w io.Writer, seq byte, p []byte) error {
 	h := []byte{byte(len(p)), byte(len(p) >> 8), byte(len(p) >> 16), seq}

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -24,43 +23,19 @@ import (
 // one user and password, answers 28P01 invalid_password otherwise, and
 // records every message a client sends after logging in.
 type PG struct {
-	ln       net.Listener
+	listener
 	method   string // "password", "md5", "scram-sha-256", "busy"
 	user, pw string
-	mu       sync.Mutex
-	accepts  int
 	after    []string // messages after ReadyForQuery
 	logins   int
-	wg       sync.WaitGroup
 }
 
 func StartPG(t testing.TB, method, user, pw string) *PG {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &PG{ln: ln, method: method, user: user, pw: pw}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return // closed
-			}
-			s.mu.Lock()
-			s.accepts++
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.serve(c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	s := &PG{method: method, user: user, pw: pw}
+	s.start(t, s.serve)
 	return s
 }
-
-func (s *PG) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
 func (s *PG) serve(c net.Conn) {
 	defer c.Close()

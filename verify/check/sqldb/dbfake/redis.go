@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -18,42 +17,18 @@ import (
 // AUTH); PING answers +PONG once authenticated, -NOAUTH before. It records
 // every command name.
 type Redis struct {
-	ln       net.Listener
+	listener
 	user, pw string
 	mode     string // "acl" (Redis 6+), "legacy" (before 6), "busy"
-	mu       sync.Mutex
-	accepts  int
 	cmds     []string
-	wg       sync.WaitGroup
 }
 
 func StartRedis(t testing.TB, mode, user, pw string) *Redis {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Redis{ln: ln, user: user, pw: pw, mode: mode}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return // closed
-			}
-			s.mu.Lock()
-			s.accepts++
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.serve(c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	s := &Redis{user: user, pw: pw, mode: mode}
+	s.start(t, s.serve)
 	return s
 }
-
-func (s *Redis) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
 func readCommand(r *bufio.Reader) ([]string, error) {
 	line, err := r.ReadString('\n')
