@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokenward/tokenward/finding"
+	"github.com/tokenward/tokenward/internal/textdist"
 	"github.com/tokenward/tokenward/rules"
 )
 
@@ -383,7 +384,7 @@ func hygieneSize(v any) (int64, error) {
 func hygieneSuggestID(s string) string {
 	best, bd := "", 4
 	for _, c := range Catalogue {
-		if d := hygieneEditDistance(s, c.ID); d < bd {
+		if d := textdist.Levenshtein(s, c.ID); d < bd {
 			best, bd = c.ID, d
 		}
 	}
@@ -396,12 +397,12 @@ func hygieneSuggestID(s string) string {
 func hygieneSuggestKey(s string) string {
 	best, bd := "", 4
 	for _, k := range []string{"enabled", "disable", "enable", "max_jwt_lifetime", "client_side_raise", "max_config_size", "severity"} {
-		if d := hygieneEditDistance(s, k); d < bd {
+		if d := textdist.Levenshtein(s, k); d < bd {
 			best, bd = k, d
 		}
 	}
 	for _, c := range Catalogue {
-		if d := hygieneEditDistance(s, c.ID); d < bd {
+		if d := textdist.Levenshtein(s, c.ID); d < bd {
 			best, bd = c.ID, d
 		}
 	}
@@ -409,25 +410,4 @@ func hygieneSuggestKey(s string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// hygieneEditDistance is the Levenshtein distance of two short strings.
-func hygieneEditDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

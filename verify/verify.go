@@ -22,6 +22,7 @@ import (
 
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/internal/netx"
+	"github.com/tokenward/tokenward/internal/textdist"
 	"github.com/tokenward/tokenward/rules"
 	"github.com/tokenward/tokenward/verify/check"
 )
@@ -243,7 +244,7 @@ func checkEndpointKeys(rs *rules.Set, endpoints map[string]string, checks map[st
 		sort.Strings(fams)
 		var near []string
 		for _, f := range fams {
-			if editDistance(strings.ToLower(k), strings.ToLower(f)) <= 2 {
+			if textdist.Levenshtein(strings.ToLower(k), strings.ToLower(f)) <= 2 {
 				near = append(near, f)
 			}
 		}
@@ -497,25 +498,4 @@ func (st *step) classify(r *response, e *env, revoke bool, maxBody int64) (strin
 		return rules.ResultRejected, fmt.Sprintf("HTTP %d", r.status)
 	}
 	return rules.ResultUnknown, fmt.Sprintf("HTTP %d matched no rule", r.status)
-}
-
-// editDistance is the Levenshtein distance of a and b (bytes), for suggestions.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
