@@ -19,8 +19,11 @@ type graph struct {
 	commits  []*commitInfo // discovery order
 	byHash   map[plumbing.Hash]*commitInfo
 	treeID   map[plumbing.Hash]int32
-	subtrees [][]int32 // by tree id
-	blobsIn  [][]int32 // by tree id: blob ids directly in the tree
+	trees    []plumbing.Hash // by tree id
+	kids     [][]kid         // by tree id: its subtrees and blobs, in tree order
+	broken   map[int32]bool  // tree ids that could not be read (whole)
+	names    []string        // entry names, interned (kid.name)
+	nameID   map[string]int32
 	blobID   map[plumbing.Hash]int32
 	blobs    []plumbing.Hash
 	tags     []*tagInfo // annotated tags whose messages were scanned, with their hash in target
@@ -28,6 +31,27 @@ type graph struct {
 	roots    []root // trees and blobs reachable from refs or dangling, but from no commit
 	walkedAt map[treeAt]bool
 	dirs     map[string]int32 // directory path -> id (treeAt keys hold no strings)
+}
+
+// kid is a tree entry kept by the walk: an interned name and a tree id, or ^blob
+// id for a blob. Provenance lists paths from these without reading trees again.
+type kid struct {
+	name int32
+	id   int32
+}
+
+func (k kid) tree() bool { return k.id >= 0 }
+
+// nameOf interns an entry name (no allocation when it is known).
+func (g *graph) nameOf(b []byte) int32 {
+	id, ok := g.nameID[string(b)]
+	if !ok {
+		id = int32(len(g.names))
+		n := string(b)
+		g.nameID[n] = id
+		g.names = append(g.names, n)
+	}
+	return id
 }
 
 // treeAt is a tree at a directory path (an id in graph.dirs).
@@ -56,6 +80,8 @@ func newGraph() *graph {
 	return &graph{
 		byHash:   map[plumbing.Hash]*commitInfo{},
 		treeID:   map[plumbing.Hash]int32{},
+		broken:   map[int32]bool{},
+		nameID:   map[string]int32{},
 		blobID:   map[plumbing.Hash]int32{},
 		walkedAt: map[treeAt]bool{},
 		dirs:     map[string]int32{},
@@ -84,7 +110,7 @@ func (s *session) history() {
 		s.unreachable(g)
 	}
 	s.stats.Commits = len(g.commits)
-	s.stats.Trees = len(g.treeID)
+	s.stats.Trees = len(g.trees)
 	s.stats.Blobs = len(g.blobs)
 	s.rp.store.cache.reset() // the walk's trees; the producers have caches of their own
 	s.scanAll()
@@ -232,8 +258,9 @@ func firstHash(m map[plumbing.Hash]bool) plumbing.Hash {
 }
 
 // walkTree interns tree h and everything below it, scanning new blobs. A tree is
-// read once; with path classes, once per directory path it appears at, since the
-// same content under another path may get another engine result.
+// read once; with path classes, walked once per directory path it appears at
+// (from its kept entries), since the same content under another path may get
+// another engine result.
 func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
 	id, seen := g.treeID[h]
 	var at treeAt
@@ -244,37 +271,51 @@ func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
 		if s.opts.PathClass == nil || g.walkedAt[at] {
 			return id
 		}
-	} else {
-		id = int32(len(g.subtrees))
-		g.treeID[h] = id
-		g.subtrees = append(g.subtrees, nil)
-		g.blobsIn = append(g.blobsIn, nil)
+		g.walkedAt[at] = true
+		for _, k := range g.kids[id] {
+			name := g.names[k.name]
+			if k.tree() {
+				s.walkTree(g, g.trees[k.id], prefix+name+"/")
+			} else {
+				s.internBlob(g, g.blobs[^k.id], prefix+name)
+			}
+		}
+		return id
 	}
+	id = int32(len(g.trees))
+	g.treeID[h] = id
+	g.trees = append(g.trees, h)
+	g.kids = append(g.kids, nil)
 	if s.opts.PathClass != nil {
 		g.walkedAt[at] = true
 	}
-	entries, err := s.rp.readTree(h)
-	if err != nil && !seen {
+	data, err := s.rp.readTreeRaw(h)
+	var kids []kid
+	for err == nil && len(data) > 0 {
+		var e rawEntry
+		if e, data, err = nextEntry(data); err != nil {
+			break
+		}
+		switch {
+		case e.isDir():
+			n := g.nameOf(e.name)
+			kids = append(kids, kid{n, s.walkTree(g, e.hash, prefix+g.names[n]+"/")})
+		case e.isBlob():
+			n := g.nameOf(e.name)
+			kids = append(kids, kid{n, ^s.internBlob(g, e.hash, prefix+g.names[n])})
+		case e.mode == modeGitlink:
+			s.gitlink(prefix + string(e.name))
+		}
+	}
+	if err != nil {
+		g.broken[id] = true
 		what := "tree"
 		if prefix != "" {
 			what = "tree " + strings.TrimSuffix(prefix, "/")
 		}
 		s.problem(objectProblem(what, h, err))
 	}
-	var subs, blobs []int32
-	for _, e := range entries {
-		switch {
-		case e.isDir():
-			subs = append(subs, s.walkTree(g, e.hash, prefix+e.name+"/"))
-		case e.isBlob():
-			blobs = append(blobs, s.internBlob(g, e.hash, prefix+e.name))
-		case e.mode == modeGitlink && !seen:
-			s.gitlink(prefix + e.name)
-		}
-	}
-	if !seen {
-		g.subtrees[id], g.blobsIn[id] = subs, blobs
-	}
+	g.kids[id] = kids
 	return id
 }
 
@@ -410,7 +451,7 @@ func (s *session) attribute(g *graph) {
 	if !any {
 		return
 	}
-	a := &attributor{s: s, g: g, hot: hot, holds: make([]int8, len(g.subtrees)), locs: map[plumbing.Hash][]loc{}, pathID: map[pathKey]int32{}, rebased: map[[2]int32]int32{}}
+	a := &attributor{s: s, g: g, hot: hot, holds: make([]int8, len(g.trees)), locs: make([][]loc, len(g.trees)), listed: make([]bool, len(g.trees)), pathID: map[pathKey]int32{}, rebased: map[[2]int32]int32{}}
 	reported := make([]bool, len(g.blobs))
 	for _, c := range g.commits {
 		if s.ctx.Err() != nil {
@@ -542,7 +583,8 @@ type attributor struct {
 	g     *graph
 	hot   []bool
 	holds []int8 // by tree id: 0 unknown, 1 holds a hot blob below, -1 does not
-	locs  map[plumbing.Hash][]loc
+	locs   [][]loc // by tree id, when listed
+	listed []bool
 	// Paths are interned: pathID[{dir, name}] is the id of dir's path + "/" + name
 	// (dir -1: the top), and paths[id] its pieces; the string is built on use.
 	pathID  map[pathKey]int32
@@ -616,14 +658,14 @@ func (a *attributor) treeHolds(id int32) bool {
 		return false
 	}
 	a.holds[id] = -1
-	for _, b := range a.g.blobsIn[id] {
-		if a.hot[b] {
+	for _, k := range a.g.kids[id] {
+		if !k.tree() && a.hot[^k.id] {
 			a.holds[id] = 1
 			return true
 		}
 	}
-	for _, t := range a.g.subtrees[id] {
-		if a.treeHolds(t) {
+	for _, k := range a.g.kids[id] {
+		if k.tree() && a.treeHolds(k.id) {
 			a.holds[id] = 1
 			return true
 		}
@@ -631,39 +673,40 @@ func (a *attributor) treeHolds(id int32) bool {
 	return false
 }
 
-// locsOf lists the hot blobs under tree h with their paths (memoized by tree).
+// locsOf lists the hot blobs under tree h with their paths.
 func (a *attributor) locsOf(h plumbing.Hash) []loc {
-	if ls, ok := a.locs[h]; ok {
-		return ls
-	}
 	id, ok := a.g.treeID[h]
-	if !ok || !a.treeHolds(id) {
-		a.locs[h] = nil
+	if !ok {
 		return nil
 	}
-	entries, err := a.s.rp.readTree(h)
-	if err != nil {
-		a.locs[h] = nil
-		return nil // reported when the tree was first walked
+	return a.locsOfID(id)
+}
+
+// locsOfID is locsOf by tree id (memoized), from the entries the walk kept.
+func (a *attributor) locsOfID(id int32) []loc {
+	if a.listed[id] {
+		return a.locs[id]
+	}
+	a.listed[id] = true
+	if a.g.broken[id] || !a.treeHolds(id) {
+		return nil // a broken tree was reported when it was walked
 	}
 	var out []loc
-	for _, e := range entries {
-		switch {
-		case e.isDir():
-			sub := a.locsOf(e.hash)
+	for _, k := range a.g.kids[id] {
+		name := a.g.names[k.name]
+		if k.tree() {
+			sub := a.locsOfID(k.id)
 			if len(sub) == 0 {
 				continue
 			}
-			dir := a.intern(-1, e.name)
+			dir := a.intern(-1, name)
 			for _, l := range sub {
 				out = append(out, loc{path: a.rebase(l.path, dir), blob: l.blob})
 			}
-		case e.isBlob():
-			if id, ok := a.g.blobID[e.hash]; ok && a.hot[id] {
-				out = append(out, loc{path: a.intern(-1, e.name), blob: id})
-			}
+		} else if a.hot[^k.id] {
+			out = append(out, loc{path: a.intern(-1, name), blob: ^k.id})
 		}
 	}
-	a.locs[h] = out
+	a.locs[id] = out
 	return out
 }

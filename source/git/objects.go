@@ -33,25 +33,48 @@ func (e treeEntry) isBlob() bool { m := e.mode & 0o170000; return m == 0o100000 
 func parseTree(data []byte) ([]treeEntry, error) {
 	var out []treeEntry
 	for len(data) > 0 {
-		sp := bytes.IndexByte(data, ' ')
-		if sp <= 0 {
-			return out, errors.New("malformed tree entry (no mode)")
-		}
-		mode, err := strconv.ParseUint(string(data[:sp]), 8, 32)
+		e, rest, err := nextEntry(data)
 		if err != nil {
-			return out, fmt.Errorf("malformed tree entry mode %q", data[:sp])
+			return out, err
 		}
-		data = data[sp+1:]
-		nul := bytes.IndexByte(data, 0)
-		if nul < 0 || len(data) < nul+1+20 {
-			return out, errors.New("malformed tree entry (truncated)")
-		}
-		var h plumbing.Hash
-		copy(h[:], data[nul+1:nul+21])
-		out = append(out, treeEntry{name: string(data[:nul]), mode: uint32(mode), hash: h})
-		data = data[nul+21:]
+		out = append(out, treeEntry{name: string(e.name), mode: e.mode, hash: e.hash})
+		data = rest
 	}
 	return out, nil
+}
+
+// rawEntry is a tree entry whose name points into the tree's content.
+type rawEntry struct {
+	name []byte
+	mode uint32
+	hash plumbing.Hash
+}
+
+func (e rawEntry) isDir() bool  { return e.mode&0o170000 == modeDir }
+func (e rawEntry) isBlob() bool { m := e.mode & 0o170000; return m == 0o100000 || m == modeSymlink }
+
+// nextEntry decodes the first entry of a non-empty raw tree without allocating,
+// returning the rest of the tree.
+func nextEntry(data []byte) (rawEntry, []byte, error) {
+	sp := bytes.IndexByte(data, ' ')
+	if sp <= 0 {
+		return rawEntry{}, nil, errors.New("malformed tree entry (no mode)")
+	}
+	var mode uint64
+	for _, c := range data[:sp] {
+		if c < '0' || c > '7' || mode > 0xffffffff>>3 {
+			return rawEntry{}, nil, fmt.Errorf("malformed tree entry mode %q", data[:sp])
+		}
+		mode = mode<<3 | uint64(c-'0')
+	}
+	data = data[sp+1:]
+	nul := bytes.IndexByte(data, 0)
+	if nul < 0 || len(data) < nul+1+20 {
+		return rawEntry{}, nil, errors.New("malformed tree entry (truncated)")
+	}
+	e := rawEntry{name: data[:nul:nul], mode: uint32(mode)}
+	copy(e.hash[:], data[nul+1:nul+21])
+	return e, data[nul+21:], nil
 }
 
 // commitInfo is what provenance needs from a commit object.
@@ -221,6 +244,18 @@ func readAllInto(r io.Reader, b []byte) ([]byte, error) {
 			return b, err
 		}
 	}
+}
+
+// readTreeRaw reads a tree object's raw content (see nextEntry).
+func (rp *repo) readTreeRaw(h plumbing.Hash) ([]byte, error) {
+	typ, data, err := rp.readObject(h)
+	if err != nil {
+		return nil, err
+	}
+	if typ != plumbing.TreeObject {
+		return nil, fmt.Errorf("object %s is a %s, expected a tree", h, typ)
+	}
+	return data, nil
 }
 
 // readTree reads and decodes a tree object.
