@@ -579,10 +579,10 @@ func (s *session) emit(f finding.Finding, path string, c *commitInfo) {
 
 // attributor finds, per tree, the paths of blobs with findings.
 type attributor struct {
-	s     *session
-	g     *graph
-	hot   []bool
-	holds []int8 // by tree id: 0 unknown, 1 holds a hot blob below, -1 does not
+	s      *session
+	g      *graph
+	hot    []bool
+	holds  []int8  // by tree id: 0 unknown, 1 holds a hot blob below, -1 does not
 	locs   [][]loc // by tree id, when listed
 	listed []bool
 	// Paths are interned: pathID[{dir, name}] is the id of dir's path + "/" + name
