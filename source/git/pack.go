@@ -309,8 +309,26 @@ func parseDelta(delta []byte, baseLen int) (targetLen int, ops []deltaOp, err er
 	return tgt, ops, nil
 }
 
+// applyDelta builds the target of ops (parseDelta's: in target order, covering
+// it exactly) through bytes.Join, which does not zero its buffer first.
 func applyDelta(base []byte, targetLen int, ops []deltaOp) []byte {
-	out := make([]byte, targetLen)
+	pp := pieces.Get().(*[][]byte)
+	ps := (*pp)[:0]
+	for _, op := range ops {
+		if op.src >= 0 {
+			ps = append(ps, base[op.src:op.src+op.n])
+		} else {
+			ps = append(ps, op.lit)
+		}
+	}
+	out := bytes.Join(ps, nil)
+	clear(ps) // drop the references to base and the delta
+	*pp = ps[:0]
+	pieces.Put(pp)
+	if len(out) == targetLen {
+		return out
+	}
+	out = make([]byte, targetLen) // ops out of order (parseDelta's never are)
 	for _, op := range ops {
 		if op.src >= 0 {
 			copy(out[op.dst:], base[op.src:op.src+op.n])
@@ -320,6 +338,8 @@ func applyDelta(base []byte, targetLen int, ops []deltaOp) []byte {
 	}
 	return out
 }
+
+var pieces = sync.Pool{New: func() any { return new([][]byte) }}
 
 // objStore reads objects from mapped packs, resolving deltas with a cache of
 // recent objects, and falls back to go-git for loose objects and alternates.
