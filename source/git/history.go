@@ -30,7 +30,24 @@ type graph struct {
 	tagHash  []plumbing.Hash
 	roots    []root // trees and blobs reachable from refs or dangling, but from no commit
 	walkedAt map[treeAt]bool
-	dirs     map[string]int32 // directory path -> id (treeAt keys hold no strings)
+	// Directories are interned: dirPath[id] is the path ("" the top, else ending
+	// in "/"), subdir[{dir, name}] the id of dir's entry name (treeAt keys hold no
+	// strings).
+	dirPath []string
+	subdir  map[[2]int32]int32
+	// With path classes: at[{dir, name}] is that path's kept copy and class id,
+	// and blobClass[blob] the class id a blob was first queued under (-1: not
+	// through the walk), so a blob met again under the same class costs no lookup
+	// of (blob, class) keys.
+	at        map[[2]int32]pathAt
+	classID   map[string]int32
+	blobClass []int32
+}
+
+// pathAt is a path's kept copy (session.interned) and its class id.
+type pathAt struct {
+	path  string
+	class int32
 }
 
 // kid is a tree entry kept by the walk: an interned name and a tree id, or ^blob
@@ -60,14 +77,33 @@ type treeAt struct {
 	dir  int32
 }
 
-// dirID interns a directory path.
-func (g *graph) dirID(prefix string) int32 {
-	id, ok := g.dirs[prefix]
+// sub interns directory dir's subdirectory name.
+func (g *graph) sub(dir, name int32) int32 {
+	k := [2]int32{dir, name}
+	id, ok := g.subdir[k]
 	if !ok {
-		id = int32(len(g.dirs))
-		g.dirs[prefix] = id
+		id = int32(len(g.dirPath))
+		g.subdir[k] = id
+		g.dirPath = append(g.dirPath, g.dirPath[dir]+g.names[name]+"/")
 	}
 	return id
+}
+
+// pathAt is the path of entry name in directory dir, with its class.
+func (s *session) pathAt(g *graph, dir, name int32) pathAt {
+	k := [2]int32{dir, name}
+	p, ok := g.at[k]
+	if !ok {
+		path, class := s.interned(g.dirPath[dir] + g.names[name])
+		id, ok := g.classID[class]
+		if !ok {
+			id = int32(len(g.classID))
+			g.classID[class] = id
+		}
+		p = pathAt{path, id}
+		g.at[k] = p
+	}
+	return p
 }
 
 type root struct {
@@ -84,7 +120,10 @@ func newGraph() *graph {
 		nameID:   map[string]int32{},
 		blobID:   map[plumbing.Hash]int32{},
 		walkedAt: map[treeAt]bool{},
-		dirs:     map[string]int32{},
+		dirPath:  []string{""},
+		subdir:   map[[2]int32]int32{},
+		at:       map[[2]int32]pathAt{},
+		classID:  map[string]int32{},
 	}
 }
 
@@ -97,11 +136,11 @@ func (s *session) history() {
 		if s.ctx.Err() != nil {
 			return
 		}
-		s.walkTree(g, c.tree, "")
+		s.walkTree(g, c.tree, 0)
 	}
 	for _, r := range g.roots {
 		if r.tree {
-			s.walkTree(g, r.hash, "")
+			s.walkTree(g, r.hash, 0)
 		} else {
 			s.internBlob(g, r.hash, r.name)
 		}
@@ -261,23 +300,19 @@ func firstHash(m map[plumbing.Hash]bool) plumbing.Hash {
 // read once; with path classes, walked once per directory path it appears at
 // (from its kept entries), since the same content under another path may get
 // another engine result.
-func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
+func (s *session) walkTree(g *graph, h plumbing.Hash, dir int32) int32 {
 	id, seen := g.treeID[h]
-	var at treeAt
-	if s.opts.PathClass != nil {
-		at = treeAt{h, g.dirID(prefix)}
-	}
+	at := treeAt{h, dir}
 	if seen {
 		if s.opts.PathClass == nil || g.walkedAt[at] {
 			return id
 		}
 		g.walkedAt[at] = true
 		for _, k := range g.kids[id] {
-			name := g.names[k.name]
 			if k.tree() {
-				s.walkTree(g, g.trees[k.id], prefix+name+"/")
+				s.walkTree(g, g.trees[k.id], g.sub(dir, k.name))
 			} else {
-				s.internBlob(g, g.blobs[^k.id], prefix+name)
+				s.walkBlob(g, g.blobs[^k.id], dir, k.name)
 			}
 		}
 		return id
@@ -299,23 +334,44 @@ func (s *session) walkTree(g *graph, h plumbing.Hash, prefix string) int32 {
 		switch {
 		case e.isDir():
 			n := g.nameOf(e.name)
-			kids = append(kids, kid{n, s.walkTree(g, e.hash, prefix+g.names[n]+"/")})
+			kids = append(kids, kid{n, s.walkTree(g, e.hash, g.sub(dir, n))})
 		case e.isBlob():
 			n := g.nameOf(e.name)
-			kids = append(kids, kid{n, ^s.internBlob(g, e.hash, prefix+g.names[n])})
+			kids = append(kids, kid{n, ^s.walkBlob(g, e.hash, dir, n)})
 		case e.mode == modeGitlink:
-			s.gitlink(prefix + string(e.name))
+			s.gitlink(g.dirPath[dir] + string(e.name))
 		}
 	}
 	if err != nil {
 		g.broken[id] = true
 		what := "tree"
-		if prefix != "" {
-			what = "tree " + strings.TrimSuffix(prefix, "/")
+		if dir != 0 {
+			what = "tree " + strings.TrimSuffix(g.dirPath[dir], "/")
 		}
 		s.problem(objectProblem(what, h, err))
 	}
 	g.kids[id] = kids
+	return id
+}
+
+// walkBlob is internBlob for a tree entry: entry name in directory dir.
+func (s *session) walkBlob(g *graph, h plumbing.Hash, dir, name int32) int32 {
+	if s.opts.PathClass == nil {
+		id, ok := g.blobID[h]
+		if ok {
+			return id
+		}
+		return s.internBlob(g, h, g.dirPath[dir]+g.names[name])
+	}
+	p := s.pathAt(g, dir, name)
+	id, ok := g.blobID[h]
+	if ok && g.blobClass[id] == p.class {
+		return id // queued under this class already
+	}
+	id = s.internBlob(g, h, p.path)
+	if g.blobClass[id] < 0 {
+		g.blobClass[id] = p.class
+	}
 	return id
 }
 
@@ -325,6 +381,7 @@ func (s *session) internBlob(g *graph, h plumbing.Hash, path string) int32 {
 		id = int32(len(g.blobs))
 		g.blobID[h] = id
 		g.blobs = append(g.blobs, h)
+		g.blobClass = append(g.blobClass, -1)
 	}
 	if !ok || s.opts.PathClass != nil {
 		s.queue(h, path)
@@ -387,12 +444,12 @@ func (s *session) unreachable(g *graph) {
 	n := len(g.commits)
 	s.walkCommits(g, commits)
 	for _, c := range g.commits[n:] {
-		s.walkTree(g, c.tree, "")
+		s.walkTree(g, c.tree, 0)
 	}
 	for _, h := range trees {
 		if _, ok := g.treeID[h]; !ok {
 			g.roots = append(g.roots, root{hash: h, tree: true})
-			s.walkTree(g, h, "")
+			s.walkTree(g, h, 0)
 		}
 	}
 	for _, h := range blobs {
