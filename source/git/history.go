@@ -641,6 +641,7 @@ type attributor struct {
 	hot    []bool
 	holds  []int8  // by tree id: 0 unknown, 1 holds a hot blob below, -1 does not
 	locs   [][]loc // by tree id, when listed
+	memo   map[loc][]finding.Finding
 	listed []bool
 	// Paths are interned: pathID[{dir, name}] is the id of dir's path + "/" + name
 	// (dir -1: the top), and paths[id] its pieces; the string is built on use.
@@ -698,12 +699,29 @@ func (a *attributor) rebase(id, dir int32) int32 {
 	return r
 }
 
-// findings are l's blob's findings as seen at l's path.
+// findings are l's blob's findings as seen at l's path (memoized by loc).
 func (a *attributor) findings(l loc) []finding.Finding {
-	return a.s.findingsAt(a.g.blobs[l.blob], a.path(l.path))
+	if fs, ok := a.memo[l]; ok {
+		return fs
+	}
+	fs := a.s.findingsAt(a.g.blobs[l.blob], a.path(l.path))
+	if a.memo == nil {
+		a.memo = map[loc][]finding.Finding{}
+	}
+	a.memo[l] = fs
+	return fs
 }
 
 func (a *attributor) has(l loc, fp string) bool {
+	fs := a.findings(l)
+	if len(fs) < 8 {
+		for _, f := range fs {
+			if f.Fingerprint == fp {
+				return true
+			}
+		}
+		return false
+	}
 	return a.s.has(a.g.blobs[l.blob], a.path(l.path), fp)
 }
 
