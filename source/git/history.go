@@ -132,11 +132,21 @@ func (s *session) history() {
 	g := newGraph()
 	tips := s.tips(g)
 	s.walkCommits(g, tips)
+	trees := make([]plumbing.Hash, len(g.commits))
+	for i, c := range g.commits {
+		trees[i] = c.tree
+	}
+	s.pf = s.startPrefetch(trees)
 	for _, c := range g.commits {
 		if s.ctx.Err() != nil {
-			return
+			break
 		}
 		s.walkTree(g, c.tree, 0)
+	}
+	s.pf.halt()
+	s.pf = nil
+	if s.ctx.Err() != nil {
+		return
 	}
 	for _, r := range g.roots {
 		if r.tree {
@@ -324,7 +334,7 @@ func (s *session) walkTree(g *graph, h plumbing.Hash, dir int32) int32 {
 	if s.opts.PathClass != nil {
 		g.walkedAt[at] = true
 	}
-	data, err := s.rp.readTreeRaw(h)
+	data, err := s.readTree(s.pf, h)
 	var kids []kid
 	for err == nil && len(data) > 0 {
 		var e rawEntry

@@ -181,6 +181,7 @@ type session struct {
 	// findingsAt).
 	composedMu sync.Mutex
 	composed   map[resultKey][]finding.Finding
+	pf         *prefetch // reads trees ahead of the history walk, while it runs
 }
 
 func newSession(ctx context.Context, rp *repo, sc source.Scanner, opts Options, stats *Stats) *session {
