@@ -131,20 +131,40 @@ func newGraph() *graph {
 func (s *session) history() {
 	g := newGraph()
 	tips := s.tips(g)
-	s.walkCommits(g, tips)
-	trees := make([]plumbing.Hash, len(g.commits))
-	for i, c := range g.commits {
-		trees[i] = c.tree
+	// Three goroutines in a line: commits are read (walkCommits), their trees
+	// read ahead (prefetch), and the trees walked here, in discovery order.
+	found := make(chan *commitInfo, 1024)
+	walked := make(chan struct{})
+	var cstore *objStore
+	if s.rp.store != nil {
+		cstore = s.rp.store.withCache(1 << 20)
 	}
-	s.pf = s.startPrefetch(trees)
-	for _, c := range g.commits {
-		if s.ctx.Err() != nil {
+	go func() {
+		defer close(walked)
+		defer close(found)
+		s.walkCommits(g, tips, cstore, found)
+	}()
+	s.pf = s.startPrefetch(found)
+	for s.ctx.Err() == nil {
+		c, ok := s.pf.next()
+		if !ok {
 			break
 		}
 		s.walkTree(g, c.tree, 0)
 	}
 	s.pf.halt()
+	rest := s.pf.taken // commits the prefetcher took and the walk did not
 	s.pf = nil
+	for c := range found {
+		rest = append(rest, c)
+	}
+	<-walked
+	for _, c := range rest {
+		if s.ctx.Err() != nil {
+			break
+		}
+		s.walkTree(g, c.tree, 0)
+	}
 	if s.ctx.Err() != nil {
 		return
 	}
@@ -255,13 +275,14 @@ func (s *session) scanMessage(h plumbing.Hash, path string, msg []byte) {
 		return
 	}
 	s.stats.Messages++
-	key := resultKey{hash: h, msg: true}
-	s.scanned[key] = true
+	key := resultKey{hash: h, msg: true} // (not in s.scanned: the walk of trees owns it)
 	s.pool.submit(job{key: key, name: path + " of " + h.String(), blob: source.Blob{ID: h.String(), Path: path, Data: msg}})
 }
 
-// walkCommits reads every commit reachable from tips, scanning messages.
-func (s *session) walkCommits(g *graph, tips []plumbing.Hash) {
+// walkCommits reads every commit reachable from tips through store, scanning
+// messages, and sends each new commit to found when it is not nil (while it
+// runs, g's commits belong to it).
+func (s *session) walkCommits(g *graph, tips []plumbing.Hash, store *objStore, found chan<- *commitInfo) {
 	shallow := s.rp.shallow()
 	if len(shallow) > 0 {
 		s.problem(fmt.Errorf("shallow clone: history before %d commit(s) (e.g. %s) is not in the repository and was not scanned (run `git fetch --unshallow` and scan again)", len(shallow), firstHash(shallow)))
@@ -278,13 +299,16 @@ func (s *session) walkCommits(g *graph, tips []plumbing.Hash) {
 			continue
 		}
 		seen[h] = true
-		c, err := s.rp.readCommit(h)
+		c, err := s.rp.readCommitFrom(store, h)
 		if err != nil {
 			s.problem(objectProblem("commit", h, err))
 			continue
 		}
 		g.commits = append(g.commits, c)
 		g.byHash[h] = c
+		if found != nil {
+			found <- c
+		}
 		s.scanMessage(h, CommitMessagePath, c.message)
 		if shallow[h] {
 			continue
@@ -452,7 +476,7 @@ func (s *session) unreachable(g *graph) {
 	sort.Slice(trees, func(i, j int) bool { return trees[i].String() < trees[j].String() })
 	sort.Slice(blobs, func(i, j int) bool { return blobs[i].String() < blobs[j].String() })
 	n := len(g.commits)
-	s.walkCommits(g, commits)
+	s.walkCommits(g, commits, s.rp.store, nil)
 	for _, c := range g.commits[n:] {
 		s.walkTree(g, c.tree, 0)
 	}

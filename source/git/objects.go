@@ -272,7 +272,20 @@ func (rp *repo) readTree(h plumbing.Hash) ([]treeEntry, error) {
 
 // readCommit reads and decodes a commit object.
 func (rp *repo) readCommit(h plumbing.Hash) (*commitInfo, error) {
-	typ, data, err := rp.readObject(h)
+	return rp.readCommitFrom(rp.store, h)
+}
+
+// readCommitFrom is readCommit through store (a view with a cache of its own,
+// for another goroutine), or go-git when store is nil.
+func (rp *repo) readCommitFrom(store *objStore, h plumbing.Hash) (*commitInfo, error) {
+	var typ plumbing.ObjectType
+	var data []byte
+	var err error
+	if store != nil {
+		typ, data, err = store.readRaw(h)
+	} else {
+		typ, data, err = rp.goGitRead(h)
+	}
 	if err != nil {
 		return nil, err
 	}
