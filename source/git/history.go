@@ -1,6 +1,7 @@
 package git
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -16,20 +17,27 @@ import (
 // are interned to small integers so that provenance can find which trees hold a
 // blob with findings without reading any tree again.
 type graph struct {
-	commits  []*commitInfo // discovery order
-	byHash   map[plumbing.Hash]*commitInfo
-	treeID   map[plumbing.Hash]int32
-	trees    []plumbing.Hash // by tree id
-	kids     [][]kid         // by tree id: its subtrees and blobs, in tree order
-	broken   map[int32]bool  // tree ids that could not be read (whole)
-	names    []string        // entry names, interned (kid.name)
-	nameID   map[string]int32
-	blobID   map[plumbing.Hash]int32
-	blobs    []plumbing.Hash
-	tags     []*tagInfo // annotated tags whose messages were scanned, with their hash in target
-	tagHash  []plumbing.Hash
-	roots    []root // trees and blobs reachable from refs or dangling, but from no commit
-	walkedAt map[treeAt]bool
+	commits []*commitInfo // discovery order
+	byHash  map[plumbing.Hash]*commitInfo
+	treeID  map[plumbing.Hash]int32
+	trees   []plumbing.Hash // by tree id
+	// A tree's entries kept by the walk (subtrees and blobs, in tree order):
+	// kids[id] their tree ids, or ^blob id for blobs, and nameLists[kidNames[id]]
+	// their names. Name lists are shared: most trees of a history have the
+	// entry names of another one.
+	kids       [][]int32
+	kidNames   []int32
+	nameLists  [][]int32
+	nameListID map[string]int32
+	broken     map[int32]bool // tree ids that could not be read (whole)
+	names      []string       // entry names, interned (kid.name)
+	nameID     map[string]int32
+	blobID     map[plumbing.Hash]int32
+	blobs      []plumbing.Hash
+	tags       []*tagInfo // annotated tags whose messages were scanned, with their hash in target
+	tagHash    []plumbing.Hash
+	roots      []root // trees and blobs reachable from refs or dangling, but from no commit
+	walkedAt   map[treeAt]bool
 	// Directories are interned: dirPath[id] is the path ("" the top, else ending
 	// in "/"), subdir[{dir, name}] the id of dir's entry name (treeAt keys hold no
 	// strings).
@@ -58,6 +66,39 @@ type kid struct {
 }
 
 func (k kid) tree() bool { return k.id >= 0 }
+
+// kidsOf calls fn for each entry the walk kept of tree id, in order.
+func (g *graph) kidsOf(id int32, fn func(kid)) {
+	ids := g.kids[id]
+	if len(ids) == 0 {
+		return
+	}
+	names := g.nameLists[g.kidNames[id]]
+	for i, x := range ids {
+		fn(kid{names[i], x})
+	}
+}
+
+// keep stores tree id's entries.
+func (g *graph) keep(id int32, kids []kid) {
+	ids := make([]int32, len(kids))
+	key := make([]byte, 0, 4*len(kids))
+	for i, k := range kids {
+		ids[i] = k.id
+		key = binary.LittleEndian.AppendUint32(key, uint32(k.name))
+	}
+	l, ok := g.nameListID[string(key)]
+	if !ok {
+		l = int32(len(g.nameLists))
+		names := make([]int32, len(kids))
+		for i, k := range kids {
+			names[i] = k.name
+		}
+		g.nameLists = append(g.nameLists, names)
+		g.nameListID[string(key)] = l
+	}
+	g.kids[id], g.kidNames[id] = ids, l
+}
 
 // nameOf interns an entry name (no allocation when it is known).
 func (g *graph) nameOf(b []byte) int32 {
@@ -114,16 +155,17 @@ type root struct {
 
 func newGraph() *graph {
 	return &graph{
-		byHash:   map[plumbing.Hash]*commitInfo{},
-		treeID:   map[plumbing.Hash]int32{},
-		broken:   map[int32]bool{},
-		nameID:   map[string]int32{},
-		blobID:   map[plumbing.Hash]int32{},
-		walkedAt: map[treeAt]bool{},
-		dirPath:  []string{""},
-		subdir:   map[[2]int32]int32{},
-		at:       map[[2]int32]pathAt{},
-		classID:  map[string]int32{},
+		byHash:     map[plumbing.Hash]*commitInfo{},
+		treeID:     map[plumbing.Hash]int32{},
+		broken:     map[int32]bool{},
+		nameID:     map[string]int32{},
+		nameListID: map[string]int32{},
+		blobID:     map[plumbing.Hash]int32{},
+		walkedAt:   map[treeAt]bool{},
+		dirPath:    []string{""},
+		subdir:     map[[2]int32]int32{},
+		at:         map[[2]int32]pathAt{},
+		classID:    map[string]int32{},
 	}
 }
 
@@ -342,19 +384,20 @@ func (s *session) walkTree(g *graph, h plumbing.Hash, dir int32) int32 {
 			return id
 		}
 		g.walkedAt[at] = true
-		for _, k := range g.kids[id] {
+		g.kidsOf(id, func(k kid) {
 			if k.tree() {
 				s.walkTree(g, g.trees[k.id], g.sub(dir, k.name))
 			} else {
 				s.walkBlob(g, g.blobs[^k.id], dir, k.name)
 			}
-		}
+		})
 		return id
 	}
 	id = int32(len(g.trees))
 	g.treeID[h] = id
 	g.trees = append(g.trees, h)
 	g.kids = append(g.kids, nil)
+	g.kidNames = append(g.kidNames, 0)
 	if s.opts.PathClass != nil {
 		g.walkedAt[at] = true
 	}
@@ -384,7 +427,7 @@ func (s *session) walkTree(g *graph, h plumbing.Hash, dir int32) int32 {
 		}
 		s.problem(objectProblem(what, h, err))
 	}
-	g.kids[id] = kids
+	g.keep(id, kids)
 	return id
 }
 
@@ -767,14 +810,14 @@ func (a *attributor) treeHolds(id int32) bool {
 		return false
 	}
 	a.holds[id] = -1
-	for _, k := range a.g.kids[id] {
-		if !k.tree() && a.hot[^k.id] {
+	for _, x := range a.g.kids[id] {
+		if x < 0 && a.hot[^x] {
 			a.holds[id] = 1
 			return true
 		}
 	}
-	for _, k := range a.g.kids[id] {
-		if k.tree() && a.treeHolds(k.id) {
+	for _, x := range a.g.kids[id] {
+		if x >= 0 && a.treeHolds(x) {
 			a.holds[id] = 1
 			return true
 		}
@@ -801,12 +844,12 @@ func (a *attributor) locsOfID(id int32) []loc {
 		return nil // a broken tree was reported when it was walked
 	}
 	var out []loc
-	for _, k := range a.g.kids[id] {
+	a.g.kidsOf(id, func(k kid) {
 		name := a.g.names[k.name]
 		if k.tree() {
 			sub := a.locsOfID(k.id)
 			if len(sub) == 0 {
-				continue
+				return
 			}
 			dir := a.intern(-1, name)
 			for _, l := range sub {
@@ -815,7 +858,7 @@ func (a *attributor) locsOfID(id int32) []loc {
 		} else if a.hot[^k.id] {
 			out = append(out, loc{path: a.intern(-1, name), blob: ^k.id})
 		}
-	}
+	})
 	a.locs[id] = out
 	return out
 }
