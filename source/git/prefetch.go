@@ -19,6 +19,10 @@ type prefetch struct {
 	taken  []*commitInfo // after halt: recv[walked:], commits left to walk
 }
 
+// prefetchDiverge, when set by a test, makes the prefetcher send a wrong tree
+// as its prefetchDiverge-th, so that the walk falls back to reading itself.
+var prefetchDiverge int
+
 type fetched struct {
 	c    *commitInfo // a commit (then h, data and err are unset)
 	h    plumbing.Hash
@@ -32,6 +36,7 @@ func (s *session) startPrefetch(found <-chan *commitInfo) *prefetch {
 		defer close(pf.done)
 		defer close(pf.ch)
 		seen := map[plumbing.Hash]bool{}
+		sent := 0
 		send := func(f fetched) bool {
 			select {
 			case pf.ch <- f:
@@ -47,7 +52,12 @@ func (s *session) startPrefetch(found <-chan *commitInfo) *prefetch {
 			}
 			seen[h] = true
 			data, err := s.rp.readTreeRaw(h)
-			if !send(fetched{h: h, data: data, err: err}) {
+			sent++
+			f := fetched{h: h, data: data, err: err}
+			if sent == prefetchDiverge {
+				f.h = plumbing.Hash{} // a test's: not the tree the walk wants
+			}
+			if !send(f) {
 				return false
 			}
 			for err == nil && len(data) > 0 {
