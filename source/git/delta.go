@@ -24,7 +24,7 @@ import (
 // where their findings factor (Local) get every blob scanned whole.
 const (
 	// minClean is the shortest copied part worth taking from the base.
-	minClean = 1024
+	minClean = 256
 	// A delta whose windows cover more than this share of the blob is scanned whole.
 	windowShare = 0.8
 )
