@@ -5,7 +5,7 @@
 
 package rules
 
-const builtinHash = "fc6e150efae39fe2"
+const builtinHash = "2272e4c2e9ca3814"
 
 var builtinTable = []Rule{
 	Rule{lazy: &lazyRegexp{},
@@ -1477,13 +1477,13 @@ var builtinTable = []Rule{
 		Description:      "Microsoft Entra ID tenant id (a GUID assigned to a tenant name), the companion of a client secret",
 		Regex:            "(?i:tenant[_.-]?id|\\bdirectory[_.-]?id|\\bAZURE_TENANT)[\"'\\x60]?\\s{0,4}[:=]{1,2}>?\\s{0,4}[\"'\\x60]?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\\b",
 		SecretGroup:      1,
-		Keywords:         []string{"tenant", "directory", "azure_tenant"},
+		Keywords:         []string{"tenant_id", "tenantid", "tenant-id", "tenant.id", "directory_id", "directoryid", "directory-id", "directory.id", "azure_tenant"},
 		Severity:         "info",
 		Tags:             []string{"azure", "cloud"},
 		Examples:         []string{"AZURE_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47", "\"tenantId\": \"3e9a1c57-0b4d-4f6e-9a2b-8c1d5e7f9a0b\","},
 		NegativeExamples: []string{"AZURE_TENANT_ID=${AZURE_TENANT_ID}", "tenant_id = \"common\""},
 		Companion:        true,
-		Anchors:          []string{"tenant", "directory", "azure_tenant"},
+		Anchors:          []string{"tenant_id", "tenantid", "tenant-id", "tenant.id", "directory_id", "directoryid", "directory-id", "directory.id", "azure_tenant"},
 		MaxLen:           189,
 		Origin: Position{File: "rules/builtin/cloud.toml",
 			Line: 377,
@@ -1496,13 +1496,13 @@ var builtinTable = []Rule{
 		Description:      "Microsoft Entra ID application (client) id (a GUID assigned to a client/app id name), the companion of a client secret",
 		Regex:            "(?i:client[_.-]?id|\\bapp(?:lication)?[_.-]?id|\\bAZURE_CLIENT)[\"'\\x60]?\\s{0,4}[:=]{1,2}>?\\s{0,4}[\"'\\x60]?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\\b",
 		SecretGroup:      1,
-		Keywords:         []string{"client", "appid", "app_id", "app-id", "applicationid", "application_id", "azure_client"},
+		Keywords:         []string{"client_id", "clientid", "client-id", "client.id", "appid", "app_id", "app-id", "app.id", "applicationid", "application_id", "application-id", "application.id", "azure_client"},
 		Severity:         "info",
 		Tags:             []string{"azure", "cloud"},
 		Examples:         []string{"AZURE_CLIENT_ID=0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "\"clientId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\","},
 		NegativeExamples: []string{"AZURE_CLIENT_ID=${AZURE_CLIENT_ID}", "client_id = \"my-app\""},
 		Companion:        true,
-		Anchors:          []string{"client", "appid", "app_id", "app-id", "applicationid", "application_id", "azure_client"},
+		Anchors:          []string{"client_id", "clientid", "client-id", "client.id", "appid", "app_id", "app-id", "app.id", "applicationid", "application_id", "application-id", "application.id", "azure_client"},
 		MaxLen:           191,
 		Origin: Position{File: "rules/builtin/cloud.toml",
 			Line: 396,
