@@ -26,6 +26,27 @@ import (
 // and each primary takes the nearest companion no other primary took; only
 // when every candidate is taken does it share the nearest one. So two key
 // pairs in one file pair one to one.
+// compositeRules lists the rules that take part in composites: those with
+// [[rule.require]] entries and the rules they require.
+func compositeRules(set *rules.Set) map[string]bool {
+	out := map[string]bool{}
+	if set == nil {
+		return out
+	}
+	for _, r := range set.Rules {
+		if r.Companion {
+			out[r.ID] = true
+		}
+		if len(r.Require) > 0 {
+			out[r.ID] = true
+			for _, q := range r.Require {
+				out[q.ID] = true
+			}
+		}
+	}
+	return out
+}
+
 func Compose(set *rules.Set, fs []finding.Finding) []finding.Finding {
 	if set == nil {
 		return fs

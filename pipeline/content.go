@@ -52,12 +52,13 @@ const memberMemory = 4 << 20
 // checks see only content held in memory: blobs given as Data, and members up
 // to 4 MiB. It implements source.Scanner and is safe for concurrent use.
 type ContentScanner struct {
-	compose func([]finding.Finding) []finding.Finding // set by the pipeline: Compose with its rules
-	eng     *engine.Engine
-	lines   LineChecker // runs first; nil: none
-	checks  []Check
-	opts    ContentOptions
-	limits  archive.Limits
+	compose     func([]finding.Finding) []finding.Finding // set by the pipeline: Compose with its rules
+	inComposite map[string]bool                           // rule ids that require companions or are one
+	eng         *engine.Engine
+	lines       LineChecker // runs first; nil: none
+	checks      []Check
+	opts        ContentOptions
+	limits      archive.Limits
 }
 
 // LineChecker is a per-file check that knows where its findings are line-local
@@ -381,6 +382,9 @@ func (c *ContentScanner) ComposeBlob(fs []finding.Finding) []finding.Finding {
 	}
 	return c.compose(slices.Clone(fs))
 }
+
+// Composite implements source.Composer.
+func (c *ContentScanner) Composite(ruleID string) bool { return c.inComposite[ruleID] }
 
 // Reach and SpanningHits tell sources where the engine's findings factor, so that
 // they may scan only the changed parts of a blob (git deltas: see source/git.Local).

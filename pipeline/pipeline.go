@@ -102,6 +102,7 @@ func New(opts Options) (*Pipeline, error) {
 	p := &Pipeline{opts: opts, content: content}
 	rs := opts.Rules
 	p.content.compose = func(fs []finding.Finding) []finding.Finding { return Compose(rs, fs) }
+	p.content.inComposite = compositeRules(rs)
 	p.class = pathClass(opts.Rules, opts.Hygiene)
 	return p, nil
 }

@@ -48,6 +48,11 @@ type Scanner interface {
 // It must not modify fs.
 type Composer interface {
 	ComposeBlob(fs []finding.Finding) []finding.Finding
+	// Composite reports whether findings of the rule take part in composites
+	// (it requires companions, or is one): their result depends on lines
+	// around them, so a source that scanned only a blob's changed lines must
+	// take that blob's complete findings instead.
+	Composite(ruleID string) bool
 }
 
 // Outcome is what scanning one blob gave.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -153,5 +154,51 @@ func TestGitCompositeHistory(t *testing.T) {
 	gitIn(t, dir, "add", "-A")
 	if got, want := strings.Join(parts("git", "--staged", "--show-secrets"), " "), "aws-access-key-id@+"+secretC; got != want {
 		t.Errorf("staged:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestRangeComposite: git --range scans a large changed file only around its
+// changed lines, but a composite's parts may lie outside them. A pull request
+// that rotates only the secret key reports the same composite (same parts,
+// same fingerprint) as the full history does at that commit.
+func TestRangeComposite(t *testing.T) {
+	const secretB = "OzwQu2j0nHCblsnxaHOFB4glANhvDZFLXkl0V6Js"
+	var pad strings.Builder
+	for i := range 800 {
+		fmt.Fprintf(&pad, "SETTING_%04d=value number %d of the padding\n", i, i)
+	}
+	dir := newGitRepo(t)
+	env := func(secret string) string {
+		return pad.String() + "AWS_ACCESS_KEY_ID=" + awsKeyID + "\n\nAWS_SECRET_ACCESS_KEY=" + secret + "\n" + pad.String()
+	}
+	writeGitFile(t, filepath.Join(dir, ".env"), env(awsSecret))
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "commit", "-q", "-m", "pair A")
+	base := gitIn(t, dir, "rev-parse", "HEAD")
+	writeGitFile(t, filepath.Join(dir, ".env"), env(secretB))
+	gitIn(t, dir, "commit", "-q", "-am", "rotate the secret key only")
+	head := gitIn(t, dir, "rev-parse", "HEAD")
+
+	run := func(args ...string) []finding.Finding {
+		t.Helper()
+		r := tokenward(t, dir, "", append([]string{"git", "--format", "json", "--show-secrets"}, args...)...)
+		var fs []finding.Finding
+		if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil || r.code != 1 {
+			t.Fatalf("%v: exit %d %v\n%s\n%s", args, r.code, err, r.stdout, r.stderr)
+		}
+		return fs
+	}
+	rng := run("--range", base+".."+head)
+	if len(rng) != 1 || rng[0].RuleID != "aws-access-key-id" || len(rng[0].Parts) != 1 || rng[0].Parts[0].Secret != secretB {
+		t.Fatalf("--range: want one composite with the new secret key, got %+v", rng)
+	}
+	var full *finding.Finding
+	for _, f := range run() {
+		if f.Commit == head {
+			full = &f
+		}
+	}
+	if full == nil || full.Fingerprint != rng[0].Fingerprint || full.Line != rng[0].Line {
+		t.Errorf("--range finding %s at line %d; full history's at %s: %+v", rng[0].Fingerprint, rng[0].Line, head, full)
 	}
 }

@@ -97,6 +97,20 @@ func (s *session) findingsAt(h plumbing.Hash, path string) []finding.Finding {
 	return s.composeAt(key, s.rawFindingsAt(key, h, path))
 }
 
+// composite reports whether any of fs takes part in a composite credential.
+func (s *session) composite(fs []finding.Finding) bool {
+	c, ok := s.pool.sc.(source.Composer)
+	if !ok {
+		return false
+	}
+	for _, f := range fs {
+		if c.Composite(f.RuleID) {
+			return true
+		}
+	}
+	return false
+}
+
 // composeAt composes key's complete findings fs, once.
 func (s *session) composeAt(key resultKey, fs []finding.Finding) []finding.Finding {
 	c, ok := s.pool.sc.(source.Composer)

@@ -365,7 +365,13 @@ func (s *session) rangeScan() {
 			var fs []finding.Finding
 			if key, ok := s.changeScan(ch.from, ch.to, ch.path); ok { // recorded in the first pass
 				fs, _ = s.pool.get(key)
-				fs = s.composeAt(key, fs)
+				if s.composite(fs) {
+					// A composite's parts may lie outside the changed lines:
+					// take the blob's complete findings, as a full scan would.
+					fs = s.findingsAt(ch.to, ch.path)
+				} else {
+					fs = s.composeAt(key, fs)
+				}
 			} else {
 				fs = s.findingsAt(ch.to, ch.path)
 			}
