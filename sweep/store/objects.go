@@ -51,14 +51,14 @@ WHERE (excluded.scanned_at, excluded.etag, excluded.scan_key, excluded.size, COA
 // run's memory does not grow with the bucket, and a killed run keeps the
 // objects it read.
 type ObjectCache struct {
-	s       *Store
-	opts    ObjectCacheOptions
-	mu      sync.Mutex
-	pending map[string]objectResult // by key
-	listed  []string                // keys listed, not yet marked seen
-	run     string                  // seen_at of this run
-	flushMu sync.Mutex              // one batch written at a time
-	err     error
+	firstErr // the first database error met by Get or a batch of Put
+	s        *Store
+	opts     ObjectCacheOptions
+	mu       sync.Mutex
+	pending  map[string]objectResult // by key
+	listed   []string                // keys listed, not yet marked seen
+	run      string                  // seen_at of this run
+	flushMu  sync.Mutex              // one batch written at a time
 }
 
 // ObjectCacheOptions say which objects a cache holds.
@@ -223,21 +223,6 @@ func (c *ObjectCache) Put(bucket, key, etag string, size int64, fs []finding.Fin
 			c.fail(fmt.Errorf("writing object results: %w", err))
 		}
 	}
-}
-
-// Err is the first database error met by Get or a batch of Put.
-func (c *ObjectCache) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-func (c *ObjectCache) fail(err error) {
-	c.mu.Lock()
-	if c.err == nil {
-		c.err = err
-	}
-	c.mu.Unlock()
 }
 
 // write stores a batch of results and drops the earlier locations of their

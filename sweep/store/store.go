@@ -379,11 +379,11 @@ type storedFinding struct {
 // results committed by earlier scans under the same scan key; Put keeps new
 // results until Commit writes them with the repository.
 type BlobCache struct {
-	s       *Store
-	key     string
-	mu      sync.Mutex
-	pending map[string]blobResult
-	err     error
+	firstErr // the first database error met by Get (a failed Get is a cache miss)
+	s        *Store
+	key      string
+	mu       sync.Mutex
+	pending  map[string]blobResult
 }
 
 type blobResult struct {
@@ -440,21 +440,6 @@ func (c *BlobCache) Pending() int {
 	return len(c.pending)
 }
 
-// Err is the first database error met by Get (a failed Get is a cache miss).
-func (c *BlobCache) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-func (c *BlobCache) fail(err error) {
-	c.mu.Lock()
-	if c.err == nil {
-		c.err = err
-	}
-	c.mu.Unlock()
-}
-
 func encodeFindings(fs []finding.Finding) (any, error) {
 	if len(fs) == 0 {
 		return nil, nil
@@ -485,10 +470,9 @@ func decodeFindings(s string) ([]finding.Finding, error) {
 // as it is complete: it is keyed by content, so it is valid whatever becomes
 // of the image's sweep, and a killed sweep does not read the layer again.
 type LayerCache struct {
-	s   *Store
-	key string
-	mu  sync.Mutex
-	err error
+	firstErr // the first database error met (a failed Get is a cache miss, a failed Put a result not kept)
+	s        *Store
+	key      string
 }
 
 // NewLayerCache returns the layer cache under scanKey.
@@ -514,20 +498,25 @@ func (c *LayerCache) Put(diffID string, result []byte) {
 	}
 }
 
-// Err is the first database error met (a failed Get is a cache miss, a
-// failed Put a result not kept).
-func (c *LayerCache) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
+// firstErr keeps the first error reported to it. It is safe for concurrent use.
+type firstErr struct {
+	mu  sync.Mutex
+	err error
 }
 
-func (c *LayerCache) fail(err error) {
-	c.mu.Lock()
-	if c.err == nil {
-		c.err = err
+// Err is the first error met, or nil.
+func (e *firstErr) Err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+func (e *firstErr) fail(err error) {
+	e.mu.Lock()
+	if e.err == nil {
+		e.err = err
 	}
-	c.mu.Unlock()
+	e.mu.Unlock()
 }
 
 // Result is everything one repository's sweep writes.
