@@ -172,13 +172,9 @@ func (t guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := v.proxyCheck(req); err != nil {
 		return nil, err
 	}
-	if err := v.limiter.wait(ctx, req.URL.Host); err != nil {
+	release, err := v.acquire(ctx, req.URL.Host)
+	if err != nil {
 		return nil, err
-	}
-	select {
-	case v.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 	actx, cancel := context.WithTimeout(ctx, v.opts.Timeout)
 	r2 := req.Clone(actx)
@@ -186,7 +182,7 @@ func (t guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		r2.Header.Set("User-Agent", v.opts.UserAgent)
 	}
 	resp, err := v.client.Transport.RoundTrip(r2)
-	<-v.sem
+	release()
 	if err != nil {
 		cancel()
 		return nil, err

@@ -81,6 +81,20 @@ func (l *hostLimiter) wait(ctx context.Context, host string) error {
 	return sleep(ctx, time.Until(t))
 }
 
+// acquire waits for host's rate limit and a place under the concurrency cap;
+// release gives the place back.
+func (v *Verifier) acquire(ctx context.Context, host string) (release func(), err error) {
+	if err := v.limiter.wait(ctx, host); err != nil {
+		return nil, err
+	}
+	select {
+	case v.sem <- struct{}{}:
+		return func() { <-v.sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func sleep(ctx context.Context, d time.Duration) error { return netx.Sleep(ctx, d) }
 
 // sendError describes why no usable response arrived. Its message never holds
@@ -162,15 +176,11 @@ func (v *Verifier) attempt(ctx context.Context, req *request, e *env) (*response
 	if err := v.proxyCheck(hreq); err != nil {
 		return nil, 0, err
 	}
-	if err := v.limiter.wait(ctx, host); err != nil {
+	release, err := v.acquire(ctx, host)
+	if err != nil {
 		return nil, 0, &sendError{msg: "cancelled"}
 	}
-	select {
-	case v.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, 0, &sendError{msg: "cancelled"}
-	}
-	defer func() { <-v.sem }()
+	defer release()
 
 	actx, cancel := context.WithTimeout(ctx, v.opts.Timeout)
 	defer cancel()
