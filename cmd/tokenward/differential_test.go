@@ -71,6 +71,7 @@ func diffFixture(t *testing.T) (map[string][]byte, []string) {
 		"src/config.go":       []byte("package config\n\nconst token = \"" + pat + "\"\n"),
 		"ai/client.py":        []byte(example("openai-api-key") + "\n"),
 		"cloud/aws.txt":       []byte(example("aws-access-key-id") + "\n"),
+		"cloud/pair.env":      []byte("AWS_ACCESS_KEY_ID=" + awsKeyID + "\nAWS_SECRET_ACCESS_KEY=" + awsSecret + "\n"),
 		".netrc":              []byte(hygieneExample("netrc-password") + "\n"),
 		".env":                []byte("DB_PASSWORD=Kx7pQ2mZ9vL4wR8tN3bYc\n"),
 		"client/api.py":       []byte("url = \"" + hygieneExample("url-credential-query") + "\"\n"),
@@ -85,6 +86,7 @@ func diffFixture(t *testing.T) (map[string][]byte, []string) {
 	// prefers over the dotenv-credential hygiene finding at the same place).
 	want := []string{
 		"github-pat@src/config.go", "openai-api-key@ai/client.py", "aws-access-key-id@cloud/aws.txt",
+		"aws-access-key-id@cloud/pair.env", // one composite: the secret key is its part
 		"netrc-password@.netrc", "@.env", "url-credential-query@client/api.py",
 		"auth-header-bad-scheme@deploy/release.sh", "jwt-long-lived@auth/token.txt",
 		"authorization-token-header@dist/bundle.zip!conf/deploy.sh",
