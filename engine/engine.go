@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"fmt"
-	"github.com/tokenward/tokenward/shape"
 	"io"
 	"math"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	"github.com/tokenward/tokenward/engine/internal/refilter"
 	"github.com/tokenward/tokenward/finding"
 	"github.com/tokenward/tokenward/rules"
+	"github.com/tokenward/tokenward/shape"
 )
 
 // Options tune the engine. The zero value is usable.
@@ -41,7 +41,8 @@ type Engine struct {
 	filters  []ruleFilter // rule index -> its window pre-test, built on first use
 	overlap  int          // bytes kept between chunks
 	opts     Options
-	span     spanning // the anchors of rules whose matches may span lines (reach.go)
+	span     spanning  // the anchors of rules whose matches may span lines (reach.go)
+	seen     *winCache // windows read before, with their matches
 
 	activeMu    sync.Mutex
 	allActive   []bool            // every rule on (shared, read-only)
@@ -60,7 +61,7 @@ func New(set *rules.Set, opts Options) (*Engine, error) {
 	if opts.DecodeDepth == 0 {
 		opts.DecodeDepth = 2
 	}
-	e := &Engine{rules: set.Rules, global: set.Allow, opts: opts, filters: make([]ruleFilter, len(set.Rules))}
+	e := &Engine{rules: set.Rules, global: set.Allow, opts: opts, filters: make([]ruleFilter, len(set.Rules)), seen: newWinCache()}
 	index := map[string]int{}
 	var patterns []string
 	maxWin, anchorBytes := 0, 0
@@ -301,14 +302,7 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 				lo, cutLo = snapBack(buf, w.lo)
 				hi, cutHi = snapForward(buf, w.hi)
 			}
-			if !e.filter(int(ri)).Match(buf[lo:hi]) {
-				continue // most windows hold no match; this test is cheaper than finding submatches
-			}
-			// A single-line rule's window holds no newline, so its regex answers
-			// there exactly as its newline-free form would (and needs no second
-			// compilation).
-			re := r.Regexp()
-			for _, m := range re.FindAllSubmatchIndex(buf[lo:hi], -1) {
+			for _, m := range e.windowMatches(ri, buf[lo:hi]) {
 				ms, me := lo+m[0], lo+m[1]
 				if ms < ownFrom || ms >= ownTo || ms == me {
 					continue
@@ -331,6 +325,24 @@ func (e *Engine) scanBuf(buf []byte, ownFrom, ownTo int, path string, active []b
 		out = append(out, e.decodeAndScan(buf, ownFrom, ownTo, path, active, depth)...)
 	}
 	return dedupeGeneric(suppressGeneric(out))
+}
+
+// windowMatches returns the matches of rule ri's regex in the window w, relative
+// to w, remembered when the same bytes were read before (see winCache).
+func (e *Engine) windowMatches(ri int32, w []byte) [][]int {
+	h := e.seen.hash(ri, w)
+	if ms, ok := e.seen.get(ri, h, w); ok {
+		return ms
+	}
+	var ms [][]int
+	// Most windows hold no match; the filter is cheaper than finding submatches.
+	// A single-line rule's window holds no newline, so its regex answers there
+	// exactly as its newline-free form would (and needs no second compilation).
+	if e.filter(int(ri)).Match(w) {
+		ms = e.rules[ri].Regexp().FindAllSubmatchIndex(w, -1)
+	}
+	e.seen.put(ri, h, w, ms)
+	return ms
 }
 
 // ruleFilter is a rule's window pre-test: whether its regex (its line regex for a
