@@ -172,7 +172,9 @@ func (s *session) scanAll() {
 	prods := make([]*producer, n)
 	for i := range prods {
 		st := &Stats{}
-		pr := s.newProducer(s.rp.store.withCache(objCacheSize), st)
+		store := s.rp.store.withCache(producerCacheSize)
+		store.pooled = true // this producer is its only user
+		pr := s.newProducer(store, st)
 		pr.bulk = true
 		prods[i] = pr
 		wg.Add(1)
@@ -289,19 +291,21 @@ func (pr *producer) packedBlobJob(key resultKey, h plumbing.Hash, path string, l
 		pr.st.Bytes += size
 		return j, true // streamed: not a base for deltas (its content is not held)
 	}
-	typ, data, ops, err := st.resolveOps(l)
+	typ, data, ops, held, err := st.resolveHeld(l)
 	if err == nil && typ != objBlob {
 		err = errNotBlob
 	}
 	if err != nil {
+		held.release()
 		s.problem(objectProblem("blob "+path, h, err))
 		return job{}, false
 	}
 	if s.opts.MaxBlobSize > 0 && int64(len(data)) > s.opts.MaxBlobSize {
+		held.release()
 		pr.tooLarge(path, int64(len(data)))
 		return job{}, false
 	}
-	j.blob.Data = data
+	j.blob.Data, j.held = data, held // the job releases it once scanned
 	pr.st.BlobsScanned++
 	if pr.bulk && s.local != nil && !s.opts.FullBlobs && (hd.typ == objOfsDelta || hd.typ == objRefDelta) && !isBinary(data) {
 		if bl, ok := st.baseLoc(l, hd); ok {
@@ -345,7 +349,8 @@ func (pr *producer) deltaPlan(p *pack, hd objHeader, l, bl packLoc, target []byt
 			return nil, nil, false, false
 		}
 	}
-	bt, base, err := pr.store.resolve(bl)
+	bt, base, _, held, err := pr.store.resolveHeld(bl)
+	defer held.release()
 	if err != nil || bt != objBlob || isBinary(base) {
 		return nil, nil, false, false
 	}

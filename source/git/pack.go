@@ -197,17 +197,25 @@ var zlibPool sync.Pool
 
 // inflate decompresses the entry at h into a buffer of exactly h.size bytes.
 func (p *pack) inflate(h objHeader) ([]byte, error) {
-	r, err := p.zreader(h)
-	if err != nil {
+	out := make([]byte, h.size)
+	if err := p.inflateInto(h, out); err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// inflateInto inflates the object h into out, h.size bytes long.
+func (p *pack) inflateInto(h objHeader, out []byte) error {
+	r, err := p.zreader(h)
+	if err != nil {
+		return err
+	}
 	defer zlibPool.Put(r)
-	out := make([]byte, h.size)
 	if _, err := io.ReadFull(r, out); err != nil {
-		return nil, fmt.Errorf("inflating object at %d in %s: %w", h.data, p.name, err)
+		return fmt.Errorf("inflating object at %d in %s: %w", h.data, p.name, err)
 	}
 	p.touched(h.size/2 + 64) // compressed bytes read, roughly
-	return out, nil
+	return nil
 }
 
 func (p *pack) zreader(h objHeader) (io.ReadCloser, error) {
@@ -309,6 +317,19 @@ func parseDelta(delta []byte, baseLen int) (targetLen int, ops []deltaOp, err er
 	return tgt, ops, nil
 }
 
+// applyDeltaInto builds the target of ops (parseDelta's: covering it exactly)
+// in out, targetLen bytes long.
+func applyDeltaInto(out, base []byte, ops []deltaOp) []byte {
+	for _, op := range ops {
+		if op.src >= 0 {
+			copy(out[op.dst:op.dst+op.n], base[op.src:op.src+op.n])
+		} else {
+			copy(out[op.dst:op.dst+op.n], op.lit)
+		}
+	}
+	return out
+}
+
 // applyDelta builds the target of ops (parseDelta's: in target order, covering
 // it exactly) through bytes.Join, which does not zero its buffer first.
 func applyDelta(base []byte, targetLen int, ops []deltaOp) []byte {
@@ -347,6 +368,9 @@ type objStore struct {
 	rp    *repo
 	packs []*pack
 	cache *lru
+	// pooled: blobs are resolved into pooled buffers (heldBuf), for a bulk
+	// producer, the store's only user, which releases what resolveHeld holds.
+	pooled bool
 }
 
 // packLoc is where an object lives: pack index and offset.
@@ -391,57 +415,76 @@ func (s *objStore) locate(h plumbing.Hash) (packLoc, bool) {
 
 // resolve returns the type and content of the object at l.
 func (s *objStore) resolve(l packLoc) (byte, []byte, error) {
-	t, data, _, err := s.resolveOps(l)
+	// The caller's reference is dropped unreleased: the buffer then goes to the
+	// collector, never back to the pool while data may be in use.
+	t, data, _, _, err := s.resolveHeld(l)
 	return t, data, err
 }
 
-// resolveOps is resolve that also returns the delta instructions when the object
-// is a delta that was applied now (nil when it came from the cache or is whole).
-func (s *objStore) resolveOps(l packLoc) (byte, []byte, []deltaOp, error) {
+// resolveHeld is resolve that also returns the delta instructions when the
+// object is a delta that was applied now (nil when it came from the cache or is
+// whole) and, on a pooled store, the buffer holding the content with a
+// reference for the caller to release when done with the content (nil: the
+// content is the collector's).
+func (s *objStore) resolveHeld(l packLoc) (typ byte, data []byte, ops []deltaOp, held *heldBuf, err error) {
 	if e, ok := s.cache.get(l); ok {
-		return e.typ, e.data, nil, nil
+		return e.typ, e.data, nil, e.held.hold(), nil
 	}
 	p := s.packs[l.pack]
 	h, err := p.header(l.off)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, nil, err
 	}
 	switch h.typ {
 	case objCommit, objTree, objBlob, objTag:
-		data, err := p.inflate(h)
-		if err != nil {
-			return 0, nil, nil, err
+		if s.pooled && h.typ == objBlob {
+			held = getBuf(int(h.size))
+			if err := p.inflateInto(h, held.b); err != nil {
+				held.release()
+				return 0, nil, nil, nil, err
+			}
+			data = held.b
+		} else if data, err = p.inflate(h); err != nil {
+			return 0, nil, nil, nil, err
 		}
-		s.cache.add(l, h.typ, data)
-		return h.typ, data, nil, nil
+		s.cache.add(l, h.typ, data, held)
+		return h.typ, data, nil, held, nil
 	}
-	typ, base, err := s.base(l, h)
+	typ, base, baseHeld, err := s.base(l, h)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, nil, err
 	}
+	defer baseHeld.release() // after the cache took the target (and maybe evicted the base)
 	delta, err := p.inflate(h)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, nil, err
 	}
 	n, ops, err := parseDelta(delta, len(base))
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("object at %d in %s: %w", l.off, p.name, err)
+		return 0, nil, nil, nil, fmt.Errorf("object at %d in %s: %w", l.off, p.name, err)
 	}
-	data := applyDelta(base, n, ops)
-	s.cache.add(l, typ, data)
-	return typ, data, ops, nil
+	if s.pooled && typ == objBlob {
+		held = getBuf(n)
+		data = applyDeltaInto(held.b, base, ops)
+	} else {
+		data = applyDelta(base, n, ops)
+	}
+	s.cache.add(l, typ, data, held)
+	return typ, data, ops, held, nil
 }
 
-// base resolves the base of delta entry h at l.
-func (s *objStore) base(l packLoc, h objHeader) (byte, []byte, error) {
+// base resolves the base of delta entry h at l, held as resolveHeld holds it.
+func (s *objStore) base(l packLoc, h objHeader) (byte, []byte, *heldBuf, error) {
 	if h.typ == objOfsDelta {
-		return s.resolve(packLoc{l.pack, h.baseOff})
+		t, data, _, held, err := s.resolveHeld(packLoc{l.pack, h.baseOff})
+		return t, data, held, err
 	}
 	if bl, ok := s.locate(h.baseHash); ok {
-		return s.resolve(bl)
+		t, data, _, held, err := s.resolveHeld(bl)
+		return t, data, held, err
 	}
 	t, data, err := s.rp.goGitRead(h.baseHash)
-	return typeByte(t), data, err // goGitRead locks go-git
+	return typeByte(t), data, nil, err // goGitRead locks go-git
 }
 
 // baseLoc returns where the base of the delta at l lives, if in a pack.
@@ -491,12 +534,16 @@ type lruEntry struct {
 	key  packLoc
 	typ  byte
 	data []byte
+	held *heldBuf // data's pooled buffer, a reference held by the cache (or nil)
 }
 
 func newLRU(max int) *lru { return &lru{max: max, ll: list.New(), m: map[packLoc]*list.Element{}} }
 
 // reset empties the cache.
 func (c *lru) reset() {
+	for e := c.ll.Front(); e != nil; e = e.Next() {
+		e.Value.(*lruEntry).held.release()
+	}
 	c.ll.Init()
 	clear(c.m)
 	c.size = 0
@@ -510,14 +557,15 @@ func (c *lru) get(k packLoc) (*lruEntry, bool) {
 	return nil, false
 }
 
-func (c *lru) add(k packLoc, typ byte, data []byte) {
+// add caches data, taking a reference to held (its pooled buffer, or nil).
+func (c *lru) add(k packLoc, typ byte, data []byte, held *heldBuf) {
 	if len(data) > c.max {
 		return
 	}
 	if _, ok := c.m[k]; ok {
 		return
 	}
-	c.m[k] = c.ll.PushFront(&lruEntry{k, typ, data})
+	c.m[k] = c.ll.PushFront(&lruEntry{k, typ, data, held.hold()})
 	c.size += len(data)
 	for c.size > c.max {
 		e := c.ll.Back()
@@ -525,6 +573,7 @@ func (c *lru) add(k packLoc, typ byte, data []byte) {
 		c.ll.Remove(e)
 		delete(c.m, en.key)
 		c.size -= len(en.data)
+		en.held.release()
 	}
 }
 

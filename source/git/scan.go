@@ -248,7 +248,8 @@ type job struct {
 	key     resultKey
 	name    string // for error messages
 	blob    source.Blob
-	windows []span // when set, only these parts of blob.Data are scanned
+	windows []span   // when set, only these parts of blob.Data are scanned
+	held    *heldBuf // blob.Data's pooled buffer: released once the job ran (or nil)
 }
 
 // pool runs the engine on blobs in parallel and keeps the results that have findings.
@@ -287,6 +288,7 @@ func newPool(sc source.Scanner, workers int, report func(error)) *pool {
 }
 
 func (p *pool) run(j job) {
+	defer j.held.release() // nothing keeps blob.Data past the scan: findings copy what they quote
 	defer func() {
 		if r := recover(); r != nil {
 			p.report(fmt.Errorf("%s: engine failed: %v", j.name, r))
