@@ -526,6 +526,9 @@ func objectType(b byte) plumbing.ObjectType {
 // lru caches resolved objects up to a byte budget.
 type lru struct {
 	max, size int
+	// keep: up to this many entries stay even above max, within hardMax bytes
+	// (so that a few large blobs, bases of the next deltas, fit a small cache).
+	keep, hardMax int
 	ll        *list.List
 	m         map[packLoc]*list.Element
 }
@@ -537,7 +540,9 @@ type lruEntry struct {
 	held *heldBuf // data's pooled buffer, a reference held by the cache (or nil)
 }
 
-func newLRU(max int) *lru { return &lru{max: max, ll: list.New(), m: map[packLoc]*list.Element{}} }
+func newLRU(max int) *lru {
+	return &lru{max: max, hardMax: max, ll: list.New(), m: map[packLoc]*list.Element{}}
+}
 
 // reset empties the cache.
 func (c *lru) reset() {
@@ -559,7 +564,7 @@ func (c *lru) get(k packLoc) (*lruEntry, bool) {
 
 // add caches data, taking a reference to held (its pooled buffer, or nil).
 func (c *lru) add(k packLoc, typ byte, data []byte, held *heldBuf) {
-	if len(data) > c.max {
+	if len(data) > c.hardMax {
 		return
 	}
 	if _, ok := c.m[k]; ok {
@@ -567,7 +572,7 @@ func (c *lru) add(k packLoc, typ byte, data []byte, held *heldBuf) {
 	}
 	c.m[k] = c.ll.PushFront(&lruEntry{k, typ, data, held.hold()})
 	c.size += len(data)
-	for c.size > c.max {
+	for c.size > c.hardMax || c.size > c.max && c.ll.Len() > c.keep {
 		e := c.ll.Back()
 		en := e.Value.(*lruEntry)
 		c.ll.Remove(e)

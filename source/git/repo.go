@@ -116,6 +116,10 @@ const (
 	// soft memory limit (on the nats-like history: 3.7 CPU s with 4 MiB, 4.0 with
 	// 16 MiB, same findings; bench/RESULTS.md).
 	producerCacheSize = 4 << 20
+	// producerCacheKeep is how many blobs a producer's cache keeps above
+	// producerCacheSize, up to objCacheSize: a few multi-MB generated files
+	// (vendor trees, as on the rancher-sized history) are each other's bases.
+	producerCacheKeep = 8
 )
 
 // dirs finds the git directory of the repository at path, its common directory
