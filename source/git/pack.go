@@ -529,8 +529,8 @@ type lru struct {
 	// keep: up to this many entries stay even above max, within hardMax bytes
 	// (so that a few large blobs, bases of the next deltas, fit a small cache).
 	keep, hardMax int
-	ll        *list.List
-	m         map[packLoc]*list.Element
+	ll            *list.List
+	m             map[packLoc]*list.Element
 }
 
 type lruEntry struct {
