@@ -53,3 +53,47 @@ func TestHeldBuf(t *testing.T) {
 	}()
 	h.release()
 }
+
+// TestLRUKeep: a cache keeps its last `keep` entries above its byte budget, up
+// to hardMax, and releases each evicted entry's buffer.
+func TestLRUKeep(t *testing.T) {
+	tests := []struct {
+		name            string
+		max, keep, hard int
+		sizes           []int
+		want            int // entries left
+	}{
+		{"budget only", 100, 0, 100, []int{60, 60, 60}, 1},
+		{"keep above budget", 100, 2, 1000, []int{60, 60, 60}, 2},
+		{"keep within hardMax", 100, 8, 150, []int{60, 60, 60}, 2},
+		{"small entries: budget rules", 100, 2, 1000, []int{10, 10, 10, 10, 10}, 5},
+		{"larger than hardMax: not cached", 100, 2, 150, []int{200}, 0},
+	}
+	for _, tc := range tests {
+		c := newLRU(tc.max)
+		c.keep, c.hardMax = tc.keep, tc.hard
+		var bufs []*heldBuf
+		for i, n := range tc.sizes {
+			h := &heldBuf{b: make([]byte, n)} // not a pooled size: never handed out again
+			h.refs.Store(1)
+			bufs = append(bufs, h)
+			c.add(packLoc{off: int64(i)}, objBlob, h.b, h)
+			h.release() // the cache's reference is left
+		}
+		if c.ll.Len() != tc.want {
+			t.Errorf("%s: %d entries, want %d", tc.name, c.ll.Len(), tc.want)
+		}
+		for i, h := range bufs {
+			_, cached := c.m[packLoc{off: int64(i)}]
+			if want := int32(0); cached {
+				want = 1
+				if h.refs.Load() != want {
+					t.Errorf("%s: entry %d holds %d references, want %d", tc.name, i, h.refs.Load(), want)
+				}
+			} else if h.refs.Load() != 0 {
+				t.Errorf("%s: evicted entry %d still holds %d references", tc.name, i, h.refs.Load())
+			}
+		}
+		c.reset()
+	}
+}
