@@ -53,7 +53,7 @@ const (
 	maxPooledShift = 26
 	classesPerPow  = 4
 	nClasses       = (maxPooledShift-minPooledShift)*classesPerPow + 1
-	freeBudget     = 16 << 20
+	freeBudget     = 32 << 20
 	// A request may take a free buffer up to this many classes larger.
 	classSlack = 2
 )

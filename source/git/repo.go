@@ -117,7 +117,7 @@ const (
 	// 16 MiB, same findings; bench/RESULTS.md).
 	producerCacheSize = 4 << 20
 	// producerCacheKeep is how many blobs a producer's cache keeps above
-	// producerCacheSize, up to objCacheSize: a few multi-MB generated files
+	// producerCacheSize, up to objCacheSize/2: a few multi-MB generated files
 	// (vendor trees, as on the rancher-sized history) are each other's bases.
 	producerCacheKeep = 8
 )
