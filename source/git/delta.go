@@ -174,7 +174,7 @@ func (s *session) scanAll() {
 		st := &Stats{}
 		store := s.rp.store.withCache(producerCacheSize)
 		store.pooled = true // this producer is its only user
-		store.cache.keep, store.cache.hardMax = producerCacheKeep, objCacheSize/2
+		store.cache.keep, store.cache.hardMax = producerCacheKeep, producerCacheHard
 		pr := s.newProducer(store, st)
 		pr.bulk = true
 		prods[i] = pr

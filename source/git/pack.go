@@ -317,8 +317,8 @@ func parseDelta(delta []byte, baseLen int) (targetLen int, ops []deltaOp, err er
 	return tgt, ops, nil
 }
 
-// applyDeltaInto builds the target of ops (parseDelta's: covering it exactly)
-// in out, targetLen bytes long.
+// applyDeltaInto builds the target of ops (covering it exactly, in any order) in
+// out, as long as the target.
 func applyDeltaInto(out, base []byte, ops []deltaOp) []byte {
 	for _, op := range ops {
 		if op.src >= 0 {
@@ -349,15 +349,7 @@ func applyDelta(base []byte, targetLen int, ops []deltaOp) []byte {
 	if len(out) == targetLen {
 		return out
 	}
-	out = make([]byte, targetLen) // ops out of order (parseDelta's never are)
-	for _, op := range ops {
-		if op.src >= 0 {
-			copy(out[op.dst:], base[op.src:op.src+op.n])
-		} else {
-			copy(out[op.dst:], op.lit)
-		}
-	}
-	return out
+	return applyDeltaInto(make([]byte, targetLen), base, ops) // ops out of order (parseDelta's never are)
 }
 
 var pieces = sync.Pool{New: func() any { return new([][]byte) }}
@@ -475,11 +467,7 @@ func (s *objStore) resolveHeld(l packLoc) (typ byte, data []byte, ops []deltaOp,
 
 // base resolves the base of delta entry h at l, held as resolveHeld holds it.
 func (s *objStore) base(l packLoc, h objHeader) (byte, []byte, *heldBuf, error) {
-	if h.typ == objOfsDelta {
-		t, data, _, held, err := s.resolveHeld(packLoc{l.pack, h.baseOff})
-		return t, data, held, err
-	}
-	if bl, ok := s.locate(h.baseHash); ok {
+	if bl, ok := s.baseLoc(l, h); ok {
 		t, data, _, held, err := s.resolveHeld(bl)
 		return t, data, held, err
 	}

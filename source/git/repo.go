@@ -117,9 +117,10 @@ const (
 	// 16 MiB, same findings; bench/RESULTS.md).
 	producerCacheSize = 4 << 20
 	// producerCacheKeep is how many blobs a producer's cache keeps above
-	// producerCacheSize, up to objCacheSize/2: a few multi-MB generated files
-	// (vendor trees, as on the rancher-sized history) are each other's bases.
+	// producerCacheSize, up to producerCacheHard bytes: a few multi-MB generated
+	// files (vendor trees, as on the rancher-sized history) are each other's bases.
 	producerCacheKeep = 8
+	producerCacheHard = 8 << 20
 )
 
 // dirs finds the git directory of the repository at path, its common directory
